@@ -1,0 +1,3 @@
+from freezelint.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""From source text to facts: parse once, interpret in program order over real names."""

@@ -1,0 +1,122 @@
+"""What the interpreter learned about the script, for the rules to read.
+
+Each fact carries the CST node it is about and `seq`, its place in program order. Facts
+are aggregated per node: a statement inside a loop over 159 parameters is one fact that
+names the parameters it touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from freezelint.analysis.values import ModelState, OptimizerObj
+
+
+@dataclass(eq=False)
+class NameTest:
+    """A literal compared with real names: `name != 'fc.weight'`, `'norm' in name`."""
+
+    node: cst.CSTNode
+    literal: str
+    kind: str  # "equal", "substring", "prefix", "suffix", "regex"
+    domain: str  # "parameter" or "module"
+    model: ModelState
+    matched: set[str] = field(default_factory=set)
+    tested: set[str] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class IndexTest:
+    """`i < 100` where `i` counts `enumerate(model.parameters())`."""
+
+    node: cst.CSTNode
+    model: ModelState
+
+
+@dataclass(eq=False)
+class GradAssign:
+    """One statement that sets `requires_grad` on real parameters."""
+
+    node: cst.CSTNode
+    model: ModelState
+    seq: int
+    values: dict[str, bool | None] = field(default_factory=dict)
+    conditional: bool = False
+    # The parameters were reached through enumerate() indices or a positional slice.
+    by_index: bool = False
+    after_wrap: cst.CSTNode | None = None
+    optimizers_before: list[OptimizerObj] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class OptimizerBuilt:
+    optimizer: OptimizerObj
+    # Trainable state of the model when the optimizer was built.
+    trainable: dict[str, bool | None]
+    last_freeze: GradAssign | None
+
+
+@dataclass(eq=False)
+class ModuleReplaced:
+    node: cst.CSTNode
+    model: ModelState
+    path: str
+    seq: int
+    new_names: list[str]
+    stale_optimizers: list[OptimizerObj]
+
+
+@dataclass(eq=False)
+class MissingSubmodule:
+    node: cst.CSTNode
+    model: ModelState
+    path: str  # the missing module path
+    assigned: bool  # `model.fc = nn.Linear(...)` rather than a read
+
+
+@dataclass(eq=False)
+class ModuleGradAttr:
+    """`model.fc.requires_grad = False`: a plain attribute on a Module."""
+
+    node: cst.Assign | cst.AugAssign
+    model: ModelState
+    path: str
+    target: cst.Attribute
+    value: cst.BaseExpression
+
+
+@dataclass(eq=False)
+class BatchNormUndone:
+    """`model.train()` after BatchNorm layers were put in eval or frozen."""
+
+    node: cst.CSTNode
+    model: ModelState
+    paths: list[str]
+    cause: cst.CSTNode
+
+
+@dataclass(eq=False)
+class IteratorReused:
+    node: cst.CSTNode  # the second consumer
+    first: cst.CSTNode  # the first consumer
+    source: cst.CSTNode  # where the iterator was made
+    variable: str | None
+
+
+@dataclass(eq=False)
+class Facts:
+    name_tests: dict[cst.CSTNode, NameTest] = field(default_factory=dict)
+    index_tests: dict[cst.CSTNode, IndexTest] = field(default_factory=dict)
+    grad_assigns: dict[cst.CSTNode, GradAssign] = field(default_factory=dict)
+    optimizers: list[OptimizerBuilt] = field(default_factory=list)
+    replacements: list[ModuleReplaced] = field(default_factory=list)
+    missing: dict[cst.CSTNode, MissingSubmodule] = field(default_factory=dict)
+    module_grad_attrs: dict[cst.CSTNode, ModuleGradAttr] = field(default_factory=dict)
+    batchnorm_undone: dict[cst.CSTNode, BatchNormUndone] = field(default_factory=dict)
+    reused: dict[cst.CSTNode, IteratorReused] = field(default_factory=dict)
+    unfreeze_missing_group: dict[cst.CSTNode, tuple[GradAssign, OptimizerObj, list[str]]] = field(
+        default_factory=dict)
+    models: list[ModelState] = field(default_factory=list)
+    add_param_group_seqs: list[int] = field(default_factory=list)

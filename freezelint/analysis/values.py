@@ -1,0 +1,224 @@
+"""The abstract values the interpreter computes with.
+
+Plain Python values (str, int, bool, list, tuple, dict, None) stand for themselves; the
+classes here stand for the torch objects a fine-tuning script handles. `UNKNOWN` is what
+the analysis says when it cannot be sure, and every rule stays silent on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from freezelint.models.manifest import Manifest, TensorInfo
+
+
+class _Unknown:
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:  # pragma: no cover - guard against accidental truth tests
+        raise TypeError("UNKNOWN has no truth value")
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: object) -> bool:
+    return value is UNKNOWN
+
+
+class LitStr(str):
+    """A string that came from a literal in the code: keeps its node so a rule can point at
+    it when the string is compared with a real parameter name."""
+
+    node: cst.CSTNode
+
+    def __new__(cls, value: str, node: cst.CSTNode) -> LitStr:
+        obj = super().__new__(cls, value)
+        obj.node = node
+        return obj
+
+
+class RealName(str):
+    """A name yielded by `named_parameters()` / `named_modules()`: comparisons against it
+    are name tests, recorded for FZL101/FZL102. `domain` is "parameter" or "module"."""
+
+    model: ModelState
+    domain: str
+
+    def __new__(cls, value: str, model: ModelState, domain: str) -> RealName:
+        obj = super().__new__(cls, value)
+        obj.model = model
+        obj.domain = domain
+        return obj
+
+
+class EnumIndex(int):
+    """The index `enumerate(model.parameters())` yields: comparing it is freezing by position."""
+
+    model: ModelState
+    node: cst.CSTNode
+
+    def __new__(cls, value: int, model: ModelState, node: cst.CSTNode) -> EnumIndex:
+        obj = super().__new__(cls, value)
+        obj.model = model
+        obj.node = node
+        return obj
+
+
+@dataclass(eq=False)
+class ModelState:
+    """One model object the script builds, and what the script has done to it so far.
+
+    `trainable` maps each parameter name to True/False, or None when it depends on
+    something the analysis could not evaluate."""
+
+    manifest: Manifest
+    origin: cst.CSTNode | None
+    trainable: dict[str, bool | None] = field(default_factory=dict)
+    # Module paths replaced by something the analysis could not model: names under them
+    # are unknown, so no rule may call a name there wrong.
+    opaque: set[str] = field(default_factory=set)
+    wrapped_by: str | None = None
+    wrap_node: cst.CSTNode | None = None
+    bn_eval: dict[str, cst.CSTNode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.trainable:
+            self.trainable = {p.name: True for p in self.manifest.parameters}
+
+    @property
+    def label(self) -> str:
+        return self.manifest.name
+
+    def tensor(self, name: str) -> TensorInfo | None:
+        for p in self.manifest.parameters:
+            if p.name == name:
+                return p
+        return None
+
+    def is_opaque(self, name: str) -> bool:
+        return any(name == path or name.startswith(path + ".") for path in self.opaque)
+
+
+@dataclass(frozen=True, eq=False)
+class ModuleObj:
+    """`model` or one of its submodules; `prefix` is what a wrapper (DataParallel,
+    torch.compile) adds in front of every name it yields."""
+
+    model: ModelState
+    path: str
+    prefix: str = ""
+
+    def child(self, attr: str) -> str:
+        return f"{self.path}.{attr}" if self.path else attr
+
+    @property
+    def type_name(self) -> str:
+        info = self.model.manifest.module(self.path)
+        return info.type if info else "?"
+
+
+@dataclass(frozen=True, eq=False)
+class ParamObj:
+    model: ModelState
+    name: str
+
+
+@dataclass(eq=False)
+class ParamIter:
+    """What `parameters()`, `filter(...)` or a generator yields: parameter names of one
+    model. `lazy` iterators are exhausted by their first consumer (FZL204)."""
+
+    model: ModelState
+    names: list[str] | None  # None: unknown subset
+    lazy: bool
+    named: bool = False
+    node: cst.CSTNode | None = None
+    consumed_by: cst.CSTNode | None = None
+    prefix: str = ""
+    filtered_by_grad: bool = False
+    # The module `parameters()` was called on: named_parameters() yields names relative to it.
+    base: str = ""
+
+    def display_name(self, name: str) -> str:
+        relative = name[len(self.base) + 1:] if self.base else name
+        return self.prefix + relative
+
+
+@dataclass(eq=False)
+class ModuleIter:
+    """What `modules()`, `named_modules()`, `children()` yield."""
+
+    model: ModelState
+    paths: list[str]
+    named: bool
+    prefix: str = ""
+    base: str = ""
+
+    def display_name(self, path: str) -> str:
+        if self.base:
+            relative = path[len(self.base) + 1:] if path != self.base else ""
+        else:
+            relative = path
+        return (self.prefix + relative) if relative else self.prefix.rstrip(".")
+
+
+@dataclass(eq=False)
+class ParamGroup:
+    names: list[str] | None
+    model: ModelState | None
+
+
+@dataclass(eq=False)
+class OptimizerObj:
+    node: cst.CSTNode
+    model: ModelState | None
+    groups: list[ParamGroup]
+    explicit_groups: bool
+    seq: int
+
+    @property
+    def names(self) -> set[str] | None:
+        names: set[str] = set()
+        for group in self.groups:
+            if group.names is None:
+                return None
+            names.update(group.names)
+        return names
+
+
+@dataclass(frozen=True, eq=False)
+class BoundMethod:
+    """`obj.method` before the call."""
+
+    receiver: Any
+    name: str
+    node: cst.CSTNode
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionObj:
+    node: cst.FunctionDef | cst.Lambda
+    closure: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Qualified:
+    """A library object known only by its qualified name (`torch.optim.SGD`)."""
+
+    name: str
+
+    @property
+    def last(self) -> str:
+        return self.name.rpartition(".")[2]

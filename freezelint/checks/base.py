@@ -1,0 +1,75 @@
+"""What a rule is: a function that reads the analysis and yields Findings.
+
+A rule names only its id: its name, severity and documentation come from `rules/FZLnnn-*.md`.
+Rules never parse, never import torch and never print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from freezelint.analysis.facts import Facts
+from freezelint.diagnostics import Safety
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Replace `node` with `new` (a node, rendered by libcst, or raw text)."""
+
+    node: cst.CSTNode
+    new: cst.CSTNode | str
+
+
+@dataclass(frozen=True)
+class FixSpec:
+    title: str
+    safety: Safety
+    replacements: tuple[Replacement, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    node: cst.CSTNode
+    message: str
+    related: tuple[tuple[cst.CSTNode, str], ...] = ()
+    fixes: tuple[FixSpec, ...] = ()
+
+
+@dataclass
+class Context:
+    module: cst.Module
+    facts: Facts
+    text: str
+    data: dict[str, object] = field(default_factory=dict)
+
+
+Check = Callable[[Context], Iterator[Finding]]
+REGISTRY: dict[str, Check] = {}
+
+
+def rule(rule_id: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        if rule_id in REGISTRY:
+            raise ValueError(f"rule {rule_id} registered twice")
+        REGISTRY[rule_id] = check
+        return check
+    return register
+
+
+def fix(title: str, safety: Safety, *replacements: tuple[cst.CSTNode, cst.CSTNode | str]) -> FixSpec:
+    return FixSpec(title, safety, tuple(Replacement(n, new) for n, new in replacements))
+
+
+def examples(names: list[str] | set[str], limit: int = 3) -> str:
+    """`a`, `b`, `c` and 12 more: a message names a few real parameters, never 159."""
+    ordered = list(names)
+    shown = ", ".join(f"`{n}`" for n in ordered[:limit])
+    rest = len(ordered) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

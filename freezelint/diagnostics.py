@@ -1,0 +1,105 @@
+"""What every front end consumes: a Diagnostic with its span, related locations and fixes.
+
+Positions follow libcst: lines are 1-based, columns are 0-based code-point offsets. Front
+ends convert (the CLI prints column + 1, the LSP sends line - 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Safety(str, Enum):
+    """A safe fix keeps the author's intent (applied by --fix); an unsafe one may change
+    behaviour (needs --unsafe-fixes)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    start: Position
+    end: Position
+
+    @classmethod
+    def of(cls, line: int, column: int, end_line: int, end_column: int) -> Span:
+        return cls(Position(line, column), Position(end_line, end_column))
+
+    def to_json(self) -> dict[str, Any]:
+        """1-based lines and columns, as printed."""
+        return {
+            "start": {"line": self.start.line, "column": self.start.column + 1},
+            "end": {"line": self.end.line, "column": self.end.column + 1},
+        }
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text in `span` with `text`."""
+
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    safety: Safety
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "safety": self.safety.value,
+            "edits": [{"range": e.span.to_json(), "text": e.text} for e in self.edits],
+        }
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place that explains the diagnostic (the freeze loop that emptied the set)."""
+
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    rule: str
+    name: str
+    severity: Severity
+    message: str
+    span: Span
+    related: tuple[Related, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.span.start.line, self.span.start.column, self.rule)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "range": self.span.to_json(),
+            "related": [{"range": r.span.to_json(), "message": r.message} for r in self.related],
+            "fixes": [f.to_json() for f in self.fixes],
+        }

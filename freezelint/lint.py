@@ -1,0 +1,199 @@
+"""`lint(text, config)`: the one entry point the CLI, the language server and the tests share.
+
+text -> parse (once) -> interpret over the model's real names -> rules -> Diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from freezelint import checks
+from freezelint.analysis.detect import ModelRequest
+from freezelint.analysis.interpreter import Interpreter
+from freezelint.checks.base import Context, Finding
+from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span
+from freezelint.models.manifest import Manifest
+from freezelint.rule_docs import RuleDoc, rule_doc
+
+_DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
+_IGNORE = re.compile(r"#\s*(?:freezelint:\s*ignore|noqa)(?:\[([A-Z0-9, ]+)\]|:\s*([A-Z0-9, ]+))?",
+                     re.I)
+_FILE_IGNORE = re.compile(r"#\s*freezelint:\s*file-ignore(?:\[([A-Z0-9, ]+)\])?", re.I)
+
+SpecResolver = Callable[[str], Manifest]
+
+
+def zoo_resolver(request: ModelRequest) -> Manifest | None:
+    """Auto-detected constructors resolve to shipped manifests only: no torch, no user code."""
+    from freezelint.models.zoo import load_zoo
+
+    try:
+        return load_zoo(request.model_id, request.kwargs)
+    except (LookupError, ValueError):
+        try:
+            return load_zoo(request.model_id, {})
+        except (LookupError, ValueError):
+            return None
+
+
+@dataclass
+class LintConfig:
+    """What a lint run needs besides the text.
+
+    `model` is the explicit model (from --model or configuration); without it the model is
+    taken from a `# freezelint: model=...` directive, resolved by `resolve_spec`, or
+    auto-detected from a constructor in the code."""
+
+    model: Manifest | None = None
+    select: frozenset[str] | None = None
+    ignore: frozenset[str] = field(default_factory=frozenset)
+    resolve_spec: SpecResolver | None = None
+
+
+class DirectiveError(ValueError):
+    pass
+
+
+def lint(text: str, config: LintConfig | None = None) -> list[Diagnostic]:
+    config = config or LintConfig()
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return _filter([_syntax_error(error)], config, text)
+    except (ValueError, RecursionError) as error:
+        return _filter([_generic_error(str(error))], config, text)
+    explicit = config.model or _directive_model(text, config)
+    interpreter = Interpreter(module, zoo_resolver, explicit)
+    facts = interpreter.run()
+    context = Context(module, facts, text)
+    findings: list[tuple[str, Finding]] = []
+    for rule_id, check in checks.REGISTRY.items():
+        if not _selected(rule_id, config):
+            continue
+        findings.extend((rule_id, finding) for finding in check(context))
+    if not findings:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    diagnostics = [_diagnostic(rule_id, finding, positions, module) for rule_id, finding in findings]
+    return _filter(_dedupe(diagnostics), config, text)
+
+
+def _directive_model(text: str, config: LintConfig) -> Manifest | None:
+    match = _DIRECTIVE.search(text)
+    if match is None:
+        return None
+    spec = match.group(1)
+    if config.resolve_spec is not None:
+        try:
+            return config.resolve_spec(spec)
+        except (LookupError, ValueError, OSError):
+            return None
+    return zoo_resolver(ModelRequest(spec))
+
+
+def _selected(rule_id: str, config: LintConfig) -> bool:
+    def hit(codes: frozenset[str]) -> bool:
+        return any(rule_id.startswith(code.upper()) for code in codes)
+
+    if config.select is not None and not hit(config.select):
+        return False
+    return not hit(config.ignore)
+
+
+def _span(positions: object, node: cst.CSTNode) -> Span:
+    code_range = positions[node]  # type: ignore[index]
+    return Span.of(code_range.start.line, code_range.start.column,
+                   code_range.end.line, code_range.end.column)
+
+
+def _diagnostic(rule_id: str, finding: Finding, positions: object, module: cst.Module) -> Diagnostic:
+    doc = rule_doc(rule_id)
+    fixes = tuple(
+        Fix(spec.title, spec.safety, tuple(
+            Edit(_span(positions, r.node),
+                 r.new if isinstance(r.new, str) else module.code_for_node(r.new))
+            for r in spec.replacements))
+        for spec in finding.fixes)
+    return Diagnostic(
+        rule=rule_id,
+        name=doc.name if doc else rule_id,
+        severity=doc.severity if doc else Severity.WARNING,
+        message=finding.message,
+        span=_span(positions, finding.node),
+        related=tuple(Related(_span(positions, n), msg) for n, msg in finding.related),
+        fixes=fixes,
+    )
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, Span, str]] = set()
+    unique = []
+    for d in diagnostics:
+        key = (d.rule, d.span, d.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return unique
+
+
+def _syntax_error(error: cst.ParserSyntaxError) -> Diagnostic:
+    line, column = error.raw_line, error.raw_column
+    message = error.message.splitlines()[0] if error.message else "invalid syntax"
+    return Diagnostic("FZL000", "syntax-error", Severity.ERROR,
+                      f"syntax error: {message}", Span.of(line, column, line, column + 1))
+
+
+def _generic_error(message: str) -> Diagnostic:
+    return Diagnostic("FZL000", "syntax-error", Severity.ERROR, f"cannot parse: {message}",
+                      Span.of(1, 0, 1, 1))
+
+
+def _filter(diagnostics: list[Diagnostic], config: LintConfig, text: str) -> list[Diagnostic]:
+    """Apply select/ignore and suppression comments, then sort by position."""
+    lines = text.splitlines()
+    file_ignored = _file_ignores(text)
+    kept = []
+    for d in diagnostics:
+        if not _selected(d.rule, config) or _matches_codes(d.rule, file_ignored):
+            continue
+        line = lines[d.span.start.line - 1] if 0 < d.span.start.line <= len(lines) else ""
+        if _suppressed(d.rule, line):
+            continue
+        kept.append(d)
+    return sorted(kept, key=lambda d: d.sort_key)
+
+
+def _file_ignores(text: str) -> set[str] | None:
+    codes: set[str] = set()
+    found = False
+    for match in _FILE_IGNORE.finditer(text):
+        found = True
+        if match.group(1) is None:
+            return None  # every rule
+        codes.update(c.strip().upper() for c in match.group(1).split(","))
+    return codes if found else set()
+
+
+def _matches_codes(rule_id: str, codes: set[str] | None) -> bool:
+    return codes is None or any(rule_id.startswith(c) for c in codes if c)
+
+
+def _suppressed(rule_id: str, line: str) -> bool:
+    if "#" not in line:
+        return False
+    for match in _IGNORE.finditer(line):
+        listed = match.group(1) or match.group(2)
+        if listed is None:
+            return True
+        if _matches_codes(rule_id, {c.strip().upper() for c in listed.split(",")}):
+            return True
+    return False
+
+
+def documentation(rule_id: str) -> RuleDoc | None:
+    return rule_doc(rule_id)

@@ -1,0 +1,252 @@
+"""A model's names as data: what `named_parameters()`, `named_buffers()` and
+`named_modules()` would return, without the model.
+
+Everything that needs to know a model's real names reads a Manifest, so that linting
+against the zoo, a checkpoint or a saved manifest never imports torch. A Manifest is plain
+JSON on disk (``freezelint params --model X --json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+FORMAT = "freezelint-manifest/1"
+
+
+class ManifestError(ValueError):
+    """A manifest file or document that does not follow the format."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One parameter or buffer: its dotted name, shape and dtype.
+
+    `persistent` only matters for buffers: a non-persistent buffer is not in `state_dict()`.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    persistent: bool = True
+
+    @property
+    def numel(self) -> int:
+        count = 1
+        for size in self.shape:
+            count *= size
+        return count
+
+    @property
+    def module(self) -> str:
+        """The dotted path of the module that owns this tensor ('' for the root)."""
+        return self.name.rpartition(".")[0]
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One entry of `named_modules()`: its path ('' for the root), class name and the
+    integer attributes a fix or a structural edit may need (in_features, out_features...)."""
+
+    path: str
+    type: str
+    attrs: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The names of one model, in registration order.
+
+    `name` is what messages call the model (``ast``, ``resnet50``); `source` says where the
+    names came from (zoo, checkpoint, json, user); `aliases` holds other parameter-name sets
+    the same model is known by (transformers 4.x vs 5.x names), used only to avoid calling a
+    real name unknown.
+    """
+
+    name: str
+    parameters: tuple[TensorInfo, ...]
+    buffers: tuple[TensorInfo, ...] = ()
+    modules: tuple[ModuleInfo, ...] = ()
+    source: str = "zoo"
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    aliases: tuple[tuple[str, ...], ...] = ()
+
+    # -- queries -------------------------------------------------------------------------
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def state_dict_keys(self) -> list[str]:
+        """Keys of `state_dict()`: parameters then persistent buffers, in module order."""
+        return [t.name for t in self.state_dict_tensors()]
+
+    def state_dict_tensors(self) -> list[TensorInfo]:
+        persistent = [b for b in self.buffers if b.persistent]
+        if not persistent:
+            return list(self.parameters)
+        order = {path: i for i, path in enumerate(self.module_paths)}
+        ranked = [(order.get(t.module, len(order)), kind, index, t)
+                  for kind, group in enumerate((self.parameters, persistent))
+                  for index, t in enumerate(group)]
+        return [t for *_, t in sorted(ranked, key=lambda r: r[:3])]
+
+    @property
+    def module_paths(self) -> list[str]:
+        if self.modules:
+            return [m.path for m in self.modules]
+        return derived_module_paths(self.parameter_names)
+
+    def module(self, path: str) -> ModuleInfo | None:
+        for info in self.modules:
+            if info.path == path:
+                return info
+        return None
+
+    def has_module(self, path: str) -> bool:
+        if self.modules:
+            return any(m.path == path for m in self.modules)
+        return path in set(derived_module_paths(self.parameter_names))
+
+    def parameters_under(self, path: str) -> list[TensorInfo]:
+        """Parameters of the module at `path` and its children (`module.parameters()`)."""
+        if not path:
+            return list(self.parameters)
+        prefix = path + "."
+        return [p for p in self.parameters if p.name.startswith(prefix)]
+
+    def all_known_names(self) -> set[str]:
+        """Every parameter, buffer and module name under any alias set."""
+        names = {*self.parameter_names, *(b.name for b in self.buffers), *self.module_paths}
+        for alias in self.aliases:
+            names.update(alias)
+            names.update(derived_module_paths(alias))
+        names.discard("")
+        return names
+
+    @property
+    def head(self) -> str | None:
+        """The classifier head: the module owning the last parameter when it is a Linear.
+
+        Used to suggest the real head when code names another architecture's (`fc`)."""
+        if not self.parameters:
+            return None
+        owner = self.parameters[-1].module
+        info = self.module(owner)
+        if info is None or info.type in {"Linear", "?"}:
+            return owner
+        return None
+
+    @property
+    def total_numel(self) -> int:
+        return sum(p.numel for p in self.parameters)
+
+    # -- edits ---------------------------------------------------------------------------
+    def replace_module(self, path: str, new_params: Iterable[TensorInfo],
+                       new_modules: Iterable[ModuleInfo]) -> Manifest:
+        """A copy where the module at `path` (and its children) is swapped for a new one.
+
+        The new module's tensors keep the old one's position in registration order, as
+        `setattr` on an existing attribute does in torch. A new attribute goes last."""
+        prefix = path + "."
+        new_params = list(new_params)
+        params: list[TensorInfo] = []
+        inserted = False
+        for p in self.parameters:
+            if p.name.startswith(prefix):
+                if not inserted:
+                    params.extend(new_params)
+                    inserted = True
+                continue
+            params.append(p)
+        if not inserted:
+            params.extend(new_params)
+        modules = [m for m in self.modules
+                   if m.path != path and not m.path.startswith(prefix)]
+        position = next((i for i, m in enumerate(self.modules) if m.path == path), len(modules))
+        modules[position:position] = list(new_modules)
+        buffers = [b for b in self.buffers if not b.name.startswith(prefix)]
+        return replace(self, parameters=tuple(params), buffers=tuple(buffers),
+                       modules=tuple(modules))
+
+    # -- JSON ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "format": FORMAT,
+            "name": self.name,
+            "source": self.source,
+            "parameters": [_tensor_json(p) for p in self.parameters],
+            "buffers": [{**_tensor_json(b), "persistent": b.persistent} for b in self.buffers],
+            "modules": [{"path": m.path, "type": m.type, **({"attrs": m.attrs} if m.attrs else {})}
+                        for m in self.modules],
+            "meta": self.meta,
+        }
+        if self.aliases:
+            doc["aliases"] = [list(a) for a in self.aliases]
+        return doc
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Manifest:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ManifestError(f"not a freezelint manifest (expected \"format\": \"{FORMAT}\")")
+        try:
+            return cls(
+                name=str(doc["name"]),
+                source=str(doc.get("source", "json")),
+                parameters=tuple(_tensor_from(p) for p in doc["parameters"]),
+                buffers=tuple(_tensor_from(b) for b in doc.get("buffers", [])),
+                modules=tuple(ModuleInfo(m["path"], m["type"], dict(m.get("attrs", {})))
+                              for m in doc.get("modules", [])),
+                meta=dict(doc.get("meta", {})),
+                aliases=tuple(tuple(a) for a in doc.get("aliases", [])),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ManifestError(f"malformed manifest: {error!r}") from error
+
+    @classmethod
+    def load(cls, path: str | Path) -> Manifest:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ManifestError(f"cannot read {path}: {error.strerror}") from error
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ManifestError(f"{path} is not JSON: {error}") from error
+        return cls.from_json(doc)
+
+
+def derived_module_paths(parameter_names: Iterable[str]) -> list[str]:
+    """Module paths implied by dotted parameter names, root first, in first-seen order.
+
+    Used where only names are known (a checkpoint)."""
+    seen: dict[str, None] = {"": None}
+    for name in parameter_names:
+        parts = name.split(".")[:-1]
+        for i in range(1, len(parts) + 1):
+            seen.setdefault(".".join(parts[:i]), None)
+    return list(seen)
+
+
+def iter_children(manifest: Manifest, path: str) -> Iterator[str]:
+    """Direct child module paths of `path` (what `module.children()` yields)."""
+    depth = 0 if not path else path.count(".") + 1
+    prefix = path + "." if path else ""
+    for child in manifest.module_paths:
+        if child and child.startswith(prefix) and child.count(".") == depth:
+            yield child
+
+
+def _tensor_json(t: TensorInfo) -> dict[str, Any]:
+    return {"name": t.name, "shape": list(t.shape), "dtype": t.dtype}
+
+
+def _tensor_from(doc: dict[str, Any]) -> TensorInfo:
+    return TensorInfo(str(doc["name"]), tuple(int(s) for s in doc["shape"]),
+                      str(doc.get("dtype", "float32")), bool(doc.get("persistent", True)))
