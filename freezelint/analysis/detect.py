@@ -76,5 +76,5 @@ def detect_constructor(qualified: str, args: list[Any], kwargs: dict[str, Any]) 
 def _labels(kwargs: dict[str, Any]) -> dict[str, Any]:
     labels = kwargs.get("num_labels")
     if isinstance(labels, int) and not isinstance(labels, bool):
-        return {"num_classes": labels}
+        return {"num_labels": labels}
     return {}

@@ -439,8 +439,8 @@ class Interpreter:
             return self._module_attr(owner, attr, node)
         if isinstance(owner, ParamObj):
             if attr == "requires_grad":
-                return owner.model.trainable.get(owner.name, None) if not self.uncertain \
-                    else owner.model.trainable.get(owner.name)
+                state = owner.model.trainable.get(owner.name)
+                return UNKNOWN if state is None else state
             if attr == "requires_grad_":
                 return BoundMethod(owner, attr, node)
             if attr == "shape":
@@ -667,15 +667,20 @@ class Interpreter:
 
     # -- comprehensions --------------------------------------------------------------------
     def _comprehension(self, node: cst.BaseComp, frame: Frame,
-                       produce: Callable[[Frame], Any]) -> list[Any] | None:
+                       produce: Callable[[Frame], Any]) -> tuple[list[Any] | None, Any]:
+        """Run a comprehension for real. Returns its values (None when unknown) and the
+        model whose parameters it iterates, so an empty result still knows its model."""
         results: list[Any] = []
         local = Frame(parent=frame)
+        source_model: list[ModelState] = []
 
         def loop(clause: cst.CompFor | None) -> bool:
             if clause is None:
                 results.append(produce(local))
                 return True
             iterable = self.eval(clause.iter, local)
+            if isinstance(iterable, ParamIter) and not source_model:
+                source_model.append(iterable.model)
             elements = self.iterate(iterable, clause.iter)
             if elements is None:
                 return False
@@ -696,25 +701,26 @@ class Interpreter:
                     return False
             return True
 
-        return results if loop(node.for_in) else None
+        complete = loop(node.for_in)
+        return (results if complete else None), (source_model[0] if source_model else None)
 
     def eval_ListComp(self, node: cst.ListComp, frame: Frame) -> Any:
-        values = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
-        return _as_params(values, lazy=False, node=node) if values is not None else UNKNOWN
+        values, model = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
+        return _as_params(values, model, lazy=False, node=node) if values is not None else UNKNOWN
 
     def eval_GeneratorExp(self, node: cst.GeneratorExp, frame: Frame) -> Any:
-        values = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
-        return _as_params(values, lazy=True, node=node) if values is not None else UNKNOWN
+        values, model = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
+        return _as_params(values, model, lazy=True, node=node) if values is not None else UNKNOWN
 
     def eval_SetComp(self, node: cst.SetComp, frame: Frame) -> Any:
-        values = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
+        values, _ = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
         try:
             return set(values) if values is not None else UNKNOWN
         except TypeError:
             return UNKNOWN
 
     def eval_DictComp(self, node: cst.DictComp, frame: Frame) -> Any:
-        pairs = self._comprehension(
+        pairs, _ = self._comprehension(
             node, frame, lambda f: (self.eval(node.key, f), self.eval(node.value, f)))
         try:
             return dict(pairs) if pairs is not None else UNKNOWN
@@ -1140,10 +1146,15 @@ def _child_by_index(owner: ModuleObj, index: int) -> str | None:
         return None
 
 
-def _as_params(values: list[Any], lazy: bool, node: cst.CSTNode) -> Any:
+def _as_params(values: list[Any], model: ModelState | None, lazy: bool,
+               node: cst.CSTNode) -> Any:
+    """A comprehension over parameters is a set of parameter names of one model (an empty
+    one included); any other comprehension is a plain list of values."""
     if values and all(isinstance(v, ParamObj) for v in values) \
             and len({id(v.model) for v in values}) == 1:
         return ParamIter(values[0].model, [v.name for v in values], lazy=lazy, node=node)
+    if not values and model is not None:
+        return ParamIter(model, [], lazy=lazy, node=node)
     return values if not lazy else _LazyValues(values)
 
 

@@ -18,8 +18,8 @@ def optimizer_includes_frozen(ctx: Context) -> Iterator[Finding]:
         model = built.optimizer.model
         if names is None or model is None:
             continue
-        frozen = [n for n in names if built.trainable.get(n) is False]
-        trained = [n for n in names if built.trainable.get(n) is True]
+        frozen = [n for n, state in built.trainable.items() if n in names and state is False]
+        trained = [n for n, state in built.trainable.items() if n in names and state is True]
         if frozen and trained:
             yield Finding(built.optimizer.node,
                           f"the optimizer receives {plural(len(frozen), 'frozen parameter')} "
@@ -32,7 +32,7 @@ def optimizer_includes_frozen(ctx: Context) -> Iterator[Finding]:
             held = optimizer.names
             if held is None or not frozen & held:
                 continue
-            affected = sorted(frozen & held)
+            affected = [n for n in assign.model.trainable if n in frozen and n in held]
             yield Finding(assign.node,
                           f"freezes {plural(len(affected), 'parameter')} "
                           f"({examples(affected, 2)}) after the optimizer was built with them: "

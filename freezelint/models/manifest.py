@@ -131,7 +131,11 @@ class Manifest:
     def head(self) -> str | None:
         """The classifier head: the module owning the last parameter when it is a Linear.
 
-        Used to suggest the real head when code names another architecture's (`fc`)."""
+        Used to suggest the real head when code names another architecture's (`fc`). A zoo
+        manifest names its head in `meta["head"]` (None when the model has none)."""
+        if "head" in self.meta:
+            head = self.meta["head"]
+            return head if isinstance(head, str) else None
         if not self.parameters:
             return None
         owner = self.parameters[-1].module

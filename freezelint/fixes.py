@@ -1,0 +1,112 @@
+"""Apply the fixes attached to diagnostics, as text edits, until nothing changes.
+
+Every edit was computed on the libcst tree and rendered to text, so untouched bytes
+(comments, CRLF endings, tabs, encoding lines) stay identical. A round whose result would
+not parse is discarded: a fix never produces a file that does not parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from freezelint.diagnostics import Diagnostic, Edit, Fix, Position, Safety
+from freezelint.lint import LintConfig, lint
+
+MAX_ROUNDS = 10
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass
+class FixResult:
+    text: str
+    applied: int
+    remaining: list[Diagnostic] = field(default_factory=list)
+    rejected: int = 0  # rounds discarded because the result would not parse
+
+    @property
+    def changed(self) -> bool:
+        return self.applied > 0
+
+
+def chosen_fix(diagnostic: Diagnostic, unsafe: bool) -> Fix | None:
+    """The first fix allowed at this safety level: safe ones always, unsafe on request."""
+    for candidate in diagnostic.fixes:
+        if candidate.safety is Safety.SAFE or unsafe:
+            return candidate
+    return None
+
+
+def apply_edits(text: str, edits: list[Edit]) -> tuple[str, int]:
+    """Apply non-overlapping edits; an edit overlapping an earlier one waits for the next
+    round. Returns the new text and how many edits were applied."""
+    starts = _line_starts(text)
+    spans = []
+    for edit in edits:
+        begin = _offset(starts, edit.span.start)
+        end = _offset(starts, edit.span.end)
+        spans.append((begin, end, edit.text))
+    spans.sort(key=lambda s: (s[0], s[1]))
+    accepted: list[tuple[int, int, str]] = []
+    last_end = -1
+    for begin, end, new in spans:
+        if begin < last_end:
+            continue
+        accepted.append((begin, end, new))
+        last_end = end
+    for begin, end, new in reversed(accepted):
+        text = text[:begin] + new + text[end:]
+    return text, len(accepted)
+
+
+def apply_fixes_once(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple[str, int]:
+    edits: list[Edit] = []
+    fixes = 0
+    for diagnostic in diagnostics:
+        chosen = chosen_fix(diagnostic, unsafe)
+        if chosen is not None:
+            edits.extend(chosen.edits)
+            fixes += 1
+    if not edits:
+        return text, 0
+    new_text, applied = apply_edits(text, edits)
+    return new_text, min(applied, fixes)
+
+
+def fix_text(text: str, config: LintConfig | None = None, unsafe: bool = False) -> FixResult:
+    """Lint, apply the allowed fixes, and repeat until stable (at most MAX_ROUNDS)."""
+    applied = 0
+    rejected = 0
+    diagnostics = lint(text, config)
+    for _ in range(MAX_ROUNDS):
+        new_text, count = apply_fixes_once(text, diagnostics, unsafe)
+        if count == 0 or new_text == text:
+            break
+        if not parses(new_text):
+            rejected += 1
+            break
+        text = new_text
+        applied += count
+        diagnostics = lint(text, config)
+    return FixResult(text, applied, diagnostics, rejected)
+
+
+def parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except Exception:
+        return False
+    return True
+
+
+def _line_starts(text: str) -> list[int]:
+    """Offsets where lines start, splitting as libcst does (not str.splitlines, which
+    also splits on form feeds and other separators)."""
+    return [0, *(match.end() for match in _NEWLINE.finditer(text))]
+
+
+def _offset(starts: list[int], position: Position) -> int:
+    index = min(max(position.line - 1, 0), len(starts) - 1)
+    return starts[index] + position.column

@@ -1,0 +1,30 @@
+"""Shared fixtures: real model manifests from the shipped zoo (no torch needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from freezelint.lint import LintConfig
+from freezelint.models.manifest import Manifest
+from freezelint.models.zoo import load_zoo
+
+
+@pytest.fixture(scope="session")
+def zoo():
+    """`zoo("resnet50")` -> the shipped manifest of a real architecture."""
+    cache: dict[str, Manifest] = {}
+
+    def get(model_id: str) -> Manifest:
+        if model_id not in cache:
+            cache[model_id] = load_zoo(model_id)
+        return cache[model_id]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def config_for(zoo):
+    def make(model_id: str | None) -> LintConfig:
+        return LintConfig(model=zoo(model_id) if model_id else None)
+
+    return make
