@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from freezelint.analysis.syntax import SyntaxFacts
 from freezelint.analysis.values import ModelState, OptimizerObj
 
 
@@ -106,7 +107,19 @@ class IteratorReused:
 
 
 @dataclass(eq=False)
+class SizeAssign:
+    """`model.fc.out_features = 3` on a real module."""
+
+    node: cst.CSTNode
+    model: ModelState
+    path: str
+    attr: str
+
+
+@dataclass(eq=False)
 class Facts:
+    syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
+    size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
     name_tests: dict[cst.CSTNode, NameTest] = field(default_factory=dict)
     index_tests: dict[cst.CSTNode, IndexTest] = field(default_factory=dict)
     grad_assigns: dict[cst.CSTNode, GradAssign] = field(default_factory=dict)

@@ -23,6 +23,7 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis.detect import ModelRequest, detect_constructor
+from freezelint.analysis.syntax import collect_syntax
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES, NewModule, build_nn_module, is_instance
 from freezelint.analysis.values import (
     UNKNOWN,
@@ -68,6 +69,8 @@ MODULE_METHODS = {
     "double", "bfloat16", "state_dict", "load_state_dict", "zero_grad", "buffers",
     "named_buffers", "type",
 }
+# Size attributes recorded at construction: assigning them resizes nothing (FZL111).
+SIZE_ATTRS = {"out_features", "in_features", "out_channels", "in_channels", "num_features"}
 _BINARY = {
     cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
     cst.FloorDivide: operator.floordiv, cst.Divide: operator.truediv, cst.Modulo: operator.mod,
@@ -127,6 +130,7 @@ class Interpreter:
 
     # -- entry -----------------------------------------------------------------------------
     def run(self) -> F.Facts:
+        self.facts.syntax = collect_syntax(self.module)
         self.globals.bind("__name__", "__main__")
         self.exec_block(self.module.body, self.globals)
         # Functions nobody calls are still code the user runs somehow: analyse each one on
@@ -316,6 +320,9 @@ class Interpreter:
             return
         if isinstance(owner, ParamObj) and attr == "requires_grad":
             self.set_grad(owner.model, [owner.name], value, node)
+        elif isinstance(owner, ModuleObj) and attr in SIZE_ATTRS:
+            self.facts.size_assigns.setdefault(node, F.SizeAssign(node, owner.model, owner.path,
+                                                                  attr))
         elif isinstance(owner, ModuleObj) and attr == "requires_grad":
             if isinstance(stmt, (cst.Assign, cst.AugAssign)):
                 self.facts.module_grad_attrs.setdefault(

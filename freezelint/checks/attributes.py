@@ -1,5 +1,6 @@
 """FZL104, FZL105, FZL106, FZL110, FZL111: statements that look like they change a model
-and change nothing. FZL105, FZL106, FZL110 and FZL111 need no model; FZL104 does."""
+and change nothing. FZL105, FZL106 and FZL110 need no model; FZL104 does; FZL111 uses the
+model when it knows the module and a conservative syntactic test otherwise."""
 
 from __future__ import annotations
 
@@ -7,17 +8,14 @@ import difflib
 from collections.abc import Iterator
 
 import libcst as cst
-import libcst.matchers as m
 
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
 from freezelint.diagnostics import Safety
 
-_ITERATOR_METHODS = {"parameters", "named_parameters", "modules", "named_modules", "children",
-                     "named_children", "buffers", "named_buffers"}
-_CONSUMERS = {"filter", "list", "tuple", "enumerate", "sorted", "set", "map", "zip", "sum",
-              "clip_grad_norm_", "clip_grad_value_", "SGD", "Adam", "AdamW", "RMSprop",
-              "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"}
-_SIZE_ATTRS = {"out_features", "in_features", "out_channels", "in_channels", "num_features"}
+# Without a model, only a chain like `model.fc.out_features` is surely a layer: `self.x`
+# inside a module's own code is its constructor recording the size, and `num_features` is
+# also a plain model attribute in timm.
+_SIZE_ATTRS_WITHOUT_MODEL = {"out_features", "in_features", "out_channels", "in_channels"}
 
 
 @rule("FZL104")
@@ -49,30 +47,22 @@ def _is_typo(attr: str) -> bool:
 
 @rule("FZL105")
 def requires_grad_typo(ctx: Context) -> Iterator[Finding]:
-    for node in m.findall(ctx.module, m.Assign() | m.AugAssign() | m.AnnAssign()):
-        targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
-                   else [node.target])
-        for target in targets:
-            if not isinstance(target, cst.Attribute) or not _is_typo(target.attr.value):
-                continue
-            attr = target.attr.value
-            if attr == "requires_grad_":
-                message = ("assigning to `requires_grad_` replaces the method on this object "
-                           "and freezes nothing; assign `requires_grad` instead")
-            else:
-                message = (f"`{attr}` is not `requires_grad`: this creates a new attribute "
-                           f"and freezes nothing")
-            yield Finding(target.attr, message, fixes=(
-                fix("Rename to requires_grad", Safety.SAFE,
-                    (target.attr, cst.Name("requires_grad"))),))
+    for _, target in ctx.facts.syntax.attribute_assigns:
+        attr = target.attr.value
+        if not _is_typo(attr):
+            continue
+        if attr == "requires_grad_":
+            message = ("assigning to `requires_grad_` replaces the method on this object "
+                       "and freezes nothing; assign `requires_grad` instead")
+        else:
+            message = f"`{attr}` is not `requires_grad`: this creates a new attribute and freezes nothing"
+        yield Finding(target.attr, message, fixes=(
+            fix("Rename to requires_grad", Safety.SAFE, (target.attr, cst.Name("requires_grad"))),))
 
 
 @rule("FZL106")
 def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
-    pattern = m.Expr(value=m.Comparison(
-        left=m.Attribute(attr=m.Name("requires_grad")),
-        comparisons=[m.ComparisonTarget(operator=m.Equal())]))
-    for node in m.findall(ctx.module, pattern):
+    for node in ctx.facts.syntax.discarded_comparisons:
         comparison = node.value
         assert isinstance(comparison, cst.Comparison)
         assignment = cst.Assign(targets=[cst.AssignTarget(comparison.left)],
@@ -84,40 +74,36 @@ def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
 
 @rule("FZL110")
 def parameters_not_called(ctx: Context) -> Iterator[Finding]:
-    uncalled = m.Attribute(attr=m.OneOf(*(m.Name(n) for n in _ITERATOR_METHODS)))
-    places: list[cst.BaseExpression] = []
-    for loop in m.findall(ctx.module, m.For(iter=uncalled) | m.CompFor(iter=uncalled)):
-        places.append(loop.iter)
-    for call in m.findall(ctx.module, m.Call()):
-        if _callee_name(call.func) in _CONSUMERS:
-            places.extend(a.value for a in call.args if m.matches(a.value, uncalled))
-    for element in m.findall(ctx.module, m.DictElement(key=m.SimpleString(), value=uncalled)):
-        if element.key.evaluated_value == "params":
-            places.append(element.value)
-    for node in places:
-        assert isinstance(node, cst.Attribute)
+    for node in ctx.facts.syntax.uncalled_methods:
         method = node.attr.value
-        called = cst.Call(func=node)
         yield Finding(node, f"`{method}` is the method itself, not its result: call "
                             f"`{method}()` (iterating the method raises TypeError)",
-                      fixes=(fix(f"Call {method}()", Safety.SAFE, (node, called)),))
-
-
-def _callee_name(func: cst.BaseExpression) -> str:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return ""
+                      fixes=(fix(f"Call {method}()", Safety.SAFE, (node, cst.Call(func=node))),))
 
 
 @rule("FZL111")
 def out_features_mutated(ctx: Context) -> Iterator[Finding]:
-    for node in m.findall(ctx.module, m.Assign()):
-        for target in node.targets:
-            attr = target.target
-            if isinstance(attr, cst.Attribute) and attr.attr.value in _SIZE_ATTRS:
-                name = attr.attr.value
-                yield Finding(node, f"setting `{name}` changes an attribute, not the layer: "
-                                    f"the weight keeps its shape; replace the layer with a new "
-                                    f"one of the size you want")
+    known = ctx.facts.size_assigns
+    for stmt, target in ctx.facts.syntax.attribute_assigns:
+        attr = target.attr.value
+        fact = known.get(stmt)
+        if fact is not None:
+            tensors = fact.model.manifest.parameters_under(fact.path)
+            weight = next((t for t in tensors if t.name == f"{fact.path}.weight"), None)
+            shape = f" `{weight.name}` stays {list(weight.shape)}" if weight else ""
+            yield Finding(stmt, f"setting `{attr}` on `{fact.path}` changes an attribute, not "
+                                f"the layer:{shape or ' the weight keeps its shape'}; replace "
+                                f"the layer with a new one of the size you want")
+        elif attr in _SIZE_ATTRS_WITHOUT_MODEL and _module_chain(target.value):
+            yield Finding(stmt, f"setting `{attr}` changes an attribute, not the layer: the "
+                                f"weight keeps its shape; replace the layer with a new one of "
+                                f"the size you want")
+
+
+def _module_chain(node: cst.BaseExpression) -> bool:
+    """`model.fc` or `model.classifier[6]`: a submodule reached from a name other than self."""
+    depth = 0
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        depth += 1
+        node = node.value
+    return depth >= 1 and isinstance(node, cst.Name) and node.value not in {"self", "cls"}

@@ -1,0 +1,392 @@
+"""The `freezelint` command: check, models, params, rule, version.
+
+A front end only: it reads files (`source`), resolves the model once (`models.resolve`),
+calls `lint()` per file and hands the results to `report`. Exit codes follow Ruff:
+0 clean, 1 findings, 2 usage or input error (2 wins over 1). No path prints a traceback:
+a bad file is reported and the run goes on; a bug becomes `path: internal error: ...`.
+
+torch is never imported on the way to linting against the zoo, a checkpoint or a manifest
+file; only a user's own model (`pkg.mod:make_model`) needs it, and that is built in a
+subprocess.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from freezelint import __version__
+from freezelint.models.manifest import Manifest
+from freezelint.models.resolve import ModelSpecError, resolve_model
+
+if TYPE_CHECKING:  # lint and report import libcst; `freezelint version` need not wait
+    from freezelint.lint import LintConfig
+    from freezelint.report import FileResult
+
+STDIN = "-"
+
+
+class _Cli(click.Group):
+    """A group whose unexpected exceptions end in one line and exit 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort, BrokenPipeError):
+            raise  # click reports these itself (a closed pipe exits quietly)
+        except Exception as error:  # a bug: say so in one line
+            click.echo(f"freezelint: internal error: {_describe(error)}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="freezelint",
+                      message="%(prog)s %(version)s")
+def main() -> None:
+    """Model-aware linter for PyTorch fine-tuning code."""
+
+
+# -- shared options ----------------------------------------------------------------------
+
+
+def _model_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--model", "model_spec", metavar="SPEC",
+                     help="Model to lint against: a zoo id (ast, resnet50), ast(label_dim=10), "
+                          "a manifest .json, a checkpoint (.pt .pth .bin .ckpt .safetensors) "
+                          "or your own pkg.module:callable / file.py:Class."),
+        click.option("--model-arg", "model_args", metavar="KEY=VALUE", multiple=True,
+                     help="Constructor argument for --model; the value is a Python literal "
+                          "or else a string. Repeatable."),
+        click.option("--trust-local-models/--no-trust-local-models", default=True,
+                     show_default=True,
+                     help="Allow --model to name your own model code, which is then run "
+                          "(in a subprocess, on the meta device) to read its names. Model "
+                          "directives inside source files never run code."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _parse_model_args(values: tuple[str, ...]) -> dict[str, Any]:
+    """`label_dim=10` -> {"label_dim": 10}; a value that is no Python literal stays a
+    string, so `model_size=base384` needs no quoting in a shell."""
+    kwargs: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}",
+                                     param_hint="'--model-arg'")
+        try:
+            kwargs[key] = ast.literal_eval(raw.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            kwargs[key] = raw.strip()
+    return kwargs
+
+
+def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> Manifest | None:
+    """The --model manifest, resolved once for the whole run; any problem is a usage error
+    (exit 2, nothing linted) since every file would be linted against the wrong model."""
+    kwargs = _parse_model_args(args)
+    if spec is None:
+        if kwargs:
+            raise click.BadParameter("needs --model", param_hint="'--model-arg'")
+        return None
+    try:
+        return resolve_model(spec, kwargs, base_dir=Path.cwd(), allow_user_code=trust)
+    except ModelSpecError as error:
+        raise click.BadParameter(str(error), param_hint="'--model'") from None
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_model_options
+@click.option("--select", metavar="CODES",
+              help="Only these rules: comma-separated codes or prefixes (FZL1,FZL201).")
+@click.option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes).")
+@click.option("--output-format", type=click.Choice(["full", "concise", "json"]),
+              default="full", show_default=True)
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when problems are found (input errors still exit 2).")
+def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str, ...],
+          trust_local_models: bool, select: str | None, ignore: str | None,
+          output_format: str, exit_zero: bool) -> None:
+    """Lint Python files and directories (`-` reads stdin)."""
+    from freezelint.lint import LintConfig
+    from freezelint.report import render_concise, render_full, render_json, summary
+    from freezelint.source import discover
+
+    selected = _parse_codes(select, "--select")
+    ignored = _parse_codes(ignore, "--ignore") or frozenset()
+    if selected is not None and "ALL" in selected:
+        selected = None
+    model = _resolve_explicit(model_spec, model_args, trust_local_models)
+
+    targets = [STDIN] if STDIN in paths else []
+    targets += [str(p) for p in discover(p for p in paths if p != STDIN)]
+
+    resolver = _DirectiveResolver()
+    results: list[FileResult] = []
+    unreadable = 0
+    for target in targets:
+        config = LintConfig(model=model, select=selected, ignore=ignored,
+                            resolve_spec=resolver.for_file(target))
+        result = _check_one(target, config)
+        if result is None:
+            unreadable += 1
+        else:
+            results.append(result)
+
+    if output_format == "json":
+        click.echo(render_json(results), nl=False)
+    else:
+        if output_format == "concise":
+            output = render_concise(results)
+        else:
+            output = render_full(results, color=_use_color())
+        click.echo(output, nl=False, color=True)
+        click.echo(summary(results, unreadable), err=True)
+
+    ctx = click.get_current_context()
+    if unreadable:
+        ctx.exit(2)
+    if not exit_zero and any(r.diagnostics for r in results):
+        ctx.exit(1)
+
+
+def _check_one(target: str, config: LintConfig) -> FileResult | None:
+    """Read and lint one file; None (after a message on stderr) if it cannot be checked."""
+    from freezelint.lint import lint
+    from freezelint.report import FileResult
+    from freezelint.source import SourceError, decode_source, read_source
+
+    try:
+        data = sys.stdin.buffer.read() if target == STDIN else None
+        source = decode_source(data) if data is not None else read_source(target)
+    except SourceError as error:
+        click.echo(f"{target}: error: {error}", err=True)
+        return None
+    try:
+        diagnostics = lint(source.text, config)
+    except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
+        click.echo(f"{target}: internal error: {_describe(error)}", err=True)
+        return None
+    return FileResult(target, diagnostics, source.text)
+
+
+class _DirectiveResolver:
+    """Resolves `# freezelint: model=...` directives: never user code (linting a file must
+    not run what it names), relative paths from the file's directory, each spec once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, Path], Manifest | ModelSpecError] = {}
+
+    def for_file(self, target: str) -> Callable[[str], Manifest]:
+        base = Path.cwd() if target == STDIN else Path(target).parent.absolute()
+        return lambda spec: self.resolve(spec, base)
+
+    def resolve(self, spec: str, base: Path) -> Manifest:
+        key = (spec, base)
+        if key not in self._cache:
+            try:
+                self._cache[key] = resolve_model(spec, base_dir=base, allow_user_code=False)
+            except ModelSpecError as error:
+                self._cache[key] = error
+        found = self._cache[key]
+        if isinstance(found, ModelSpecError):
+            raise found
+        return found
+
+
+def known_codes() -> list[str]:
+    """Every rule code: the documented ones, the registered ones and FZL000 (syntax)."""
+    from freezelint.checks import REGISTRY
+    from freezelint.rule_docs import all_rule_docs
+
+    return sorted({"FZL000", *REGISTRY, *all_rule_docs()})
+
+
+def _parse_codes(value: str | None, option: str) -> frozenset[str] | None:
+    """`FZL101, fzl2` -> {"FZL101", "FZL2"}; every item must be a code or a prefix of one,
+    since a typo would otherwise silently select nothing (or ignore nothing)."""
+    if value is None:
+        return None
+    codes = frozenset(c.strip().upper() for c in value.split(",") if c.strip())
+    if not codes:  # `--select ""` from an empty CI variable: as if not given
+        return None
+    known = known_codes()
+    for code in sorted(codes):
+        if code == "ALL" or any(k.startswith(code) for k in known):
+            continue
+        close = closest(code, known)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise click.BadParameter(f"unknown rule code {code!r}{hint}",
+                                 param_hint=f"'{option}'")
+    return codes
+
+
+def closest(code: str, known: list[str], limit: int = 3) -> list[str]:
+    """Known codes within two edits of `code`, nearest first. Edit distance rather than
+    difflib's ratio, which ranks FZL112 above FZL101 for the typo FZL1O1."""
+    ranked = sorted((_distance(code, k), k) for k in known)
+    return [k for d, k in ranked if d <= 2][:limit]
+
+
+def _distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def _use_color() -> bool:
+    """Colour only for a person at a terminal, and never when NO_COLOR is set."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def models(as_json: bool) -> None:
+    """List the built-in model zoo."""
+    from freezelint.models.zoo import zoo_entries
+
+    entries = zoo_entries()
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    rows = [("ID", "LIBRARY", "PARAMS", "DESCRIPTION")]
+    rows += [(e["id"], e["library"], str(e["parameters"]), e["description"]) for e in entries]
+    click.echo(_table(rows, right_aligned={2}))
+
+
+# -- params ------------------------------------------------------------------------------
+
+
+@main.command()
+@_model_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the manifest JSON (accepted back by --model file.json).")
+def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_models: bool,
+           as_json: bool) -> None:
+    """Show a model's parameters: name, shape and dtype."""
+    if model_spec is None:
+        raise click.UsageError("Missing option '--model'.")
+    manifest = _resolve_explicit(model_spec, model_args, trust_local_models)
+    assert manifest is not None
+    if as_json:
+        click.echo(manifest.dumps(), nl=False)
+        return
+    rows = [(p.name, _shape(p.shape), p.dtype) for p in manifest.parameters]
+    if rows:
+        click.echo(_table(rows))
+    if manifest.buffers:
+        click.echo("\nbuffers:")
+        click.echo(_table([(b.name, _shape(b.shape), b.dtype
+                            + ("" if b.persistent else "  (not in state_dict)"))
+                           for b in manifest.buffers]))
+    total = (f"{_plural(len(manifest.parameters), 'parameter')}, "
+             f"{_human(manifest.total_numel)} elements")
+    if manifest.buffers:
+        total += f", {_plural(len(manifest.buffers), 'buffer')}"
+    prefix = manifest.meta.get("stripped_prefix")
+    if prefix:
+        total += f" (checkpoint keys carry the prefix {prefix!r}, shown without it)"
+    click.echo(total)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _human(count: int) -> str:
+    """87_949_546 -> '87.9M': the magnitude matters, not the digits."""
+    for factor, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if count >= factor:
+            return f"{count / factor:.1f}{unit}"
+    return str(count)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _table(rows: list[tuple[str, ...]], right_aligned: frozenset[int] | set[int] = frozenset()
+           ) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell.rjust(widths[i]) if i in right_aligned else cell.ljust(widths[i])
+                 for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# -- rule --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Print every rule.")
+def rule(code: str | None, show_all: bool) -> None:
+    """Print the documentation of a rule: freezelint rule FZL101."""
+    from freezelint.rule_docs import RuleDoc, all_rule_docs, rule_doc
+
+    def render(doc: RuleDoc) -> str:
+        body = doc.body.strip()
+        return f"{body}\n" if body.startswith("# ") else f"# {doc.title}\n\n{body}\n"
+
+    if show_all:
+        docs = list(all_rule_docs().values())
+        if not docs:
+            raise click.ClickException("no rule documentation found")
+        click.echo("\n".join(render(doc) for doc in docs), nl=False)
+        return
+    if code is None:
+        raise click.UsageError("Give a rule code (freezelint rule FZL101) or --all.")
+    doc = rule_doc(code.strip())
+    if doc is None:
+        close = closest(code.strip().upper(), sorted(all_rule_docs()) or known_codes())
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise click.BadParameter(f"unknown rule {code!r}{hint}", param_hint="'CODE'")
+    click.echo(render(doc), nl=False)
+
+
+# -- version -----------------------------------------------------------------------------
+
+
+@main.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"freezelint {__version__}")
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _describe(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
