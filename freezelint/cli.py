@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,9 +122,16 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
               default="full", show_default=True)
 @click.option("--exit-zero", is_flag=True,
               help="Exit 0 even when problems are found (input errors still exit 2).")
+@click.option("--fix", is_flag=True, help="Apply safe fixes and write the files back.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also apply fixes that may change behaviour (with --fix or --diff).")
+@click.option("--diff", is_flag=True,
+              help="Print the fixes as a unified diff and write nothing; exit 1 if any.")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied.")
 def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str, ...],
           trust_local_models: bool, select: str | None, ignore: str | None,
-          output_format: str, exit_zero: bool) -> None:
+          output_format: str, exit_zero: bool, fix: bool, unsafe_fixes: bool, diff: bool,
+          show_fixes: bool) -> None:
     """Lint Python files and directories (`-` reads stdin)."""
     from freezelint.lint import LintConfig
     from freezelint.report import render_concise, render_full, render_json, summary
@@ -141,14 +149,23 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
     resolver = _DirectiveResolver()
     results: list[FileResult] = []
     unreadable = 0
+    mode = FixMode(apply=fix, diff=diff, unsafe=unsafe_fixes, show=show_fixes)
     for target in targets:
         config = LintConfig(model=model, select=selected, ignore=ignored,
                             resolve_spec=resolver.for_file(target))
-        result = _check_one(target, config)
+        result = _check_one(target, config, mode)
         if result is None:
             unreadable += 1
         else:
             results.append(result)
+
+    if diff:
+        changed = [r for r in results if r.fixed_text is not None]
+        click.echo("".join(_unified_diff(r) for r in changed), nl=False)
+        fixes = sum(r.applied for r in changed)
+        click.echo(f"Would fix {_plural(fixes, 'problem')}." if fixes else "No fixes available.",
+                   err=True)
+        click.get_current_context().exit(2 if unreadable else 1 if changed else 0)
 
     if output_format == "json":
         click.echo(render_json(results), nl=False)
@@ -158,6 +175,11 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         else:
             output = render_full(results, color=_use_color())
         click.echo(output, nl=False, color=True)
+        if show_fixes:
+            click.echo(_fixes_report(results), nl=False, err=True)
+        fixed = sum(r.applied for r in results)
+        if fix and fixed:
+            click.echo(f"Fixed {_plural(fixed, 'problem')}.", err=True)
         click.echo(summary(results, unreadable), err=True)
 
     ctx = click.get_current_context()
@@ -167,11 +189,26 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         ctx.exit(1)
 
 
-def _check_one(target: str, config: LintConfig) -> FileResult | None:
-    """Read and lint one file; None (after a message on stderr) if it cannot be checked."""
+@dataclass(frozen=True)
+class FixMode:
+    apply: bool = False
+    diff: bool = False
+    unsafe: bool = False
+    show: bool = False
+
+    @property
+    def computes_fixes(self) -> bool:
+        return self.apply or self.diff
+
+
+def _check_one(target: str, config: LintConfig, mode: FixMode) -> FileResult | None:
+    """Read, lint and (with --fix/--diff) fix one file; None (after a message on stderr)
+    if it cannot be checked or written."""
+    from freezelint.fixes import fix_text
     from freezelint.lint import lint
     from freezelint.report import FileResult
     from freezelint.source import SourceError, decode_source, read_source
+    from freezelint.writeback import WriteError, write_atomic
 
     try:
         data = sys.stdin.buffer.read() if target == STDIN else None
@@ -180,11 +217,56 @@ def _check_one(target: str, config: LintConfig) -> FileResult | None:
         click.echo(f"{target}: error: {error}", err=True)
         return None
     try:
-        diagnostics = lint(source.text, config)
+        if not mode.computes_fixes:
+            return FileResult(target, lint(source.text, config), source.text)
+        before = lint(source.text, config)
+        outcome = fix_text(source.text, config, unsafe=mode.unsafe)
     except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
         click.echo(f"{target}: internal error: {_describe(error)}", err=True)
         return None
-    return FileResult(target, diagnostics, source.text)
+    if not outcome.changed:
+        return FileResult(target, outcome.remaining, source.text)
+    fixed_rules = _fixed_rules(before, outcome.remaining)
+    if mode.apply and not mode.diff:
+        if target == STDIN:
+            click.echo(outcome.text, nl=False)
+        else:
+            try:
+                write_atomic(target, outcome.text, source)
+            except WriteError as error:
+                click.echo(f"{target}: error: {error}", err=True)
+                return None
+        return FileResult(target, outcome.remaining, outcome.text, applied=outcome.applied,
+                          fixed_rules=fixed_rules)
+    return FileResult(target, before, source.text, fixed_text=outcome.text,
+                      applied=outcome.applied, fixed_rules=fixed_rules)
+
+
+def _fixed_rules(before: list[Any], after: list[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in before:
+        counts[d.rule] = counts.get(d.rule, 0) + 1
+    for d in after:
+        if d.rule in counts:
+            counts[d.rule] -= 1
+    return {rule: n for rule, n in sorted(counts.items()) if n > 0}
+
+
+def _unified_diff(result: FileResult) -> str:
+    import difflib
+
+    assert result.fixed_text is not None
+    return "".join(difflib.unified_diff(
+        result.text.splitlines(keepends=True), result.fixed_text.splitlines(keepends=True),
+        fromfile=f"a/{result.path}", tofile=f"b/{result.path}"))
+
+
+def _fixes_report(results: list[FileResult]) -> str:
+    lines = []
+    for result in results:
+        for rule_id, count in result.fixed_rules.items():
+            lines.append(f"{result.path}: fixed {count} x {rule_id}\n")
+    return "".join(lines) if lines else "No fixes applied.\n"
 
 
 class _DirectiveResolver:

@@ -5,6 +5,7 @@ text -> parse (once) -> interpret over the model's real names -> rules -> Diagno
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
+from freezelint.analysis.facts import OptimizerBuilt
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.checks.base import Context, Finding
 from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span
@@ -26,6 +28,7 @@ _IGNORE = re.compile(r"#\s*(?:freezelint:\s*ignore|noqa)(?:\[([A-Z0-9, ]+)\]|:\s
 _FILE_IGNORE = re.compile(r"#\s*freezelint:\s*file-ignore(?:\[([A-Z0-9, ]+)\])?", re.I)
 
 SpecResolver = Callable[[str], Manifest]
+_LOG = logging.getLogger("freezelint")
 
 
 def zoo_resolver(request: ModelRequest) -> Manifest | None:
@@ -55,32 +58,102 @@ class LintConfig:
     resolve_spec: SpecResolver | None = None
 
 
-class DirectiveError(ValueError):
-    pass
+@dataclass(frozen=True)
+class NameMatch:
+    """A literal compared with real names, and what it matched (for hover)."""
+
+    span: Span
+    literal: str
+    kind: str
+    domain: str
+    model: str
+    matched: tuple[str, ...]
+    tested: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OptimizerSummary:
+    """What an optimizer construction trains (for code lenses): None when unknown."""
+
+    span: Span
+    model: str
+    trained: int | None
+    total: int
+    trained_numel: int | None
+    total_numel: int
+
+
+@dataclass
+class Analysis:
+    diagnostics: list[Diagnostic]
+    name_matches: list[NameMatch] = field(default_factory=list)
+    optimizers: list[OptimizerSummary] = field(default_factory=list)
+    models: list[Manifest] = field(default_factory=list)
 
 
 def lint(text: str, config: LintConfig | None = None) -> list[Diagnostic]:
-    config = config or LintConfig()
+    """Diagnostics for `text`, sorted by position. Positions are computed only when there
+    is something to report."""
+    return _run(text, config or LintConfig(), details=False).diagnostics
+
+
+def analyze(text: str, config: LintConfig | None = None) -> Analysis:
+    """`lint` plus what editors show besides diagnostics: the names each literal matched
+    and what each optimizer trains."""
+    return _run(text, config or LintConfig(), details=True)
+
+
+def _run(text: str, config: LintConfig, details: bool) -> Analysis:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        return _filter([_syntax_error(error)], config, text)
+        return Analysis(_filter([_syntax_error(text, error)], config, text))
     except (ValueError, RecursionError) as error:
-        return _filter([_generic_error(str(error))], config, text)
+        return Analysis(_filter([_generic_error(str(error))], config, text))
     explicit = config.model or _directive_model(text, config)
-    interpreter = Interpreter(module, zoo_resolver, explicit)
-    facts = interpreter.run()
+    facts = Interpreter(module, zoo_resolver, explicit).run()
     context = Context(module, facts, text)
     findings: list[tuple[str, Finding]] = []
     for rule_id, check in checks.REGISTRY.items():
         if not _selected(rule_id, config):
             continue
-        findings.extend((rule_id, finding) for finding in check(context))
-    if not findings:
-        return []
+        try:
+            findings.extend((rule_id, finding) for finding in check(context))
+        except Exception:  # one broken rule must not hide the others' findings
+            _LOG.exception("rule %s failed", rule_id)
+    if not findings and not details:
+        return Analysis([])
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     diagnostics = [_diagnostic(rule_id, finding, positions, module) for rule_id, finding in findings]
-    return _filter(_dedupe(diagnostics), config, text)
+    analysis = Analysis(_filter(_dedupe(diagnostics), config, text))
+    if details:
+        analysis.name_matches = [
+            NameMatch(_span(positions, t.node), t.literal, t.kind, t.domain, t.model.label,
+                      tuple(n for n in t.model.trainable if n in t.matched) or tuple(sorted(t.matched)),
+                      tuple(sorted(t.tested)))
+            for t in facts.name_tests.values()]
+        analysis.optimizers = [_optimizer_summary(b, positions) for b in facts.optimizers
+                               if b.optimizer.model is not None]
+        analysis.models = [m.manifest for m in facts.models]
+    return analysis
+
+
+def _optimizer_summary(built: OptimizerBuilt, positions: object) -> OptimizerSummary:
+    model = built.optimizer.model
+    assert model is not None
+    sizes = {p.name: p.numel for p in model.manifest.parameters}
+    names = built.optimizer.names
+    trained: list[str] | None = None
+    if names is not None and all(built.trainable.get(n) is not None for n in names):
+        trained = [n for n in names if built.trainable.get(n)]
+    return OptimizerSummary(
+        span=_span(positions, built.optimizer.node),
+        model=model.label,
+        trained=len(trained) if trained is not None else None,
+        total=len(built.trainable),
+        trained_numel=sum(sizes.get(n, 0) for n in trained) if trained is not None else None,
+        total_numel=sum(sizes.get(n, 0) for n in built.trainable),
+    )
 
 
 def _directive_model(text: str, config: LintConfig) -> Manifest | None:
@@ -141,9 +214,20 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return unique
 
 
-def _syntax_error(error: cst.ParserSyntaxError) -> Diagnostic:
+def _syntax_error(text: str, error: cst.ParserSyntaxError) -> Diagnostic:
+    """Python's own parser places syntax errors better than libcst's (whose raw_line is
+    often a line late) and words them the way users know; libcst's is the fallback."""
     line, column = error.raw_line, error.raw_column
     message = error.message.splitlines()[0] if error.message else "invalid syntax"
+    try:
+        compile(text, "<freezelint>", "exec", dont_inherit=True)
+    except SyntaxError as python_error:
+        if python_error.lineno:
+            line = python_error.lineno
+            column = max((python_error.offset or 1) - 1, 0)
+            message = python_error.msg
+    except (ValueError, OverflowError, RecursionError, MemoryError):
+        pass
     return Diagnostic("FZL000", "syntax-error", Severity.ERROR,
                       f"syntax error: {message}", Span.of(line, column, line, column + 1))
 

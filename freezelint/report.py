@@ -26,6 +26,11 @@ class FileResult:
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     text: str | None = None
+    # With --diff: the text the fixes would produce. With --fix/--diff: how many were
+    # applied, and which rules they fixed.
+    fixed_text: str | None = None
+    applied: int = 0
+    fixed_rules: dict[str, int] = field(default_factory=dict)
 
 
 def _ordered(results: list[FileResult]) -> list[tuple[str, Diagnostic, str | None]]:

@@ -188,8 +188,6 @@ def test_syntax_error_is_a_diagnostic_and_other_files_are_linted(tmp_path: Path)
     assert_example_report("\n".join(lines[1:]), str(good))
 
 
-@pytest.mark.xfail(strict=True, reason="lint.py takes FZL000's position from libcst's "
-                   "ParserSyntaxError.raw_line, which is one line late here; see report")
 def test_syntax_error_line_matches_python(tmp_path: Path) -> None:
     text = "a = 1\nb = = 2\nc = 3\n"
     (tmp_path / "bad.py").write_text(text, encoding="utf-8")

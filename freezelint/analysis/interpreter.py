@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +23,8 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis.detect import ModelRequest, detect_constructor
-from freezelint.analysis.syntax import collect_syntax
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES, NewModule, build_nn_module, is_instance
+from freezelint.analysis.syntax import collect_syntax
 from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
@@ -148,10 +148,8 @@ class Interpreter:
         frame = Frame(parent=self.globals)
         for param in fn.params.params:
             frame.bind(param.name.value, UNKNOWN)
-        try:
+        with suppress(_Return):
             self.exec_block(_body(fn), frame)
-        except _Return:
-            pass
         self.primary = saved_primary
 
     # -- statements ------------------------------------------------------------------------
@@ -262,7 +260,7 @@ class Interpreter:
             self.assign(stmt.target, UNKNOWN, frame)
             self.exec_block(_body(stmt), frame)
             return
-        by_index = isinstance(iterable, _Enumerated) or isinstance(iterable, _PositionalList)
+        by_index = isinstance(iterable, (_Enumerated, _PositionalList))
         self.index_context.append(by_index or self.index_context[-1])
         try:
             for count, element in enumerate(elements):
@@ -305,10 +303,8 @@ class Interpreter:
                 if path is not None:
                     self.replace_module(owner.model, path, value, stmt or target)
             elif isinstance(owner, dict) and not is_unknown(index):
-                try:
+                with suppress(TypeError):
                     owner[index] = value
-                except TypeError:
-                    pass
 
     def assign_attribute(self, target: cst.Attribute, value: Any, frame: Frame,
                          stmt: cst.CSTNode | None) -> None:
@@ -328,8 +324,8 @@ class Interpreter:
                 self.facts.module_grad_attrs.setdefault(
                     stmt, F.ModuleGradAttr(stmt, owner.model, owner.path, target,
                                            stmt.value))
-        elif isinstance(owner, ModuleObj) and isinstance(value, (NewModule, ModuleObj)) \
-                or isinstance(owner, ModuleObj) and is_unknown(value) and _is_call(stmt):
+        elif (isinstance(owner, ModuleObj) and isinstance(value, (NewModule, ModuleObj))) \
+                or (isinstance(owner, ModuleObj) and is_unknown(value) and _is_call(stmt)):
             path = owner.child(attr)
             if not owner.model.manifest.has_module(path) and not owner.model.is_opaque(path) \
                     and owner.model.manifest.modules:
@@ -339,13 +335,20 @@ class Interpreter:
 
     def replace_module(self, model: ModelState, path: str, value: Any, node: cst.CSTNode) -> None:
         old = {p.name for p in model.manifest.parameters_under(path)}
-        if isinstance(value, NewModule):
-            flat_params, flat_modules = value.flatten(path)
-            params = [TensorInfo(n, s) for n, s in flat_params]
-            modules = [ModuleInfo(p, t, dict(a)) for p, t, a in flat_modules]
-        else:
-            params, modules = [], [ModuleInfo(path, "?")]
+        if not isinstance(value, NewModule):
+            # Something the analysis cannot build: keep the old names (a replacement head
+            # usually has the same ones) but stop trusting anything under this path.
             model.opaque.add(path)
+            for name in old:
+                model.trainable[name] = True  # a new module's parameters start trainable
+            stale = [o for o in self.optimizers if o.model is model and o.names is not None
+                     and o.names & old]
+            self.facts.replacements.append(F.ModuleReplaced(
+                node, model, path, self.seq, sorted(old), stale))
+            return
+        flat_params, flat_modules = value.flatten(path)
+        params = [TensorInfo(n, s) for n, s in flat_params]
+        modules = [ModuleInfo(p, t, dict(a)) for p, t, a in flat_modules]
         model.manifest = model.manifest.replace_module(path, params, modules)
         for name in old:
             model.trainable.pop(name, None)
@@ -479,6 +482,11 @@ class Interpreter:
         info = model.manifest.module(owner.path)
         if info is not None and attr in info.attrs:
             return info.attrs[attr]
+        if info is None and attr in {"in_features", "out_features"}:
+            # A checkpoint records no module attributes; a Linear's sizes are its weight's.
+            weight = model.tensor(owner.child("weight"))
+            if weight is not None and len(weight.shape) == 2:
+                return weight.shape[1] if attr == "in_features" else weight.shape[0]
         if model.is_opaque(path) or not model.manifest.modules or owner.prefix \
                 or attr.startswith("_"):
             return UNKNOWN

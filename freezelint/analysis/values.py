@@ -167,10 +167,7 @@ class ModuleIter:
     base: str = ""
 
     def display_name(self, path: str) -> str:
-        if self.base:
-            relative = path[len(self.base) + 1:] if path != self.base else ""
-        else:
-            relative = path
+        relative = (path[len(self.base) + 1:] if path != self.base else "") if self.base else path
         return (self.prefix + relative) if relative else self.prefix.rstrip(".")
 
 
