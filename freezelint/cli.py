@@ -115,6 +115,9 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_model_options
+@click.option("--checkpoint", "checkpoint_path", metavar="PATH",
+              help="Checkpoint whose keys and shapes the code loads (read from its header; "
+                   "no torch, no unpickling of code).")
 @click.option("--select", metavar="CODES",
               help="Only these rules: comma-separated codes or prefixes (FZL1,FZL201).")
 @click.option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes).")
@@ -131,7 +134,7 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
 def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str, ...],
           trust_local_models: bool, select: str | None, ignore: str | None,
           output_format: str, exit_zero: bool, fix: bool, unsafe_fixes: bool, diff: bool,
-          show_fixes: bool) -> None:
+          show_fixes: bool, checkpoint_path: str | None) -> None:
     """Lint Python files and directories (`-` reads stdin)."""
     from freezelint.lint import LintConfig
     from freezelint.report import render_concise, render_full, render_json, summary
@@ -142,6 +145,7 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
     if selected is not None and "ALL" in selected:
         selected = None
     model = _resolve_explicit(model_spec, model_args, trust_local_models)
+    checkpoint = _read_checkpoint(checkpoint_path)
 
     targets = [STDIN] if STDIN in paths else []
     targets += [str(p) for p in discover(p for p in paths if p != STDIN)]
@@ -152,7 +156,8 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
     mode = FixMode(apply=fix, diff=diff, unsafe=unsafe_fixes, show=show_fixes)
     for target in targets:
         config = LintConfig(model=model, select=selected, ignore=ignored,
-                            resolve_spec=resolver.for_file(target))
+                            resolve_spec=resolver.for_file(target), checkpoint=checkpoint,
+                            path=None if target == STDIN else Path(target))
         result = _check_one(target, config, mode)
         if result is None:
             unreadable += 1
@@ -199,6 +204,18 @@ class FixMode:
     @property
     def computes_fixes(self) -> bool:
         return self.apply or self.diff
+
+
+def _read_checkpoint(path: str | None) -> Manifest | None:
+    """`--checkpoint`: a usage error (exit 2) when it cannot be read."""
+    if path is None:
+        return None
+    from freezelint.models.checkpoint import CheckpointError, read_checkpoint
+
+    try:
+        return read_checkpoint(path)
+    except CheckpointError as error:
+        raise click.UsageError(f"--checkpoint: {error}") from None
 
 
 def _check_one(target: str, config: LintConfig, mode: FixMode) -> FileResult | None:

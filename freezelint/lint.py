@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -17,7 +18,7 @@ from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
 from freezelint.analysis.facts import OptimizerBuilt
 from freezelint.analysis.interpreter import Interpreter
-from freezelint.checks.base import Context, Finding
+from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span
 from freezelint.models.manifest import Manifest
 from freezelint.rule_docs import RuleDoc, rule_doc
@@ -29,6 +30,8 @@ _FILE_IGNORE = re.compile(r"#\s*freezelint:\s*file-ignore(?:\[([A-Z0-9, ]+)\])?"
 
 SpecResolver = Callable[[str], Manifest]
 _LOG = logging.getLogger("freezelint")
+# Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def zoo_resolver(request: ModelRequest) -> Manifest | None:
@@ -53,6 +56,11 @@ class LintConfig:
     auto-detected from a constructor in the code."""
 
     model: Manifest | None = None
+    # The file being linted: relative checkpoint paths in `torch.load('...')` resolve
+    # against its directory.
+    path: Path | None = None
+    # `--checkpoint`: the keys of checkpoints the code loads from paths it cannot resolve.
+    checkpoint: Manifest | None = None
     select: frozenset[str] | None = None
     ignore: frozenset[str] = field(default_factory=frozenset)
     resolve_spec: SpecResolver | None = None
@@ -111,7 +119,9 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
     except (ValueError, RecursionError) as error:
         return Analysis(_filter([_generic_error(str(error))], config, text))
     explicit = config.model or _directive_model(text, config)
-    facts = Interpreter(module, zoo_resolver, explicit).run()
+    base_dir = config.path.parent if config.path is not None else None
+    facts = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
+                        checkpoint=config.checkpoint).run()
     context = Context(module, facts, text)
     findings: list[tuple[str, Finding]] = []
     for rule_id, check in checks.REGISTRY.items():
@@ -124,7 +134,9 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
     if not findings and not details:
         return Analysis([])
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    diagnostics = [_diagnostic(rule_id, finding, positions, module) for rule_id, finding in findings]
+    lines = _LINE.findall(text)
+    diagnostics = [_diagnostic(rule_id, finding, positions, module, lines)
+                   for rule_id, finding in findings]
     analysis = Analysis(_filter(_dedupe(diagnostics), config, text))
     if details:
         analysis.name_matches = [
@@ -184,13 +196,12 @@ def _span(positions: object, node: cst.CSTNode) -> Span:
                    code_range.end.line, code_range.end.column)
 
 
-def _diagnostic(rule_id: str, finding: Finding, positions: object, module: cst.Module) -> Diagnostic:
+def _diagnostic(rule_id: str, finding: Finding, positions: object, module: cst.Module,
+                lines: list[str]) -> Diagnostic:
     doc = rule_doc(rule_id)
     fixes = tuple(
         Fix(spec.title, spec.safety, tuple(
-            Edit(_span(positions, r.node),
-                 r.new if isinstance(r.new, str) else module.code_for_node(r.new))
-            for r in spec.replacements))
+            _edit(r, _span(positions, r.node), module, lines) for r in spec.replacements))
         for spec in finding.fixes)
     return Diagnostic(
         rule=rule_id,
@@ -201,6 +212,19 @@ def _diagnostic(rule_id: str, finding: Finding, positions: object, module: cst.M
         related=tuple(Related(_span(positions, n), msg) for n, msg in finding.related),
         fixes=fixes,
     )
+
+
+def _edit(replacement: Replacement, span: Span, module: cst.Module, lines: list[str]) -> Edit:
+    new = replacement.new
+    if isinstance(new, str):
+        return Edit(span, new)
+    if isinstance(new, Lines):
+        line = lines[span.start.line - 1] if span.start.line <= len(lines) else ""
+        indent = line[:len(line) - len(line.lstrip(" \t"))]
+        newline = "\r\n" if line.endswith("\r\n") else "\r" if line.endswith("\r") else "\n"
+        rendered = [p if isinstance(p, str) else module.code_for_node(p) for p in new.parts]
+        return Edit(span, (newline + indent).join(rendered))
+    return Edit(span, module.code_for_node(new))
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -239,7 +263,7 @@ def _generic_error(message: str) -> Diagnostic:
 
 def _filter(diagnostics: list[Diagnostic], config: LintConfig, text: str) -> list[Diagnostic]:
     """Apply select/ignore and suppression comments, then sort by position."""
-    lines = text.splitlines()
+    lines = [line.rstrip("\r\n") for line in _LINE.findall(text)]
     file_ignored = _file_ignores(text)
     kept = []
     for d in diagnostics:

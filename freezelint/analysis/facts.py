@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from freezelint.analysis.syntax import SyntaxFacts
-from freezelint.analysis.values import ModelState, OptimizerObj
+from freezelint.analysis.values import ModelState, OptimizerObj, StateDict
 
 
 @dataclass(eq=False)
@@ -117,6 +117,49 @@ class SizeAssign:
 
 
 @dataclass(eq=False)
+class KeyLookup:
+    """`sd.pop('module.fc.weight')`, `del sd[...]`, `sd[...]` with a literal key."""
+
+    node: cst.CSTNode  # the literal
+    key: str
+    state_dict: StateDict
+    found: bool
+
+
+@dataclass(eq=False)
+class Merge:
+    """`target.update(source)`: how many keys it overwrote and how many it added."""
+
+    node: cst.CSTNode
+    target: StateDict
+    source: StateDict
+    added: list[str]
+    overwritten: list[str]
+    target_size: int  # keys in the target before the merge
+
+
+@dataclass(eq=False)
+class Load:
+    """`module.load_state_dict(sd, strict=...)` with what the analysis knows of both sides."""
+
+    node: cst.Call
+    model: ModelState
+    expected: dict[str, tuple[int, ...]]  # the module's own state_dict keys and shapes
+    state_dict: StateDict | None
+    strict: bool | None
+    result_discarded: bool
+    statement: cst.CSTNode | None
+
+
+@dataclass(eq=False)
+class EmptyFilter:
+    """A comprehension over a known state dict that keeps no key."""
+
+    node: cst.CSTNode
+    source: StateDict
+
+
+@dataclass(eq=False)
 class Facts:
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
@@ -132,4 +175,10 @@ class Facts:
     unfreeze_missing_group: dict[cst.CSTNode, tuple[GradAssign, OptimizerObj, list[str]]] = field(
         default_factory=dict)
     models: list[ModelState] = field(default_factory=list)
+    key_lookups: dict[cst.CSTNode, KeyLookup] = field(default_factory=dict)
+    merges: dict[cst.CSTNode, Merge] = field(default_factory=dict)
+    loads: dict[cst.CSTNode, Load] = field(default_factory=dict)
+    empty_filters: dict[cst.CSTNode, EmptyFilter] = field(default_factory=dict)
+    # Checkpoints whose keys came from a file (or a save in the script): (torch.load, keys).
+    checkpoints: list[tuple[cst.CSTNode, StateDict]] = field(default_factory=list)
     add_param_group_seqs: list[int] = field(default_factory=list)

@@ -17,11 +17,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import libcst as cst
 
 from freezelint.analysis import facts as F
+from freezelint.analysis import state_dicts
 from freezelint.analysis.detect import ModelRequest, detect_constructor
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES, NewModule, build_nn_module, is_instance
 from freezelint.analysis.syntax import collect_syntax
@@ -40,6 +42,7 @@ from freezelint.analysis.values import (
     ParamObj,
     Qualified,
     RealName,
+    StateDict,
     is_unknown,
 )
 from freezelint.models.manifest import Manifest, ModuleInfo, TensorInfo
@@ -113,8 +116,12 @@ _MISSING = object()
 
 class Interpreter:
     def __init__(self, module: cst.Module, resolve: ModelResolver,
-                 explicit: Manifest | None = None) -> None:
+                 explicit: Manifest | None = None, *, base_dir: Path | None = None,
+                 checkpoint: Manifest | None = None) -> None:
         self.module = module
+        self.base_dir = base_dir
+        self.checkpoint = checkpoint
+        self.saved: dict[str, StateDict] = {}
         self.resolve = resolve
         self.explicit = explicit
         self.facts = F.Facts()
@@ -224,6 +231,17 @@ class Interpreter:
                     frame.bind(top, Qualified(top))
         elif isinstance(small, cst.ImportFrom):
             self.exec_import_from(small, frame)
+        elif isinstance(small, cst.Del):
+            self.exec_del(small.target, frame)
+
+    def exec_del(self, target: cst.BaseExpression, frame: Frame) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.exec_del(element.value, frame)
+        elif isinstance(target, cst.Subscript):
+            owner = self.eval(target.value, frame)
+            if isinstance(owner, StateDict):
+                state_dicts.delete(self, owner, self._single_index(target, frame), target)
 
     def exec_import_from(self, small: cst.ImportFrom, frame: Frame) -> None:
         if isinstance(small.names, cst.ImportStar):
@@ -524,6 +542,9 @@ class Interpreter:
         if isinstance(owner, ModuleObj) and isinstance(index, int):
             path = _child_by_index(owner, index)
             return ModuleObj(owner.model, path) if path is not None else UNKNOWN
+        if isinstance(owner, StateDict):
+            found = state_dicts.lookup(self, owner, index, node)
+            return owner[str(index)] if found else UNKNOWN
         try:
             return owner[index] if isinstance(owner, (list, tuple, dict, str)) else UNKNOWN
         except (IndexError, KeyError, TypeError):
@@ -651,6 +672,8 @@ class Interpreter:
             for side in (left, right):
                 if isinstance(side, EnumIndex):
                     self.facts.index_tests.setdefault(side.node, F.IndexTest(side.node, side.model))
+        if any(isinstance(side, StateDict) and not side.known for side in (left, right)):
+            return UNKNOWN
         if kind in (cst.Is, cst.IsNot):
             if is_unknown(left) or is_unknown(right):
                 return UNKNOWN
@@ -682,18 +705,22 @@ class Interpreter:
 
     # -- comprehensions --------------------------------------------------------------------
     def _comprehension(self, node: cst.BaseComp, frame: Frame,
-                       produce: Callable[[Frame], Any]) -> tuple[list[Any] | None, Any]:
-        """Run a comprehension for real. Returns its values (None when unknown) and the
-        model whose parameters it iterates, so an empty result still knows its model."""
+                       produce: Callable[[Frame], Any]) -> tuple[list[Any] | None, Any, Any]:
+        """Run a comprehension for real. Returns its values (None when unknown), the model
+        whose parameters it iterates (so an empty result still knows its model), and what
+        its first `for` iterates."""
         results: list[Any] = []
         local = Frame(parent=frame)
         source_model: list[ModelState] = []
+        first_iterable: list[Any] = []
 
         def loop(clause: cst.CompFor | None) -> bool:
             if clause is None:
                 results.append(produce(local))
                 return True
             iterable = self.eval(clause.iter, local)
+            if not first_iterable:
+                first_iterable.append(iterable)
             if isinstance(iterable, ParamIter) and not source_model:
                 source_model.append(iterable.model)
             elements = self.iterate(iterable, clause.iter)
@@ -717,30 +744,28 @@ class Interpreter:
             return True
 
         complete = loop(node.for_in)
-        return (results if complete else None), (source_model[0] if source_model else None)
+        return ((results if complete else None), (source_model[0] if source_model else None),
+                first_iterable[0] if first_iterable else None)
 
     def eval_ListComp(self, node: cst.ListComp, frame: Frame) -> Any:
-        values, model = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
+        values, model, _ = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
         return _as_params(values, model, lazy=False, node=node) if values is not None else UNKNOWN
 
     def eval_GeneratorExp(self, node: cst.GeneratorExp, frame: Frame) -> Any:
-        values, model = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
+        values, model, _ = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
         return _as_params(values, model, lazy=True, node=node) if values is not None else UNKNOWN
 
     def eval_SetComp(self, node: cst.SetComp, frame: Frame) -> Any:
-        values, _ = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
+        values, _, _ = self._comprehension(node, frame, lambda f: self.eval(node.elt, f))
         try:
             return set(values) if values is not None else UNKNOWN
         except TypeError:
             return UNKNOWN
 
     def eval_DictComp(self, node: cst.DictComp, frame: Frame) -> Any:
-        pairs, _ = self._comprehension(
+        pairs, _, source = self._comprehension(
             node, frame, lambda f: (self.eval(node.key, f), self.eval(node.value, f)))
-        try:
-            return dict(pairs) if pairs is not None else UNKNOWN
-        except TypeError:
-            return UNKNOWN
+        return state_dicts.comprehension(pairs, source, node, self)
 
     # -- iteration -------------------------------------------------------------------------
     def iterate(self, value: Any, node: cst.CSTNode) -> list[Any] | None:
@@ -762,6 +787,8 @@ class Interpreter:
             return [ModuleObj(model, p) for p in value.paths]
         if isinstance(value, _Enumerated):
             return list(value)
+        if isinstance(value, StateDict) and not value.known:
+            return None
         if isinstance(value, (list, tuple, set, str)):
             return list(value)
         if isinstance(value, dict):
@@ -860,6 +887,8 @@ class Interpreter:
             value = args[0] if args else kwargs.get("requires_grad", True)
             self.set_grad(receiver.model, [receiver.name], value, node)
             return receiver
+        if isinstance(receiver, StateDict):
+            return state_dicts.method(self, receiver, name, args, kwargs, node)
         if isinstance(receiver, OptimizerObj):
             if name == "add_param_group" and args:
                 receiver.groups.append(self._group(args[0], node))
@@ -947,6 +976,10 @@ class Interpreter:
             return receiver
         if name in {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "type"}:
             return receiver
+        if name == "state_dict":
+            return state_dicts.of_module(receiver, node)
+        if name == "load_state_dict":
+            return state_dicts.load_into(self, receiver, args, kwargs, node)
         return UNKNOWN
 
     def set_mode(self, module: ModuleObj, training: bool, node: cst.CSTNode) -> None:
@@ -1014,6 +1047,11 @@ class Interpreter:
                 inner.model.wrapped_by = last
                 inner.model.wrap_node = node
             return ModuleObj(inner.model, inner.path, WRAPPER_PREFIXES[name] + inner.prefix)
+        if name in state_dicts.LOADERS:
+            return state_dicts.load(self, args, kwargs, node)
+        if name == "torch.save":
+            state_dicts.save(self, args, kwargs)
+            return None
         if name in {"re.match", "re.search", "re.fullmatch"} and len(args) >= 2:
             return self.regex(name, args[0], args[1])
         built = build_nn_module(name, args, kwargs)

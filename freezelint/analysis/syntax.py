@@ -13,6 +13,10 @@ import libcst as cst
 
 ITERATOR_METHODS = frozenset({"parameters", "named_parameters", "modules", "named_modules",
                               "children", "named_children", "buffers", "named_buffers"})
+# Wrapper prefixes by length, to read `k[7:]` as "strip `module.`".
+PREFIX_BY_LENGTH = {len(p): p for p in ("_orig_mod.", "backbone.", "encoder.", "module.",
+                                          "model.")}
+KNOWN_PREFIXES = frozenset(PREFIX_BY_LENGTH.values())
 CONSUMERS = frozenset({"filter", "list", "tuple", "enumerate", "sorted", "set", "map", "zip",
                        "sum", "clip_grad_norm_", "clip_grad_value_", "SGD", "Adam", "AdamW",
                        "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"})
@@ -26,11 +30,67 @@ class SyntaxFacts:
     discarded_comparisons: list[cst.Expr] = field(default_factory=list)
     # `model.parameters` used as an iterable without the call.
     uncalled_methods: list[cst.Attribute] = field(default_factory=list)
+    # `k[7:]` / `k[len('module.'):]` with no startswith guard around it: (node, prefix).
+    prefix_slices: list[tuple[cst.Subscript, str]] = field(default_factory=list)
+    # `k.replace('module.', '')` and `k.lstrip('module.')`: (call, prefix, method).
+    prefix_strips: list[tuple[cst.Call, str, str]] = field(default_factory=list)
 
 
 class _Collector(cst.CSTVisitor):
     def __init__(self) -> None:
         self.facts = SyntaxFacts()
+        # Tests of the enclosing ifs, conditional expressions and comprehension filters:
+        # a prefix slice under a test that mentions the prefix is guarded.
+        self.guards: list[cst.BaseExpression] = []
+        # Names bound to dict keys by enclosing loops over `.items()` / `.keys()`: only a
+        # slice of such a key reads as stripping a checkpoint prefix.
+        self.key_names: list[set[str]] = []
+
+    def visit_If(self, node: cst.If) -> None:
+        self.guards.append(node.test)
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self.guards.pop()
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self.guards.append(node.test)
+
+    def leave_IfExp(self, original_node: cst.IfExp) -> None:
+        self.guards.pop()
+
+    def _push_comp(self, node: cst.BaseComp) -> None:
+        clause: cst.CompFor | None = node.for_in
+        tests: list[cst.BaseExpression] = []
+        keys: set[str] = set()
+        while clause is not None:
+            tests.extend(c.test for c in clause.ifs)
+            keys |= _key_targets(clause.target, clause.iter)
+            clause = clause.inner_for_in
+        self.guards.append(cst.Tuple([cst.Element(t) for t in tests]) if tests else cst.Name("_"))
+        self.key_names.append(keys)
+
+    def _pop_comp(self, original_node: cst.BaseComp) -> None:
+        self.guards.pop()
+        self.key_names.pop()
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.key_names.pop()
+
+    visit_DictComp = visit_ListComp = visit_SetComp = visit_GeneratorExp = _push_comp
+    leave_DictComp = leave_ListComp = leave_SetComp = leave_GeneratorExp = _pop_comp
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if not isinstance(node.value, cst.Name) or len(node.slice) != 1:
+            return
+        sl = node.slice[0].slice
+        if not isinstance(sl, cst.Slice) or sl.upper is not None or sl.step is not None:
+            return
+        prefix = _slice_prefix(sl.lower)
+        name = node.value.value
+        if prefix is None or not any(name in keys for keys in self.key_names):
+            return
+        if not self._guarded(name, prefix):
+            self.facts.prefix_slices.append((node, prefix))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -58,11 +118,13 @@ class _Collector(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self._uncalled(node.iter)
+        self.key_names.append(_key_targets(node.target, node.iter))
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self._uncalled(node.iter)
 
     def visit_Call(self, node: cst.Call) -> None:
+        self._prefix_strip(node)
         func = node.func
         name = func.value if isinstance(func, cst.Name) else (
             func.attr.value if isinstance(func, cst.Attribute) else "")
@@ -74,9 +136,88 @@ class _Collector(cst.CSTVisitor):
         if isinstance(node.key, cst.SimpleString) and node.key.evaluated_value == "params":
             self._uncalled(node.value)
 
+    def _prefix_strip(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in {"replace", "lstrip"}:
+            return
+        if not node.args or not isinstance(node.args[0].value, cst.SimpleString):
+            return
+        prefix = node.args[0].value.evaluated_value
+        if prefix not in KNOWN_PREFIXES:
+            return
+        if func.attr.value == "replace" and not (
+                len(node.args) >= 2 and isinstance(node.args[1].value, cst.SimpleString)
+                and node.args[1].value.evaluated_value == ""):
+            return
+        self.facts.prefix_strips.append((node, str(prefix), func.attr.value))
+
+    def _guarded(self, name: str, prefix: str) -> bool:
+        """True when an enclosing test checks that `name` has the prefix:
+        `name.startswith(prefix)`, `prefix in name` or `name[:n] == prefix`."""
+        return any(_checks_prefix(sub, name, prefix)
+                   for test in self.guards for sub in _walk(test))
+
     def _uncalled(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.Attribute) and node.attr.value in ITERATOR_METHODS:
             self.facts.uncalled_methods.append(node)
+
+
+def _slice_prefix(lower: cst.BaseExpression | None) -> str | None:
+    """The wrapper prefix a slice start stands for: `7` or `len('module.')`."""
+    if isinstance(lower, cst.Integer):
+        return PREFIX_BY_LENGTH.get(int(lower.value)) if lower.value.isdigit() else None
+    if (isinstance(lower, cst.Call) and isinstance(lower.func, cst.Name)
+            and lower.func.value == "len" and len(lower.args) == 1
+            and isinstance(lower.args[0].value, cst.SimpleString)):
+        value = lower.args[0].value.evaluated_value
+        return value if value in KNOWN_PREFIXES else None
+    return None
+
+
+def _checks_prefix(node: cst.CSTNode, name: str, prefix: str) -> bool:
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value == "startswith" \
+            and isinstance(node.func.value, cst.Name) and node.func.value.value == name:
+        return True
+    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+        right = node.comparisons[0].comparator
+        operator = node.comparisons[0].operator
+        left = node.left
+        literal = (isinstance(left, cst.SimpleString) and left.evaluated_value == prefix)
+        if literal and isinstance(operator, cst.In) and isinstance(right, cst.Name) \
+                and right.value == name:
+            return True
+        sides = (left, right)
+        has_literal = any(isinstance(x, cst.SimpleString) and x.evaluated_value == prefix
+                          for x in sides)
+        sliced = any(isinstance(x, cst.Subscript) and isinstance(x.value, cst.Name)
+                     and x.value.value == name for x in sides)
+        return has_literal and sliced and isinstance(operator, cst.Equal)
+    return False
+
+
+def _key_targets(target: cst.BaseExpression, iterable: cst.BaseExpression) -> set[str]:
+    """`k` in `for k, v in sd.items()` / `for k in sd.keys()`."""
+    if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute)
+            and iterable.func.attr.value in {"items", "keys"}):
+        return set()
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple) and target.elements \
+            and isinstance(target.elements[0].value, cst.Name):
+        return {target.elements[0].value.value}
+    return set()
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """A test expression's nodes (tests are small: children lists are cheap here)."""
+    found = [node]
+    stack = [node]
+    while stack:
+        for child in stack.pop().children:
+            found.append(child)
+            stack.append(child)
+    return found
 
 
 def collect_syntax(module: cst.Module) -> SyntaxFacts:

@@ -219,3 +219,37 @@ class Qualified:
     @property
     def last(self) -> str:
         return self.name.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class TensorVal:
+    """A tensor of a state dict: its shape when known."""
+
+    shape: tuple[int, ...] | None
+
+
+class StateDict(dict):  # type: ignore[type-arg]
+    """A state dict whose keys the analysis knows: str -> TensorVal.
+
+    `origin` says where the keys came from: "model" (`model.state_dict()`), "checkpoint"
+    (read from the file's header), "inferred" (a loaded checkpoint whose keys the code itself
+    revealed, e.g. `sd.pop('module.mlp_head.1.weight')` on an AST model), or "derived" (a
+    comprehension or merge of known ones). `known` is False while the keys are a mystery:
+    then nothing about them may be claimed."""
+
+    def __init__(self, items: dict[str, TensorVal] | None = None, *, origin: str,
+                 node: cst.CSTNode | None = None, model: ModelState | None = None,
+                 known: bool = True, label: str = "") -> None:
+        super().__init__(items or {})
+        self.origin = origin
+        self.node = node
+        self.model = model
+        self.known = known
+        self.label = label
+        # The checkpoint this dict was derived from, whether code stripped its keys on the
+        # way, and whether it reached the model (a merge or a load_state_dict).
+        self.root: StateDict = self
+        self.stripped = False
+        self.reached_model = False
+
+    __hash__ = object.__hash__  # identity, like the torch object it stands for

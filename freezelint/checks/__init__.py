@@ -1,7 +1,7 @@
 """The rules. Importing this package registers every rule in `base.REGISTRY`."""
 
-from freezelint.checks import attributes, names, optimizer, structure, trainable
+from freezelint.checks import attributes, checkpoints, names, optimizer, structure, trainable
 from freezelint.checks.base import REGISTRY, Context, Finding
 
-__all__ = ["REGISTRY", "Context", "Finding", "attributes", "names", "optimizer", "structure",
-           "trainable"]
+__all__ = ["REGISTRY", "Context", "Finding", "attributes", "checkpoints", "names", "optimizer",
+           "structure", "trainable"]

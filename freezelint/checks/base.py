@@ -16,11 +16,19 @@ from freezelint.diagnostics import Safety
 
 
 @dataclass(frozen=True)
+class Lines:
+    """Several statements replacing one: rendered one per line at the indentation of the
+    statement they replace, with the file's own line ending."""
+
+    parts: tuple[cst.CSTNode | str, ...]
+
+
+@dataclass(frozen=True)
 class Replacement:
-    """Replace `node` with `new` (a node, rendered by libcst, or raw text)."""
+    """Replace `node` with `new` (a node rendered by libcst, raw text, or Lines)."""
 
     node: cst.CSTNode
-    new: cst.CSTNode | str
+    new: cst.CSTNode | str | Lines
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,8 @@ def rule(rule_id: str) -> Callable[[Check], Check]:
     return register
 
 
-def fix(title: str, safety: Safety, *replacements: tuple[cst.CSTNode, cst.CSTNode | str]) -> FixSpec:
+def fix(title: str, safety: Safety,
+        *replacements: tuple[cst.CSTNode, cst.CSTNode | str | Lines]) -> FixSpec:
     return FixSpec(title, safety, tuple(Replacement(n, new) for n, new in replacements))
 
 

@@ -1,0 +1,281 @@
+"""FZL301-FZL307: loading checkpoints into the model."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+import libcst as cst
+
+from freezelint.analysis.facts import Load
+from freezelint.analysis.state_dicts import PREFIXES
+from freezelint.analysis.values import StateDict
+from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
+from freezelint.diagnostics import Safety
+
+
+def _prefix_of(keys: list[str], reference: set[str]) -> tuple[str, list[str]] | None:
+    """The wrapper prefix most of `keys` carry in front of a name in `reference`."""
+    best: tuple[str, list[str]] | None = None
+    for prefix in PREFIXES:
+        hits = [k for k in keys if k.startswith(prefix) and k[len(prefix):] in reference]
+        if hits and (best is None or len(hits) > len(best[1])):
+            best = (prefix, hits)
+    return best
+
+
+@rule("FZL301")
+def state_dict_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
+    for load in ctx.facts.loads.values():
+        finding = _load_mismatch(load)
+        if finding is not None:
+            yield finding
+    for node, state in ctx.facts.checkpoints:
+        finding = _checkpoint_mismatch(ctx, node, state)
+        if finding is not None:
+            yield finding
+
+
+def _checkpoint_mismatch(ctx: Context, node: cst.CSTNode, state: StateDict) -> Finding | None:
+    """A checkpoint read from a file whose keys carry a wrapper prefix the script's model
+    lacks, which reaches the model without the prefix ever being stripped."""
+    if state.stripped or not state.reached_model or not ctx.facts.models:
+        return None
+    expected = set(ctx.facts.models[0].manifest.state_dict_keys)
+    keys = list(state)
+    if not keys or len(set(keys) & expected) >= len(keys) / 2:
+        return None
+    carried = _prefix_of(keys, expected)
+    if carried is None or len(carried[1]) < len(keys) / 2:
+        return None
+    prefix, hits = carried
+    return Finding(node, (
+        f"{len(hits)} of the {len(keys)} keys of this checkpoint carry `{prefix}` "
+        f"({examples(hits, 2)}; saved from a wrapped model) and "
+        f"`{ctx.facts.models[0].label}`'s keys do not, and nothing strips it before the keys "
+        f"reach the model; use `k.removeprefix('{prefix}')`"))
+
+
+def _load_mismatch(load: Load) -> Finding | None:
+    state = load.state_dict
+    if state is None or not state:
+        return None
+    keys = list(state)
+    expected = set(load.expected)
+    if len(set(keys) & expected) >= len(keys) / 2:
+        return None
+    carried = _prefix_of(keys, expected)
+    if carried is not None and len(carried[1]) >= len(keys) / 2:
+        prefix, hits = carried
+        return Finding(load.node, (
+            f"{plural(len(hits), 'key')} of this state dict carry the wrapper prefix "
+            f"`{prefix}` ({examples(hits, 2)}) that `{load.model.label}`'s own keys lack: "
+            f"{_consequence(load)}; strip it with `k.removeprefix('{prefix}')`"))
+    lacking = _prefix_of(list(expected), set(keys))
+    if lacking is not None and len(lacking[1]) >= len(expected) / 2:
+        prefix, hits = lacking
+        return Finding(load.node, (
+            f"the model is wrapped: its keys start with `{prefix}` ({examples(hits, 2)}) but "
+            f"the state dict's do not: {_consequence(load)}; load into the unwrapped model "
+            f"(`model.module.load_state_dict(...)`)"))
+    return None
+
+
+def _consequence(load: Load) -> str:
+    if load.strict is False:
+        return "with strict=False nothing is loaded and the model keeps its random weights"
+    return "strict loading fails with missing and unexpected keys"
+
+
+@rule("FZL302")
+def unguarded_prefix_slice(ctx: Context) -> Iterator[Finding]:
+    names = _example_names(ctx)
+    for node, prefix in ctx.facts.syntax.prefix_slices:
+        cut = len(prefix)
+        damage = ""
+        if names:
+            sample = next((n for n in names if len(n) > cut), names[0])
+            damage = f" (`{sample}` becomes `{sample[cut:]}`)"
+        message = (f"`[{cut}:]` strips `{prefix}` without checking that the key has it: a key "
+                   f"saved without the prefix loses {cut} real characters{damage} and no "
+                   f"longer matches; use `.removeprefix('{prefix}')`")
+        replacement = cst.Call(func=cst.Attribute(value=node.value, attr=cst.Name("removeprefix")),
+                               args=[cst.Arg(cst.SimpleString(repr(prefix)))])
+        yield Finding(node, message,
+                      fixes=(fix(f"Use .removeprefix('{prefix}')", Safety.SAFE,
+                                 (node, replacement)),))
+
+
+def _example_names(ctx: Context) -> list[str]:
+    for model in ctx.facts.models:
+        return model.manifest.state_dict_keys
+    return []
+
+
+@rule("FZL303")
+def prefix_replace(ctx: Context) -> Iterator[Finding]:
+    names = _example_names(ctx)
+    for node, prefix, method in ctx.facts.syntax.prefix_strips:
+        assert isinstance(node.func, cst.Attribute)
+        if method == "lstrip":
+            hurt = next((n for n in names if (prefix + n).lstrip(prefix) != n), None)
+            sample = f": `{prefix}{hurt}` becomes `{(prefix + hurt).lstrip(prefix)}`" if hurt else ""
+            message = (f"`lstrip('{prefix}')` strips any of the characters "
+                       f"{''.join(sorted(set(prefix)))!r} from the left, not the prefix"
+                       f"{sample}; use `.removeprefix('{prefix}')`")
+        else:
+            message = (f"`replace('{prefix}', '')` removes `{prefix}` everywhere in the key, "
+                       f"also inside it (wrapper modules such as spectral norm have an inner "
+                       f"`.{prefix}`); use `.removeprefix('{prefix}')`")
+        replacement = cst.Call(
+            func=cst.Attribute(value=node.func.value, attr=cst.Name("removeprefix")),
+            args=[cst.Arg(cst.SimpleString(repr(prefix)))])
+        yield Finding(node, message, fixes=(
+            fix(f"Use .removeprefix('{prefix}')", Safety.SAFE, (node, replacement)),))
+
+
+@rule("FZL304")
+def strict_false_unchecked(ctx: Context) -> Iterator[Finding]:
+    for load in ctx.facts.loads.values():
+        if load.strict is not False or not load.result_discarded:
+            continue
+        message = ("`strict=False` with the result thrown away: keys that do not match are "
+                   "skipped without a word")
+        state = load.state_dict
+        if state is not None and load.expected:
+            loaded = [k for k in state if k in load.expected]
+            missing = [k for k in load.expected if k not in state]
+            message += (f"; here {len(loaded)} of {len(load.expected)} keys of "
+                        f"`{load.model.label}` would load ({plural(len(missing), 'missing key')}"
+                        + (f": {examples(missing, 2)}" if missing else "") + ")")
+        message += "; check `missing_keys` and `unexpected_keys` of the result"
+        yield Finding(load.node, message, fixes=_report_fix(load))
+
+
+def _report_fix(load: Load) -> tuple:  # type: ignore[type-arg]
+    statement = load.statement
+    if not isinstance(statement, cst.Expr):
+        return ()
+    assigned = cst.Assign(targets=[cst.AssignTarget(cst.Name("load_result"))], value=load.node)
+    report = ("print('missing keys:', load_result.missing_keys, "
+              "'unexpected keys:', load_result.unexpected_keys)")
+    return (fix("Report missing and unexpected keys", Safety.SAFE,
+                (statement, Lines((assigned, report)))),)
+
+
+@rule("FZL305")
+def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
+    for empty in ctx.facts.empty_filters.values():
+        source = empty.source
+        yield Finding(empty.node, f"this filter keeps none of the {len(source)} keys of "
+                                  f"`{source.label}`: nothing will be loaded")
+    for merge in ctx.facts.merges.values():
+        if merge.overwritten or not merge.added:
+            continue
+        source = merge.source
+        node = source.node if isinstance(source.node, cst.DictComp) else merge.node
+        message = (f"the merged state dict has {plural(len(merge.added), 'key')} the model "
+                   f"does not have ({examples(merge.added, 2)}) and overwrites none of its "
+                   f"{merge.target_size}: `update()` adds them instead of loading them")
+        fixes = ()
+        if isinstance(node, cst.DictComp):
+            tested = _tested_key(node)
+            if tested is not None:
+                message += f"; the filter tests `{ctx.module.code_for_node(tested)}` but keeps `{ctx.module.code_for_node(node.key)}`"
+                fixes = (fix("Keep the key that was tested", Safety.SAFE, (node.key, tested)),)
+        yield Finding(node, message, fixes=fixes)
+
+
+def _tested_key(comp: cst.DictComp) -> cst.BaseExpression | None:
+    """In `{k: v for k, v in sd.items() if k[7:] in model_dict}`, the expression `k[7:]`:
+    the key the filter checked, which is the one that should be kept."""
+    key = comp.key
+    if not isinstance(key, cst.Name):
+        return None
+    for clause in comp.for_in.ifs:
+        test = clause.test
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.comparisons[0].operator, cst.In) \
+                and not (isinstance(test.left, cst.Name) and test.left.value == key.value) \
+                and _mentions(test.left, key.value):
+            return test.left
+    return None
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and current.value == name:
+            return True
+        stack.extend(current.children)
+    return False
+
+
+@rule("FZL306")
+def shape_mismatch(ctx: Context) -> Iterator[Finding]:
+    for load in ctx.facts.loads.values():
+        state = load.state_dict
+        if state is None:
+            continue
+        mismatched = [k for k, v in state.items() if k in load.expected and v.shape is not None
+                      and tuple(v.shape) != tuple(load.expected[k])]
+        if not mismatched:
+            continue
+        first = mismatched[0]
+        message = (f"size mismatch for {plural(len(mismatched), 'key')}: `{first}` is "
+                   f"{list(state[first].shape or ())} in the state dict but "
+                   f"{list(load.expected[first])} in `{load.model.label}`"
+                   + (f" (also {examples(mismatched[1:], 2)})" if len(mismatched) > 1 else "")
+                   + "; drop those keys before loading")
+        yield Finding(load.node, message, fixes=_drop_fix(load, mismatched))
+
+
+def _drop_fix(load: Load, keys: list[str]) -> tuple:  # type: ignore[type-arg]
+    if not load.node.args:
+        return ()
+    arg = load.node.args[0].value
+    if not isinstance(arg, cst.Name):
+        return ()
+    excluded = "{" + ", ".join(repr(k) for k in keys) + "}"
+    text = f"{{k: v for k, v in {arg.value}.items() if k not in {excluded}}}"
+    return (fix("Drop the mismatched keys", Safety.UNSAFE, (arg, text)),)
+
+
+@rule("FZL307")
+def key_not_found(ctx: Context) -> Iterator[Finding]:
+    for lookup in ctx.facts.key_lookups.values():
+        if lookup.found:
+            continue
+        state: StateDict = lookup.state_dict
+        keys = list(state)
+        options = _close_keys(lookup.key, keys)
+        message = f"'{lookup.key}' is not a key of {_describe(state)} ({plural(len(keys), 'key')})"
+        fixes = ()
+        if options:
+            message += f"; did you mean '{options[0]}'?"
+            if isinstance(lookup.node, cst.SimpleString):
+                node = lookup.node
+                fixes = (fix(f"Replace with '{options[0]}'", Safety.UNSAFE,
+                             (node, f"{node.prefix}{node.quote}{options[0]}{node.quote}")),)
+        yield Finding(lookup.node, message, fixes=fixes)
+
+
+def _describe(state: StateDict) -> str:
+    if state.origin == "model":
+        return f"`{state.label}`'s state dict"
+    if state.origin == "checkpoint":
+        return f"the checkpoint `{state.label}`"
+    return f"this state dict ({state.label})" if state.label else "this state dict"
+
+
+def _close_keys(key: str, keys: list[str]) -> list[str]:
+    options: list[str] = []
+    for prefix in PREFIXES:  # the same name with or without a wrapper prefix
+        for candidate in (prefix + key, key.removeprefix(prefix)):
+            if candidate != key and candidate in keys and candidate not in options:
+                options.append(candidate)
+    for candidate in difflib.get_close_matches(key, keys, n=3, cutoff=0.7):
+        if candidate not in options:
+            options.append(candidate)
+    return options[:3]
