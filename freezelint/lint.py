@@ -5,6 +5,7 @@ text -> parse (once) -> interpret over the model's real names -> rules -> Diagno
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from freezelint.analysis.interpreter import Interpreter
 from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span
 from freezelint.models.manifest import Manifest
+from freezelint.prefilter import worth_linting
 from freezelint.rule_docs import RuleDoc, rule_doc
 
 _DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
@@ -64,6 +66,9 @@ class LintConfig:
     select: frozenset[str] | None = None
     ignore: frozenset[str] = field(default_factory=frozenset)
     resolve_spec: SpecResolver | None = None
+    # Skip files whose text cannot produce a finding (see prefilter.py). Such files are not
+    # parsed, so a syntax error in them is not reported either.
+    prefilter: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,12 @@ def analyze(text: str, config: LintConfig | None = None) -> Analysis:
 
 
 def _run(text: str, config: LintConfig, details: bool) -> Analysis:
+    explicit_model = config.model is not None or config.checkpoint is not None
+    if config.prefilter and not details and not worth_linting(text, explicit_model=explicit_model):
+        # Nothing to find but syntax errors: Python's own parser checks those several times
+        # faster than building the libcst tree.
+        error = _python_syntax_error(text)
+        return Analysis(_filter([error], config, text) if error else [])
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -236,6 +247,19 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
             seen.add(key)
             unique.append(d)
     return unique
+
+
+def _python_syntax_error(text: str) -> Diagnostic | None:
+    try:
+        compile(text, "<freezelint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = max((error.offset or 1) - 1, 0)
+        return Diagnostic("FZL000", "syntax-error", Severity.ERROR,
+                          f"syntax error: {error.msg}", Span.of(line, column, line, column + 1))
+    except (ValueError, OverflowError, RecursionError, MemoryError) as error:
+        return _generic_error(str(error))
+    return None
 
 
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> Diagnostic:

@@ -163,6 +163,8 @@ class EmptyFilter:
 class Facts:
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
+    # `X.parameters` attribute nodes whose X the interpreter knew to be a real module.
+    module_method_refs: set[cst.CSTNode] = field(default_factory=set)
     name_tests: dict[cst.CSTNode, NameTest] = field(default_factory=dict)
     index_tests: dict[cst.CSTNode, IndexTest] = field(default_factory=dict)
     grad_assigns: dict[cst.CSTNode, GradAssign] = field(default_factory=dict)

@@ -446,6 +446,8 @@ class Interpreter:
         owner = self.eval(node.value, frame)
         if (is_unknown(owner) or owner is _MISSING) and node.attr.value in MODULE_METHODS:
             owner = self.promote(node.value, frame)
+        if isinstance(owner, ModuleObj):
+            self.facts.module_method_refs.add(node)
         return self.get_attr(owner, node.attr.value, node)
 
     def promote(self, receiver: cst.BaseExpression, frame: Frame) -> Any:

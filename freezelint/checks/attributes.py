@@ -5,6 +5,7 @@ model when it knows the module and a conservative syntactic test otherwise."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -72,9 +73,25 @@ def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
                       fixes=(fix("Use assignment", Safety.SAFE, (node, assignment)),))
 
 
+# Receivers that read as a torch module when the analysis has no model: `model`, `net`,
+# `self.backbone`, `encoder`... `inspect.signature(f).parameters` and `sys.modules` are
+# mappings, not methods, and must never be reported.
+_MODULE_WORDS = re.compile(r"(model|net|backbone|encoder|decoder|head|classifier|layer|block)",
+                           re.I)
+
+
+def _looks_like_module(receiver: cst.BaseExpression) -> bool:
+    if isinstance(receiver, cst.Attribute):
+        receiver = receiver.attr
+    return isinstance(receiver, cst.Name) and bool(_MODULE_WORDS.search(receiver.value)) \
+        and not receiver.value.endswith(("signature", "sig"))
+
+
 @rule("FZL110")
 def parameters_not_called(ctx: Context) -> Iterator[Finding]:
     for node in ctx.facts.syntax.uncalled_methods:
+        if node not in ctx.facts.module_method_refs and not _looks_like_module(node.value):
+            continue
         method = node.attr.value
         yield Finding(node, f"`{method}` is the method itself, not its result: call "
                             f"`{method}()` (iterating the method raises TypeError)",
