@@ -44,6 +44,9 @@ class GradAssign:
     model: ModelState
     seq: int
     values: dict[str, bool | None] = field(default_factory=dict)
+    # What the statement writes when it runs, even inside a branch the analysis could not
+    # decide (`if epoch == 5: unfreeze`): `values` is None there, `written` is not.
+    written: dict[str, bool | None] = field(default_factory=dict)
     conditional: bool = False
     # The parameters were reached through enumerate() indices or a positional slice.
     by_index: bool = False

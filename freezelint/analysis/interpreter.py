@@ -64,6 +64,13 @@ WRAPPER_PREFIXES = {
     "torch.distributed.fsdp.FullyShardedDataParallel": "_fsdp_wrapped_module.",
     "torch.compile": "_orig_mod.",
 }
+# Attribute uses that only make sense on a module: on a missing submodule they are FZL109.
+# (`model.config.hidden_size` on a model whose manifest has no `config` module is fine.)
+MODULE_LIKE_USES = {
+    "parameters", "named_parameters", "modules", "named_modules", "children", "named_children",
+    "requires_grad_", "requires_grad", "train", "eval", "weight", "bias", "in_features",
+    "out_features", "in_channels", "out_channels", "state_dict", "load_state_dict",
+}
 # Wrappers that register gradient hooks when built: requires_grad changes after them break.
 GRAD_HOOK_WRAPPERS = {"DistributedDataParallel", "FullyShardedDataParallel"}
 MODULE_METHODS = {
@@ -90,6 +97,14 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
 class _Return(Exception):
     def __init__(self, value: Any) -> None:
         self.value = value
+
+
+class _Continue(Exception):
+    """`continue` in a loop the interpreter runs per element."""
+
+
+class _Break(Exception):
+    """`break` in a loop the interpreter runs per element."""
 
 
 @dataclass
@@ -146,7 +161,30 @@ class Interpreter:
         for stmt in self.module.body:
             if isinstance(stmt, cst.FunctionDef) and stmt not in self.called:
                 self._run_standalone(stmt)
+            elif isinstance(stmt, cst.ClassDef):
+                self._run_class(stmt)
         return self.facts
+
+    def _run_class(self, cls: cst.ClassDef) -> None:
+        """A class defined in the file (an nn.Module, a LightningModule): `__init__` runs
+        first, then every other method on its own copy of what `__init__` built, since the
+        order methods are called in is the framework's, not the file's."""
+        methods = {f.name.value: f for f in _body(cls) if isinstance(f, cst.FunctionDef)}
+        instance = _Instance(methods)
+        init = methods.get("__init__")
+        if init is not None:
+            self._run_method(init, instance)
+        for name, method in methods.items():
+            if name != "__init__" and method not in self.called:
+                self._run_method(method, instance.copy())
+
+    def _run_method(self, method: cst.FunctionDef, instance: _Instance) -> None:
+        frame = Frame(parent=self.globals)
+        params = [*method.params.posonly_params, *method.params.params]
+        for i, param in enumerate(params):
+            frame.bind(param.name.value, instance if i == 0 else UNKNOWN)
+        with suppress(_Return):
+            self.exec_block(_body(method), frame)
 
     def _run_standalone(self, fn: cst.FunctionDef) -> None:
         saved_primary = self.primary
@@ -165,7 +203,7 @@ class Interpreter:
             self.seq += 1
             try:
                 self.exec_stmt(stmt, frame)
-            except _Return:
+            except (_Return, _Continue, _Break):
                 raise
             except RecursionError:
                 return
@@ -183,7 +221,7 @@ class Interpreter:
             self.exec_for(stmt, frame)
         elif isinstance(stmt, cst.While):
             self.eval(stmt.test, frame)
-            self.exec_block(_body(stmt), frame)
+            self.run_iteration(stmt, frame)
         elif isinstance(stmt, cst.With):
             for item in stmt.items:
                 value = self.eval(item.item, frame)
@@ -219,6 +257,10 @@ class Interpreter:
             self.eval(small.value, frame)
             if isinstance(small.target, cst.Name):
                 frame.bind(small.target.value, UNKNOWN)
+        elif isinstance(small, cst.Continue):
+            raise _Continue
+        elif isinstance(small, cst.Break):
+            raise _Break
         elif isinstance(small, cst.Return):
             raise _Return(self.eval(small.value, frame) if small.value else None)
         elif isinstance(small, cst.Import):
@@ -261,9 +303,16 @@ class Interpreter:
         elif test is False:
             self._exec_else(orelse, frame)
         else:
+            jumped = False
             with self.maybe():
-                self.exec_block(_body(stmt), frame)
-                self._exec_else(orelse, frame)
+                for branch in (lambda: self.exec_block(_body(stmt), frame),
+                               lambda: self._exec_else(orelse, frame)):
+                    try:
+                        branch()
+                    except (_Continue, _Break):
+                        jumped = True
+            if jumped:
+                self.uncertain += 1  # undone by the enclosing loop pass
 
     def _exec_else(self, orelse: cst.If | cst.Else | None, frame: Frame) -> None:
         if isinstance(orelse, cst.If):
@@ -276,7 +325,7 @@ class Interpreter:
         elements = self.iterate(iterable, stmt.iter)
         if elements is None:
             self.assign(stmt.target, UNKNOWN, frame)
-            self.exec_block(_body(stmt), frame)
+            self.run_iteration(stmt, frame)
             return
         by_index = isinstance(iterable, (_Enumerated, _PositionalList))
         self.index_context.append(by_index or self.index_context[-1])
@@ -285,9 +334,25 @@ class Interpreter:
                 if count >= MAX_ITERATIONS:
                     break
                 self.assign(stmt.target, element, frame)
-                self.exec_block(_body(stmt), frame)
+                if not self.run_iteration(stmt, frame):
+                    break
         finally:
             self.index_context.pop()
+
+    def run_iteration(self, stmt: cst.For | cst.While, frame: Frame) -> bool:
+        """One pass of a loop body; False after a `break`. A `continue` or `break` inside a
+        branch the analysis could not decide makes the rest of the pass uncertain (see
+        exec_if), and that uncertainty ends with the pass."""
+        uncertain = self.uncertain
+        try:
+            self.exec_block(_body(stmt), frame)
+        except _Continue:
+            pass
+        except _Break:
+            return False
+        finally:
+            self.uncertain = uncertain
+        return True
 
     @contextmanager
     def maybe(self) -> Iterator[None]:
@@ -329,6 +394,9 @@ class Interpreter:
         owner = self.eval(target.value, frame)
         attr = target.attr.value
         node = stmt or target
+        if isinstance(owner, _Instance):
+            owner.attrs[attr] = value
+            return
         if isinstance(owner, _MissingAttr):
             self._missing(owner, node)
             return
@@ -392,10 +460,12 @@ class Interpreter:
         fact.by_index = fact.by_index or self.index_context[-1]
         if self.uncertain:
             fact.conditional = True
+        written = value if isinstance(value, bool) else None
         for name in names:
             if name not in model.trainable:
                 continue
             fact.values[name] = flag
+            fact.written[name] = written
             old = model.trainable[name]
             model.trainable[name] = flag if flag is not None or old is None else (
                 None if old != value else old)
@@ -451,15 +521,26 @@ class Interpreter:
         return self.get_attr(owner, node.attr.value, node)
 
     def promote(self, receiver: cst.BaseExpression, frame: Frame) -> Any:
-        """An unknown name used like a model (`model.named_parameters()`) is the model the
-        user named with --model, or the one the script builds."""
+        """An unknown name used like a model (`model.named_parameters()`,
+        `self.model.parameters()`) is the model the user named with --model, or the one the
+        script builds."""
+        owner = None
+        if isinstance(receiver, cst.Attribute):
+            owner = self.eval(receiver.value, frame)
+            if not isinstance(owner, _Instance):
+                return UNKNOWN
+        elif not isinstance(receiver, cst.Name):
+            return UNKNOWN
         model = self.primary
         if model is None and self.explicit is not None:
             model = self._new_model(self.explicit, None)
-        if model is None or not isinstance(receiver, cst.Name):
+        if model is None:
             return UNKNOWN
         value = ModuleObj(model, "")
-        frame.bind(receiver.value, value)
+        if isinstance(receiver, cst.Attribute):
+            owner.attrs[receiver.attr.value] = value
+        else:
+            frame.bind(receiver.value, value)
         return value
 
     def get_attr(self, owner: Any, attr: str, node: cst.CSTNode) -> Any:
@@ -473,13 +554,24 @@ class Interpreter:
                 return UNKNOWN if state is None else state
             if attr == "requires_grad_":
                 return BoundMethod(owner, attr, node)
-            if attr == "shape":
-                tensor = owner.model.tensor(owner.name)
-                return tensor.shape if tensor else UNKNOWN
+            tensor = owner.model.tensor(owner.name)
+            if tensor is None or owner.model.is_opaque(owner.name):
+                return UNKNOWN
+            if attr in {"shape", "size"}:
+                return tensor.shape if attr == "shape" else BoundMethod(tensor.shape, "size", node)
+            if attr == "ndim":
+                return len(tensor.shape)
+            if attr in {"dim", "numel"}:
+                return BoundMethod(owner, attr, node)
             return UNKNOWN
         if isinstance(owner, _MissingAttr):
-            self._missing(owner, node)
+            if attr in MODULE_LIKE_USES:
+                self._missing(owner, node)
             return UNKNOWN
+        if isinstance(owner, _Instance):
+            if attr in owner.attrs:
+                return owner.attrs[attr]
+            return BoundMethod(owner, attr, node) if attr in owner.methods else UNKNOWN
         if isinstance(owner, _ClassOf) and attr == "__name__":
             return owner.type_name
         if isinstance(owner, (str, list, dict, tuple, OptimizerObj)):
@@ -494,6 +586,8 @@ class Interpreter:
             return ModuleObj(model, owner.path)
         if attr == "__class__":
             return _ClassOf(owner.type_name)
+        if attr == "base_model" and not owner.path:
+            return self._base_model(owner)
         path = owner.child(attr)
         if model.manifest.has_module(path):
             return ModuleObj(model, path)
@@ -513,6 +607,19 @@ class Interpreter:
         # Reading a submodule the model does not have: only a mistake if it is used as one.
         return _MissingAttr(model, path, node)
 
+    def _base_model(self, owner: ModuleObj) -> Any:
+        """transformers' `model.base_model`: the backbone child (`bert`, `vit`...) of a task
+        model, or the model itself when it is the backbone."""
+        manifest = owner.model.manifest
+        if manifest.meta.get("library") != "transformers" and \
+                not str(manifest.name).startswith("transformers/"):
+            return UNKNOWN
+        for child in ("bert", "vit", "audio_spectrogram_transformer", "roberta", "deberta",
+                      "distilbert", "model", "base_model"):
+            if manifest.has_module(child):
+                return ModuleObj(owner.model, child, owner.prefix)
+        return owner
+
     def _missing(self, missing: _MissingAttr, node: cst.CSTNode) -> None:
         self.facts.missing.setdefault(missing.node,
                                       F.MissingSubmodule(missing.node, missing.model,
@@ -521,7 +628,8 @@ class Interpreter:
     def eval_Subscript(self, node: cst.Subscript, frame: Frame) -> Any:
         owner = self.eval(node.value, frame)
         if isinstance(owner, _MissingAttr):
-            self._missing(owner, node)
+            if isinstance(self._single_index(node, frame), int):
+                self._missing(owner, node)
             return UNKNOWN
         if len(node.slice) != 1:
             return UNKNOWN
@@ -885,6 +993,14 @@ class Interpreter:
         receiver, name = method.receiver, method.name
         if isinstance(receiver, ModuleObj):
             return self.call_module_method(receiver, name, args, kwargs, node)
+        if isinstance(receiver, _Instance) and name in receiver.methods:
+            return self.call_function(FunctionObj(receiver.methods[name]), [receiver, *args],
+                                      kwargs, node)
+        if isinstance(receiver, ParamObj) and name in {"dim", "numel"}:
+            tensor = receiver.model.tensor(receiver.name)
+            if tensor is None:
+                return UNKNOWN
+            return len(tensor.shape) if name == "dim" else tensor.numel
         if isinstance(receiver, ParamObj) and name == "requires_grad_":
             value = args[0] if args else kwargs.get("requires_grad", True)
             self.set_grad(receiver.model, [receiver.name], value, node)
@@ -1135,6 +1251,30 @@ class _MissingAttr:
     model: ModelState
     path: str
     node: cst.CSTNode
+
+
+@dataclass(eq=False)
+class _Instance:
+    """`self` inside a class defined in the file: its attributes as the methods set them."""
+
+    methods: dict[str, cst.FunctionDef]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> _Instance:
+        """The same attributes over fresh copies of the models they hold."""
+        clones: dict[int, ModelState] = {}
+
+        def clone(value: Any) -> Any:
+            if isinstance(value, ModuleObj):
+                model = value.model
+                if id(model) not in clones:
+                    clones[id(model)] = ModelState(
+                        model.manifest, model.origin, dict(model.trainable), set(model.opaque),
+                        model.wrapped_by, model.wrap_node, dict(model.bn_eval))
+                return ModuleObj(clones[id(model)], value.path, value.prefix)
+            return value
+
+        return _Instance(self.methods, {k: clone(v) for k, v in self.attrs.items()})
 
 
 @dataclass(frozen=True)

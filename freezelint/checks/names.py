@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
 from freezelint.analysis.facts import NameTest
+from freezelint.analysis.state_dicts import PREFIXES
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
 from freezelint.checks.suggest import suggestions
 from freezelint.diagnostics import Safety
@@ -46,9 +48,12 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
 def _matches_known(test: NameTest) -> bool:
     """A literal that is a real name under another naming (transformers 4.x vs 5.x, a buffer,
     a module used in a parameter loop) is not a name that matches nothing."""
-    import re
-
     known = test.model.manifest.all_known_names()
+    # Names yielded through a wrapper (`module.` after DataParallel) carry its prefix.
+    wrapped = next((p for p in PREFIXES if test.tested and all(n.startswith(p) for n in test.tested)),
+                   "")
+    if wrapped:
+        known = {wrapped + n for n in known}
     literal = test.literal
     if test.kind == "equal":
         return literal in known

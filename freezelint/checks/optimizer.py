@@ -89,7 +89,7 @@ def trainable_not_optimized(ctx: Context) -> Iterator[Finding]:
                           f"gradients but are never updated; freeze them or add a group")
     later_optimizers = [(b.optimizer.model, b.optimizer.seq) for b in ctx.facts.optimizers]
     for assign in ctx.facts.grad_assigns.values():
-        unfrozen = {n for n, v in assign.values.items() if v is True}
+        unfrozen = {n for n, v in assign.written.items() if v is True}
         if not unfrozen or not assign.optimizers_before:
             continue
         if any(seq > assign.seq for seq in ctx.facts.add_param_group_seqs):
@@ -102,7 +102,7 @@ def trainable_not_optimized(ctx: Context) -> Iterator[Finding]:
                 held = set(unfrozen)
                 break
             held |= optimizer.names
-        outside = sorted(unfrozen - held)
+        outside = [n for n in assign.model.trainable if n in unfrozen and n not in held]
         if outside:
             yield Finding(assign.node,
                           f"unfreezes {plural(len(outside), 'parameter')} "

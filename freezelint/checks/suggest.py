@@ -35,17 +35,27 @@ def head_suggestion(literal: str, manifest: Manifest, names: list[str]) -> str |
 def suggestions(literal: str, names: list[str], manifest: Manifest, kind: str) -> list[str]:
     """Up to three real names close to `literal`, best first."""
     found: list[str] = []
-    head = head_suggestion(literal, manifest, names)
+    # Names seen through a wrapper (`module.` after DataParallel) carry its prefix.
+    wrapper = _wrapper_prefix(names)
+    head = head_suggestion(literal.removeprefix(wrapper), manifest,
+                           [n.removeprefix(wrapper) for n in names])
     if head is not None:
-        found.append(head)
+        found.append(wrapper + head)
     pool = names
     if kind in {"substring", "prefix", "suffix"}:
         # A fragment is compared with fragments: module paths and dotted components.
         pool = sorted({*manifest.module_paths, *_components(names)} - {""})
-    for candidate in difflib.get_close_matches(literal, pool, n=3, cutoff=0.6):
+    for candidate in difflib.get_close_matches(literal, pool, n=4, cutoff=0.6):
         if candidate not in found:
             found.append(candidate)
-    return found[:3]
+    return [f for f in found if f != literal][:3]
+
+
+def _wrapper_prefix(names: list[str]) -> str:
+    for prefix in ("module.", "_orig_mod.", "_fsdp_wrapped_module."):
+        if names and all(n.startswith(prefix) for n in names):
+            return prefix
+    return ""
 
 
 def _components(names: list[str]) -> set[str]:
