@@ -103,3 +103,23 @@ class Diagnostic:
             "related": [{"range": r.span.to_json(), "message": r.message} for r in self.related],
             "fixes": [f.to_json() for f in self.fixes],
         }
+
+
+def _span_from(doc: dict[str, Any]) -> Span:
+    start, end = doc["start"], doc["end"]
+    return Span.of(start["line"], start["column"] - 1, end["line"], end["column"] - 1)
+
+
+def diagnostic_from_json(doc: dict[str, Any]) -> Diagnostic:
+    """The inverse of Diagnostic.to_json (the result cache stores diagnostics as JSON)."""
+    return Diagnostic(
+        rule=doc["rule"],
+        name=doc["name"],
+        severity=Severity(doc["severity"]),
+        message=doc["message"],
+        span=_span_from(doc["range"]),
+        related=tuple(Related(_span_from(r["range"]), r["message"]) for r in doc["related"]),
+        fixes=tuple(Fix(f["title"], Safety(f["safety"]),
+                        tuple(Edit(_span_from(e["range"]), e["text"]) for e in f["edits"]))
+                    for f in doc["fixes"]),
+    )

@@ -102,12 +102,19 @@ class Analysis:
     name_matches: list[NameMatch] = field(default_factory=list)
     optimizers: list[OptimizerSummary] = field(default_factory=list)
     models: list[Manifest] = field(default_factory=list)
+    # Files besides the source that the result depends on (for the result cache).
+    dependencies: list[Path] = field(default_factory=list)
 
 
 def lint(text: str, config: LintConfig | None = None) -> list[Diagnostic]:
     """Diagnostics for `text`, sorted by position. Positions are computed only when there
     is something to report."""
     return _run(text, config or LintConfig(), details=False).diagnostics
+
+
+def lint_result(text: str, config: LintConfig | None = None) -> Analysis:
+    """`lint` with the files the result depends on, for callers that cache results."""
+    return _run(text, config or LintConfig(), details=False)
 
 
 def analyze(text: str, config: LintConfig | None = None) -> Analysis:
@@ -143,12 +150,13 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
         except Exception:  # one broken rule must not hide the others' findings
             _LOG.exception("rule %s failed", rule_id)
     if not findings and not details:
-        return Analysis([])
+        return Analysis([], dependencies=facts.files_read)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     lines = _LINE.findall(text)
     diagnostics = [_diagnostic(rule_id, finding, positions, module, lines)
                    for rule_id, finding in findings]
-    analysis = Analysis(_filter(_dedupe(diagnostics), config, text))
+    analysis = Analysis(_filter(_dedupe(diagnostics), config, text),
+                        dependencies=facts.files_read)
     if details:
         analysis.name_matches = [
             NameMatch(_span(positions, t.node), t.literal, t.kind, t.domain, t.model.label,

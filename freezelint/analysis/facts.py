@@ -8,6 +8,7 @@ names the parameters it touched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
@@ -186,4 +187,6 @@ class Facts:
     empty_filters: dict[cst.CSTNode, EmptyFilter] = field(default_factory=dict)
     # Checkpoints whose keys came from a file (or a save in the script): (torch.load, keys).
     checkpoints: list[tuple[cst.CSTNode, StateDict]] = field(default_factory=list)
+    # Files besides the source whose content shaped the result (checkpoint headers).
+    files_read: list[Path] = field(default_factory=list)
     add_param_group_seqs: list[int] = field(default_factory=list)

@@ -43,7 +43,7 @@ def load(interp: Interpreter, args: list[Any], kwargs: dict[str, Any], node: cst
         state = StateDict(dict(saved), origin="checkpoint", node=node, label=str(path))
         interp.facts.checkpoints.append((node, state))
         return state
-    manifest = _read(interp.base_dir, path) if isinstance(path, str) else None
+    manifest = _read(interp, path) if isinstance(path, str) else None
     if manifest is None and interp.checkpoint is not None:
         manifest = interp.checkpoint
     if manifest is None:
@@ -54,12 +54,13 @@ def load(interp: Interpreter, args: list[Any], kwargs: dict[str, Any], node: cst
     return {LitStr(container, node): state} if isinstance(container, str) else state
 
 
-def _read(base_dir: Path | None, path: str) -> Manifest | None:
+def _read(interp: Interpreter, path: str) -> Manifest | None:
     if not path.endswith(CHECKPOINT_SUFFIXES):
         return None
     file = Path(path)
-    if not file.is_absolute() and base_dir is not None:
-        file = base_dir / file
+    if not file.is_absolute() and interp.base_dir is not None:
+        file = interp.base_dir / file
+    interp.facts.files_read.append(file)  # its appearing later changes the result too
     if not file.is_file():
         return None
     from freezelint.models.checkpoint import CheckpointError, read_checkpoint
