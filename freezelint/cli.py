@@ -1,4 +1,4 @@
-"""The `freezelint` command: check, models, params, rule, version.
+"""The `freezelint` command: check, models, params, rule, run, version.
 
 A front end only: it reads files (`source`), resolves the model once (`models.resolve`),
 calls `lint()` per file and hands the results to `report`. Exit codes follow Ruff:
@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,14 +173,16 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
                    err=True)
         click.get_current_context().exit(2 if unreadable else 1 if changed else 0)
 
+    # With `--fix -` stdout carries the fixed source: the report goes to stderr.
+    to_stderr = mode.writes_stdout(STDIN) and STDIN in targets
     if output_format == "json":
-        click.echo(render_json(results), nl=False)
+        click.echo(render_json(results), nl=False, err=to_stderr)
     else:
         if output_format == "concise":
             output = render_concise(results)
         else:
-            output = render_full(results, color=_use_color())
-        click.echo(output, nl=False, color=True)
+            output = render_full(results, color=_use_color() and not to_stderr)
+        click.echo(output, nl=False, color=True, err=to_stderr)
         if show_fixes:
             click.echo(_fixes_report(results), nl=False, err=True)
         fixed = sum(r.applied for r in results)
@@ -204,6 +207,10 @@ class FixMode:
     @property
     def computes_fixes(self) -> bool:
         return self.apply or self.diff
+
+    def writes_stdout(self, target: str) -> bool:
+        """`--fix -`: the fixed source goes to stdout, so the report goes to stderr."""
+        return target == STDIN and self.apply and not self.diff
 
 
 def _read_checkpoint(path: str | None) -> Manifest | None:
@@ -232,6 +239,8 @@ def _check_one(target: str, config: LintConfig, mode: FixMode) -> FileResult | N
         source = decode_source(data) if data is not None else read_source(target)
     except SourceError as error:
         click.echo(f"{target}: error: {error}", err=True)
+        if mode.writes_stdout(target) and data is not None:
+            click.echo(data, nl=False)
         return None
     try:
         if not mode.computes_fixes:
@@ -240,14 +249,28 @@ def _check_one(target: str, config: LintConfig, mode: FixMode) -> FileResult | N
         outcome = fix_text(source.text, config, unsafe=mode.unsafe)
     except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
         click.echo(f"{target}: internal error: {_describe(error)}", err=True)
+        if mode.writes_stdout(target) and data is not None:
+            click.echo(data, nl=False)  # the caller's code is not lost on the way through
         return None
+    if outcome.rejected:  # a rule's fix is broken: it is not applied, the others are
+        discarded = "fix" if outcome.rejected == 1 else f"{outcome.rejected} fixes"
+        click.echo(f"{target}: warning: {discarded} discarded: result would not parse "
+                   "(a freezelint bug, please report it)", err=True)
+    if mode.writes_stdout(target):
+        # With `--fix -` stdout is the code, fixed or not, in its own encoding (and BOM):
+        # an editor or `freezelint check --fix - < a.py > b.py` must never get a report.
+        try:
+            click.echo(outcome.text.encode(source.encoding), nl=False)
+        except UnicodeEncodeError as error:
+            click.echo(f"{target}: error: cannot encode the fixed text as "
+                       f"{source.encoding}: {error}", err=True)
+            click.echo(data or b"", nl=False)
+            return None
     if not outcome.changed:
         return FileResult(target, outcome.remaining, source.text)
     fixed_rules = _fixed_rules(before, outcome.remaining)
     if mode.apply and not mode.diff:
-        if target == STDIN:
-            click.echo(outcome.text, nl=False)
-        else:
+        if target != STDIN:
             try:
                 write_atomic(target, outcome.text, source)
             except WriteError as error:
@@ -269,13 +292,24 @@ def _fixed_rules(before: list[Any], after: list[Any]) -> dict[str, int]:
     return {rule: n for rule, n in sorted(counts.items()) if n > 0}
 
 
+# A line as Python and patch(1) count them: ended by \r\n, \r or \n only (str.splitlines
+# also splits at form feeds and other separators, which shifts the hunks' line numbers).
+_DIFF_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def _unified_diff(result: FileResult) -> str:
+    """A patch `patch -p1` / `git apply` accept, a last line without newline included."""
     import difflib
 
-    assert result.fixed_text is not None
-    return "".join(difflib.unified_diff(
-        result.text.splitlines(keepends=True), result.fixed_text.splitlines(keepends=True),
-        fromfile=f"a/{result.path}", tofile=f"b/{result.path}"))
+    assert result.fixed_text is not None and result.text is not None
+    lines = []
+    for line in difflib.unified_diff(
+            _DIFF_LINE.findall(result.text), _DIFF_LINE.findall(result.fixed_text),
+            fromfile=f"a/{result.path}", tofile=f"b/{result.path}"):
+        lines.append(line)
+        if not line.endswith(("\n", "\r")):
+            lines.append("\n\\ No newline at end of file\n")
+    return "".join(lines)
 
 
 def _fixes_report(results: list[FileResult]) -> str:
@@ -471,6 +505,47 @@ def rule(code: str | None, show_all: bool) -> None:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise click.BadParameter(f"unknown rule {code!r}{hint}", param_hint="'CODE'")
     click.echo(render(doc), nl=False)
+
+
+# -- lsp ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--tcp", "tcp_port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Listen on 127.0.0.1:PORT instead of stdio (for debugging).")
+def lsp(tcp_port: int | None) -> None:
+    """Run the language server (stdio by default)."""
+    from freezelint.lsp import serve
+
+    serve(tcp_port)
+
+
+# -- run ---------------------------------------------------------------------------------
+
+
+@main.command(context_settings={"ignore_unknown_options": True,
+                                "allow_interspersed_args": False})
+@click.option("--frozen-bn", type=click.Choice(["eval"]), default=None,
+              help="Also report BatchNorm layers whose parameters are frozen but that are "
+                   "in training mode (FZL108).")
+@click.argument("script", type=click.Path(exists=True, dir_okay=False))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[ARGS]...")
+def run(script: str, script_args: tuple[str, ...], frozen_bn: str | None) -> None:
+    """Run a training script with the runtime audit hooked into its first optimizer.
+
+    The report (a table of what trains, then the problems) goes to stderr when the first
+    optimizer is built; the script then goes on, and its exit code is freezelint's.
+    Options after SCRIPT are the script's own.
+    """
+    try:  # torch is an extra: say so instead of an internal error
+        from freezelint.runtime.runner import run_script
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise click.ClickException("freezelint run needs torch: "
+                                   "pip install 'freezelint[torch]'") from None
+    code = run_script(script, script_args, frozen_bn=frozen_bn)  # type: ignore[arg-type]
+    click.get_current_context().exit(code)
 
 
 # -- version -----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Apply the fixes attached to diagnostics, as text edits, until nothing changes.
 
 Every edit was computed on the libcst tree and rendered to text, so untouched bytes
-(comments, CRLF endings, tabs, encoding lines) stay identical. A round whose result would
-not parse is discarded: a fix never produces a file that does not parse.
+(comments, CRLF endings, tabs, encoding lines) stay identical. A fix whose result would not
+parse is discarded (the others still apply): fixing never produces a file that does not
+parse.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class FixResult:
     text: str
     applied: int
     remaining: list[Diagnostic] = field(default_factory=list)
-    rejected: int = 0  # rounds discarded because the result would not parse
+    rejected: int = 0  # findings whose fix was discarded: the result would not parse
 
     @property
     def changed(self) -> bool:
@@ -76,21 +77,36 @@ def apply_fixes_once(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> 
 
 
 def fix_text(text: str, config: LintConfig | None = None, unsafe: bool = False) -> FixResult:
-    """Lint, apply the allowed fixes, and repeat until stable (at most MAX_ROUNDS)."""
+    """Lint, apply the allowed fixes, and repeat until stable (at most MAX_ROUNDS).
+
+    When a round's result would not parse, each of its fixes is tried alone: the ones whose
+    result parses are applied together, the others are discarded (counted in `rejected`,
+    once per finding however many rounds offer it). One broken fix never blocks the rest."""
     applied = 0
-    rejected = 0
+    discarded: set[tuple[str, str]] = set()
     diagnostics = lint(text, config)
     for _ in range(MAX_ROUNDS):
         new_text, count = apply_fixes_once(text, diagnostics, unsafe)
         if count == 0 or new_text == text:
             break
         if not parses(new_text):
-            rejected += 1
-            break
+            good = []
+            for diagnostic in diagnostics:
+                alone, fixed = apply_fixes_once(text, [diagnostic], unsafe)
+                if fixed and alone != text and not parses(alone):
+                    discarded.add((diagnostic.rule, diagnostic.message))
+                else:
+                    good.append(diagnostic)
+            new_text, count = apply_fixes_once(text, good, unsafe)
+            if count == 0 or new_text == text:
+                break
+            if not parses(new_text):  # each parses alone, not together: keep the text
+                discarded.add(("", "fixes that conflict"))
+                break
         text = new_text
         applied += count
         diagnostics = lint(text, config)
-    return FixResult(text, applied, diagnostics, rejected)
+    return FixResult(text, applied, diagnostics, len(discarded))
 
 
 def parses(text: str) -> bool:
