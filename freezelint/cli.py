@@ -18,7 +18,6 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,6 @@ from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 
 if TYPE_CHECKING:  # lint and report import libcst; `freezelint version` need not wait
-    from freezelint.lint import LintConfig
     from freezelint.report import FileResult
 
 STDIN = "-"
@@ -132,13 +130,20 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
 @click.option("--diff", is_flag=True,
               help="Print the fixes as a unified diff and write nothing; exit 1 if any.")
 @click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for many files.  [default: number of cores]")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".freezelint_cache"), show_default=True,
+              help="Where results of unchanged files are kept (share it in CI).")
+@click.option("--no-cache", is_flag=True, help="Lint every file again.")
 def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str, ...],
           trust_local_models: bool, select: str | None, ignore: str | None,
           output_format: str, exit_zero: bool, fix: bool, unsafe_fixes: bool, diff: bool,
-          show_fixes: bool, checkpoint_path: str | None) -> None:
+          show_fixes: bool, checkpoint_path: str | None, jobs: int | None, cache_dir: Path,
+          no_cache: bool) -> None:
     """Lint Python files and directories (`-` reads stdin)."""
-    from freezelint.lint import LintConfig
     from freezelint.report import render_concise, render_full, render_json, summary
+    from freezelint.runner import FixMode, Settings, check_all, default_jobs
     from freezelint.source import discover
 
     selected = _parse_codes(select, "--select")
@@ -151,19 +156,20 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
     targets = [STDIN] if STDIN in paths else []
     targets += [str(p) for p in discover(p for p in paths if p != STDIN)]
 
-    resolver = _DirectiveResolver()
+    mode = FixMode(apply=fix, diff=diff, unsafe=unsafe_fixes, show=show_fixes)
+    settings = Settings(model=model, checkpoint=checkpoint, select=selected, ignore=ignored,
+                        mode=mode, cache_dir=None if no_cache else cache_dir)
     results: list[FileResult] = []
     unreadable = 0
-    mode = FixMode(apply=fix, diff=diff, unsafe=unsafe_fixes, show=show_fixes)
-    for target in targets:
-        config = LintConfig(model=model, select=selected, ignore=ignored,
-                            resolve_spec=resolver.for_file(target), checkpoint=checkpoint,
-                            path=None if target == STDIN else Path(target))
-        result = _check_one(target, config, mode)
-        if result is None:
+    for outcome in check_all(targets, settings, jobs or default_jobs()):
+        for message in outcome.messages:
+            click.echo(message, err=True)
+        if outcome.stdout is not None:
+            click.echo(outcome.stdout, nl=False)
+        if outcome.result is None:
             unreadable += 1
         else:
-            results.append(result)
+            results.append(outcome.result)
 
     if diff:
         changed = [r for r in results if r.fixed_text is not None]
@@ -197,22 +203,6 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         ctx.exit(1)
 
 
-@dataclass(frozen=True)
-class FixMode:
-    apply: bool = False
-    diff: bool = False
-    unsafe: bool = False
-    show: bool = False
-
-    @property
-    def computes_fixes(self) -> bool:
-        return self.apply or self.diff
-
-    def writes_stdout(self, target: str) -> bool:
-        """`--fix -`: the fixed source goes to stdout, so the report goes to stderr."""
-        return target == STDIN and self.apply and not self.diff
-
-
 def _read_checkpoint(path: str | None) -> Manifest | None:
     """`--checkpoint`: a usage error (exit 2) when it cannot be read."""
     if path is None:
@@ -223,73 +213,6 @@ def _read_checkpoint(path: str | None) -> Manifest | None:
         return read_checkpoint(path)
     except CheckpointError as error:
         raise click.UsageError(f"--checkpoint: {error}") from None
-
-
-def _check_one(target: str, config: LintConfig, mode: FixMode) -> FileResult | None:
-    """Read, lint and (with --fix/--diff) fix one file; None (after a message on stderr)
-    if it cannot be checked or written."""
-    from freezelint.fixes import fix_text
-    from freezelint.lint import lint
-    from freezelint.report import FileResult
-    from freezelint.source import SourceError, decode_source, read_source
-    from freezelint.writeback import WriteError, write_atomic
-
-    try:
-        data = sys.stdin.buffer.read() if target == STDIN else None
-        source = decode_source(data) if data is not None else read_source(target)
-    except SourceError as error:
-        click.echo(f"{target}: error: {error}", err=True)
-        if mode.writes_stdout(target) and data is not None:
-            click.echo(data, nl=False)
-        return None
-    try:
-        if not mode.computes_fixes:
-            return FileResult(target, lint(source.text, config), source.text)
-        before = lint(source.text, config)
-        outcome = fix_text(source.text, config, unsafe=mode.unsafe)
-    except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
-        click.echo(f"{target}: internal error: {_describe(error)}", err=True)
-        if mode.writes_stdout(target) and data is not None:
-            click.echo(data, nl=False)  # the caller's code is not lost on the way through
-        return None
-    if outcome.rejected:  # a rule's fix is broken: it is not applied, the others are
-        discarded = "fix" if outcome.rejected == 1 else f"{outcome.rejected} fixes"
-        click.echo(f"{target}: warning: {discarded} discarded: result would not parse "
-                   "(a freezelint bug, please report it)", err=True)
-    if mode.writes_stdout(target):
-        # With `--fix -` stdout is the code, fixed or not, in its own encoding (and BOM):
-        # an editor or `freezelint check --fix - < a.py > b.py` must never get a report.
-        try:
-            click.echo(outcome.text.encode(source.encoding), nl=False)
-        except UnicodeEncodeError as error:
-            click.echo(f"{target}: error: cannot encode the fixed text as "
-                       f"{source.encoding}: {error}", err=True)
-            click.echo(data or b"", nl=False)
-            return None
-    if not outcome.changed:
-        return FileResult(target, outcome.remaining, source.text)
-    fixed_rules = _fixed_rules(before, outcome.remaining)
-    if mode.apply and not mode.diff:
-        if target != STDIN:
-            try:
-                write_atomic(target, outcome.text, source)
-            except WriteError as error:
-                click.echo(f"{target}: error: {error}", err=True)
-                return None
-        return FileResult(target, outcome.remaining, outcome.text, applied=outcome.applied,
-                          fixed_rules=fixed_rules)
-    return FileResult(target, before, source.text, fixed_text=outcome.text,
-                      applied=outcome.applied, fixed_rules=fixed_rules)
-
-
-def _fixed_rules(before: list[Any], after: list[Any]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for d in before:
-        counts[d.rule] = counts.get(d.rule, 0) + 1
-    for d in after:
-        if d.rule in counts:
-            counts[d.rule] -= 1
-    return {rule: n for rule, n in sorted(counts.items()) if n > 0}
 
 
 # A line as Python and patch(1) count them: ended by \r\n, \r or \n only (str.splitlines
@@ -318,30 +241,6 @@ def _fixes_report(results: list[FileResult]) -> str:
         for rule_id, count in result.fixed_rules.items():
             lines.append(f"{result.path}: fixed {count} x {rule_id}\n")
     return "".join(lines) if lines else "No fixes applied.\n"
-
-
-class _DirectiveResolver:
-    """Resolves `# freezelint: model=...` directives: never user code (linting a file must
-    not run what it names), relative paths from the file's directory, each spec once."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, Path], Manifest | ModelSpecError] = {}
-
-    def for_file(self, target: str) -> Callable[[str], Manifest]:
-        base = Path.cwd() if target == STDIN else Path(target).parent.absolute()
-        return lambda spec: self.resolve(spec, base)
-
-    def resolve(self, spec: str, base: Path) -> Manifest:
-        key = (spec, base)
-        if key not in self._cache:
-            try:
-                self._cache[key] = resolve_model(spec, base_dir=base, allow_user_code=False)
-            except ModelSpecError as error:
-                self._cache[key] = error
-        found = self._cache[key]
-        if isinstance(found, ModelSpecError):
-            raise found
-        return found
 
 
 def known_codes() -> list[str]:

@@ -296,8 +296,8 @@ def test_internal_error_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     def broken(text: str, config: object = None) -> list[object]:
         raise RuntimeError("rule exploded")
 
-    monkeypatch.setattr(freezelint.lint, "lint", broken)
-    result = run("check", EXAMPLE)
+    monkeypatch.setattr(freezelint.lint, "lint_result", broken)
+    result = run("check", EXAMPLE, "--no-cache")
     assert result.exit_code == 2
     assert f"{EXAMPLE}: internal error: RuntimeError: rule exploded" in result.stderr
 

@@ -1,0 +1,275 @@
+"""Checking many files: read, lint (or fix), cache, and spread the work over processes.
+
+The CLI decides what to do and prints; this module does it for one file at a time and
+returns what happened, so the same code runs in a worker process. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from freezelint.models.manifest import Manifest
+from freezelint.report import FileResult
+
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class FixMode:
+    apply: bool = False
+    diff: bool = False
+    unsafe: bool = False
+    show: bool = False
+
+    @property
+    def computes_fixes(self) -> bool:
+        return self.apply or self.diff
+
+    def writes_stdout(self, target: str) -> bool:
+        """`--fix -`: the fixed source goes to stdout, so the report goes to stderr."""
+        return target == STDIN and self.apply and not self.diff
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker needs to check a file: plain data, so it crosses processes."""
+
+    model: Manifest | None = None
+    checkpoint: Manifest | None = None
+    select: frozenset[str] | None = None
+    ignore: frozenset[str] = frozenset()
+    mode: FixMode = FixMode()
+    cache_dir: Path | None = None
+
+    def fingerprint(self) -> str:
+        from freezelint.cache import fingerprint
+
+        model = self.model.dumps() if self.model else None
+        checkpoint = self.checkpoint.dumps() if self.checkpoint else None
+        return fingerprint(model, checkpoint, sorted(self.select or ()), sorted(self.ignore))
+
+
+@dataclass
+class Outcome:
+    """What checking one file produced: a result (None when it could not be checked or
+    written), lines for stderr, and bytes for stdout (`--fix -`)."""
+
+    target: str
+    result: FileResult | None
+    messages: list[str] = field(default_factory=list)
+    stdout: bytes | None = None
+
+
+class DirectiveResolver:
+    """Resolves `# freezelint: model=...` directives: never user code (linting a file must
+    not run what it names), relative paths from the file's directory, each spec once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, Path], Any] = {}
+
+    def for_file(self, target: str) -> Callable[[str], Manifest]:
+        base = Path.cwd() if target == STDIN else Path(target).parent.absolute()
+        return lambda spec: self.resolve(spec, base)
+
+    def resolve(self, spec: str, base: Path) -> Manifest:
+        from freezelint.models.resolve import ModelSpecError, resolve_model
+
+        key = (spec, base)
+        if key not in self._cache:
+            try:
+                self._cache[key] = resolve_model(spec, base_dir=base, allow_user_code=False)
+            except ModelSpecError as error:
+                self._cache[key] = error
+        found = self._cache[key]
+        if isinstance(found, ModelSpecError):
+            raise found
+        return found
+
+
+_RESOLVER = DirectiveResolver()
+
+
+def check_file(target: str, settings: Settings, data: bytes | None = None) -> Outcome:
+    """Read, lint and (with --fix/--diff) fix one file."""
+    from freezelint.source import SourceError, decode_source, read_source
+
+    mode = settings.mode
+    outcome = Outcome(target, None)
+    try:
+        if data is None and target != STDIN:
+            data = Path(target).read_bytes() if Path(target).is_file() else None
+        source = decode_source(data) if data is not None else read_source(target)
+    except (SourceError, OSError) as error:
+        outcome.messages.append(f"{target}: error: {_reason(error)}")
+        if mode.writes_stdout(target) and data is not None:
+            outcome.stdout = data
+        return outcome
+    cache = _cache(settings) if not mode.computes_fixes and target != STDIN else None
+    config = _config(target, settings)
+    try:
+        if not mode.computes_fixes:
+            from freezelint.lint import lint_result
+
+            analysis = lint_result(source.text, config)
+            if cache is not None and data is not None:
+                cache.put(data, analysis.diagnostics, analysis.dependencies)
+            outcome.result = FileResult(target, analysis.diagnostics, source.text)
+            return outcome
+        return _fix(target, source, data, config, settings, outcome)
+    except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
+        outcome.messages.append(f"{target}: internal error: {describe(error)}")
+        if mode.writes_stdout(target) and data is not None:
+            outcome.stdout = data  # the caller's code is not lost on the way through
+        return outcome
+
+
+def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Settings,
+         outcome: Outcome) -> Outcome:
+    from freezelint.fixes import fix_text
+    from freezelint.lint import lint
+    from freezelint.writeback import WriteError, write_atomic
+
+    mode = settings.mode
+    before = lint(source.text, config)
+    fixed = fix_text(source.text, config, unsafe=mode.unsafe)
+    if fixed.rejected:  # a rule's fix is broken: it is not applied, the others are
+        discarded = "fix" if fixed.rejected == 1 else f"{fixed.rejected} fixes"
+        outcome.messages.append(f"{target}: warning: {discarded} discarded: result would not "
+                                "parse (a freezelint bug, please report it)")
+    if mode.writes_stdout(target):
+        # With `--fix -` stdout is the code, fixed or not, in its own encoding (and BOM):
+        # an editor or `freezelint check --fix - < a.py > b.py` must never get a report.
+        try:
+            outcome.stdout = fixed.text.encode(source.encoding)
+        except UnicodeEncodeError as error:
+            outcome.messages.append(f"{target}: error: cannot encode the fixed text as "
+                                    f"{source.encoding}: {error}")
+            outcome.stdout = data or b""
+            return outcome
+    if not fixed.changed:
+        outcome.result = FileResult(target, fixed.remaining, source.text)
+        return outcome
+    rules = fixed_rules(before, fixed.remaining)
+    if mode.apply and not mode.diff:
+        if target != STDIN:
+            try:
+                write_atomic(target, fixed.text, source)
+            except WriteError as error:
+                outcome.messages.append(f"{target}: error: {error}")
+                return outcome
+        outcome.result = FileResult(target, fixed.remaining, fixed.text, applied=fixed.applied,
+                                    fixed_rules=rules)
+        return outcome
+    outcome.result = FileResult(target, before, source.text, fixed_text=fixed.text,
+                                applied=fixed.applied, fixed_rules=rules)
+    return outcome
+
+
+def _config(target: str, settings: Settings) -> Any:
+    from freezelint.lint import LintConfig
+
+    return LintConfig(model=settings.model, select=settings.select, ignore=settings.ignore,
+                      resolve_spec=_RESOLVER.for_file(target), checkpoint=settings.checkpoint,
+                      path=None if target == STDIN else Path(target))
+
+
+_CACHES: dict[tuple[Path, str], Any] = {}
+
+
+def _cache(settings: Settings) -> Any:
+    if settings.cache_dir is None:
+        return None
+    from freezelint.cache import ResultCache
+
+    key = (settings.cache_dir, id(settings))
+    if key not in _CACHES:
+        _CACHES.clear()
+        _CACHES[key] = ResultCache(settings.cache_dir, settings.fingerprint())
+    return _CACHES[key]
+
+
+def fixed_rules(before: list[Any], after: list[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in before:
+        counts[d.rule] = counts.get(d.rule, 0) + 1
+    for d in after:
+        if d.rule in counts:
+            counts[d.rule] -= 1
+    return {rule: n for rule, n in sorted(counts.items()) if n > 0}
+
+
+def describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and not str(error).startswith(("binary", "not valid")):
+        return error.strerror or str(error)
+    return str(error)
+
+
+def default_jobs() -> int:
+    return max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1), 1)
+
+
+def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Outcome]:
+    """Outcomes for `targets` (stdin first). Cached results are read in this process, which
+    needs neither libcst nor torch; the misses are spread over `jobs` processes when there
+    are enough of them to pay for the workers' start-up."""
+    if STDIN in targets:
+        yield check_file(STDIN, settings, sys.stdin.buffer.read())
+    misses = []
+    for target in (t for t in targets if t != STDIN):
+        cached = _cached(target, settings)
+        if cached is not None:
+            yield cached
+        else:
+            misses.append(target)
+    if jobs <= 1 or len(misses) < 2 * jobs:
+        for target in misses:
+            yield check_file(target, settings)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                             initargs=(settings,)) as pool:
+        yield from pool.map(_worker_check, misses, chunksize=max(1, len(misses) // (jobs * 8)))
+
+
+def _cached(target: str, settings: Settings) -> Outcome | None:
+    cache = _cache(settings) if not settings.mode.computes_fixes else None
+    if cache is None:
+        return None
+    try:
+        data = Path(target).read_bytes()
+    except OSError:
+        return None
+    diagnostics = cache.get(data)
+    if diagnostics is None:
+        return None
+    from freezelint.source import SourceError, decode_source
+
+    try:
+        text = decode_source(data).text
+    except SourceError:
+        return None
+    return Outcome(target, FileResult(target, diagnostics, text))
+
+
+_WORKER_SETTINGS: Settings | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+
+
+def _worker_check(target: str) -> Outcome:
+    assert _WORKER_SETTINGS is not None
+    return check_file(target, _WORKER_SETTINGS)
