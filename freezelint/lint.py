@@ -6,29 +6,37 @@ text -> parse (once) -> interpret over the model's real names -> rules -> Diagno
 from __future__ import annotations
 
 import ast
+import io
 import logging
 import re
+import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
 from freezelint.analysis.facts import OptimizerBuilt
 from freezelint.analysis.interpreter import Interpreter
+from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
-from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span
+from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import worth_linting
 from freezelint.rule_docs import RuleDoc, rule_doc
 
 _DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
-_IGNORE = re.compile(r"#\s*(?:freezelint:\s*ignore|noqa)(?:\[([A-Z0-9, ]+)\]|:\s*([A-Z0-9, ]+))?",
-                     re.I)
-_FILE_IGNORE = re.compile(r"#\s*freezelint:\s*file-ignore(?:\[([A-Z0-9, ]+)\])?", re.I)
+
+SYNTAX_ERROR = "FZL000"
+UNUSED_SUPPRESSION = "FZL900"
+# Rules the engine reports itself rather than a checks/ rule: syntax errors (parse stage) and
+# unused suppressions (filter stage, where it is known which suppressions were used).
+ENGINE_RULES = frozenset({SYNTAX_ERROR, UNUSED_SUPPRESSION})
+# Rules that run only when selected by name or by a prefix longer than "FZL" (`FZL900`,
+# `FZL9`), never through the default set, "ALL" or "FZL".
+OPT_IN_RULES = frozenset({UNUSED_SUPPRESSION})
 
 SpecResolver = Callable[[str], Manifest]
 _LOG = logging.getLogger("freezelint")
@@ -63,8 +71,11 @@ class LintConfig:
     path: Path | None = None
     # `--checkpoint`: the keys of checkpoints the code loads from paths it cannot resolve.
     checkpoint: Manifest | None = None
+    # Rule selection, codes or prefixes: `select` None means the default set; `extend_select`
+    # adds to it (the way to turn on an opt-in rule without listing every other one).
     select: frozenset[str] | None = None
     ignore: frozenset[str] = field(default_factory=frozenset)
+    extend_select: frozenset[str] = field(default_factory=frozenset)
     resolve_spec: SpecResolver | None = None
     # Skip files whose text cannot produce a finding (see prefilter.py). Such files are not
     # parsed, so a syntax error in them is not reported either.
@@ -129,7 +140,7 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
         # Nothing to find but syntax errors: Python's own parser checks those several times
         # faster than building the libcst tree.
         error = _python_syntax_error(text)
-        return Analysis(_filter([error], config, text) if error else [])
+        return Analysis(_filter([error] if error else [], config, text))
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -139,7 +150,7 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
     explicit = config.model or _directive_model(text, config)
     base_dir = config.path.parent if config.path is not None else None
     facts = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
-                        checkpoint=config.checkpoint).run()
+                        checkpoint=config.checkpoint, text=text).run()
     context = Context(module, facts, text)
     findings: list[tuple[str, Finding]] = []
     for rule_id, check in checks.REGISTRY.items():
@@ -150,8 +161,8 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
         except Exception:  # one broken rule must not hide the others' findings
             _LOG.exception("rule %s failed", rule_id)
     if not findings and not details:
-        return Analysis([], dependencies=facts.files_read)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return Analysis(_filter([], config, text), dependencies=facts.files_read)
+    positions = StatementPositions(module, text, facts.owner)
     lines = _LINE.findall(text)
     diagnostics = [_diagnostic(rule_id, finding, positions, module, lines)
                    for rule_id, finding in findings]
@@ -204,7 +215,11 @@ def _selected(rule_id: str, config: LintConfig) -> bool:
     def hit(codes: frozenset[str]) -> bool:
         return any(rule_id.startswith(code.upper()) for code in codes)
 
-    if config.select is not None and not hit(config.select):
+    if rule_id in OPT_IN_RULES:
+        chosen = [c.upper() for c in (*(config.select or ()), *config.extend_select)]
+        if not any(len(c) > 3 and rule_id.startswith(c) for c in chosen):
+            return False
+    elif config.select is not None and not hit(config.select) and not hit(config.extend_select):
         return False
     return not hit(config.ignore)
 
@@ -293,47 +308,265 @@ def _generic_error(message: str) -> Diagnostic:
                       Span.of(1, 0, 1, 1))
 
 
+# -- suppression comments ----------------------------------------------------------------
+#
+# A `freezelint: ignore[FZL101]` or `noqa: FZL101` comment silences the line it is on (a
+# bare `noqa` or `freezelint: ignore`, every rule there); `freezelint: file-ignore[FZL201]`
+# silences the whole file. Only real comments count: the same words in a string are text.
+# Ruff and flake8 read the same comments, so codes that are not ours stay as they are.
+
+_CODE = r"[A-Z]+[0-9]+"
+_LINE_DIRECTIVE = re.compile(
+    r"#\s*(?:(?i:freezelint:\s*(?P<kind>file-ignore|ignore))(?![\w-])"
+    r"(?:\[(?P<bracket>[^\]\r\n]*)\])?"
+    rf"|(?P<noqa>(?i:noqa))(?![\w-])(?::\s*(?P<listed>{_CODE}(?:(?:\s*,\s*|\s+){_CODE})*))?)")
+_BRACKET_CODE = re.compile(r"[A-Za-z]+[0-9]*")
+# Cheap test before tokenizing: a file without these words has no suppression.
+_MARKER = re.compile(r"noqa|freezelint\s*:\s*(?:file-)?ignore", re.I)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One suppression comment. Columns are 0-based code-point offsets, like Span's."""
+
+    line: int
+    start: int  # the directive's '#'
+    end: int  # just after its codes (or after the keyword when it lists none)
+    kind: str  # "ignore", "noqa" or "file-ignore"
+    codes: tuple[str, ...] | None  # None: every rule
+    codes_start: int  # where the code list is (for editing it); == end without one
+    codes_end: int
+
+    def matches(self, diagnostic: Diagnostic) -> list[str | None]:
+        """The entries of this suppression that silence `diagnostic` (None for a bare one)."""
+        if self.kind != "file-ignore" and diagnostic.span.start.line != self.line:
+            return []
+        if self.codes is None:
+            return [None]
+        return [code for code in self.codes if diagnostic.rule.startswith(code)]
+
+
+def suppressions(text: str) -> tuple[list[Suppression], bool]:
+    """Every suppression comment in `text`, and whether they were found exactly (from
+    Python's tokenizer). A file that does not tokenize (a syntax error) is searched line by
+    line from the first '#', as a best effort that may mistake a string for a comment."""
+    if not _MARKER.search(text):
+        return [], True
+    comments = _comments(text)
+    exact = comments is not None
+    if comments is None:
+        comments = []
+        for number, line in enumerate(_LINE.findall(text), start=1):
+            at = line.find("#")
+            if at >= 0:
+                comments.append((number, at, line[at:].rstrip("\r\n")))
+    found = []
+    for number, column, comment in comments:
+        for match in _LINE_DIRECTIVE.finditer(comment):
+            found.append(_suppression(number, column, match))
+    return found, exact
+
+
+def _comments(text: str) -> list[tuple[int, int, str]] | None:
+    """(line, column, text) of each comment token; None when the text does not tokenize.
+    A lone CR ends a line for libcst but not for the tokenizer: line numbers would differ."""
+    if re.search(r"\r(?!\n)", text):
+        return None
+    try:
+        return [(token.start[0], token.start[1], token.string)
+                for token in tokenize.generate_tokens(io.StringIO(text).readline)
+                if token.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+
+
+def _suppression(line: int, column: int, match: re.Match[str]) -> Suppression:
+    start, end = column + match.start(), column + match.end()
+    if match.group("noqa"):
+        kind = "noqa"
+        listed = match.group("listed")
+        codes = tuple(re.findall(_CODE, listed)) if listed else None
+        span = match.span("listed") if listed else (match.end(), match.end())
+    else:
+        kind = match.group("kind").lower()
+        inner = match.group("bracket")
+        codes = tuple(c.upper() for c in _BRACKET_CODE.findall(inner)) if inner else ()
+        codes = codes or None  # `ignore` and `ignore[]` both mean every rule
+        span = match.span("bracket") if inner is not None else (match.end(), match.end())
+    return Suppression(line, start, end, kind, codes, column + span[0], column + span[1])
+
+
 def _filter(diagnostics: list[Diagnostic], config: LintConfig, text: str) -> list[Diagnostic]:
-    """Apply select/ignore and suppression comments, then sort by position."""
-    lines = [line.rstrip("\r\n") for line in _LINE.findall(text)]
-    file_ignored = _file_ignores(text)
+    """Apply select/ignore and suppression comments, report unused suppressions when FZL900
+    is selected, then sort by position."""
+    report_unused = _selected(UNUSED_SUPPRESSION, config)
+    diagnostics = [d for d in diagnostics if _selected(d.rule, config)]
+    if not diagnostics and not report_unused:
+        return []
+    directives, exact = suppressions(text)
+    used: set[tuple[int, str | None]] = set()
     kept = []
     for d in diagnostics:
-        if not _selected(d.rule, config) or _matches_codes(d.rule, file_ignored):
-            continue
-        line = lines[d.span.start.line - 1] if 0 < d.span.start.line <= len(lines) else ""
-        if _suppressed(d.rule, line):
-            continue
-        kept.append(d)
+        hits = [(i, code) for i, s in enumerate(directives) for code in s.matches(d)]
+        used.update(hits)
+        if not hits:
+            kept.append(d)
+    if report_unused and exact:
+        for d in _unused_suppressions(directives, used, config, _LINE.findall(text)):
+            if not any(s.matches(d) for s in directives):  # FZL900 can be silenced too
+                kept.append(d)
     return sorted(kept, key=lambda d: d.sort_key)
 
 
-def _file_ignores(text: str) -> set[str] | None:
-    codes: set[str] = set()
-    found = False
-    for match in _FILE_IGNORE.finditer(text):
-        found = True
-        if match.group(1) is None:
-            return None  # every rule
-        codes.update(c.strip().upper() for c in match.group(1).split(","))
-    return codes if found else set()
+def _engine_and_checks() -> list[str]:
+    return sorted({SYNTAX_ERROR, *checks.REGISTRY})
 
 
-def _matches_codes(rule_id: str, codes: set[str] | None) -> bool:
-    return codes is None or any(rule_id.startswith(c) for c in codes if c)
+def _unused_suppressions(directives: list[Suppression], used: set[tuple[int, str | None]],
+                         config: LintConfig, lines: list[str]) -> list[Diagnostic]:
+    """FZL900 for each suppression entry that silenced nothing. Only when that is a fact:
+    every rule the entry names ran (a rule left out by select/ignore might have needed
+    it), the code is ours (`# noqa: E501` is Ruff's business) and the comment names it
+    (a bare `# noqa` may be there for another linter)."""
+    rules = [r for r in _engine_and_checks() if r not in OPT_IN_RULES]
+    ran = {r for r in rules if _selected(r, config)}
+
+    def knowable(code: str | None) -> bool:
+        named = [r for r in rules if code is None or r.startswith(code)]
+        if code is not None and not named and any(r.startswith(code) for r in OPT_IN_RULES):
+            return False  # silencing FZL900 itself: whether that is used cannot be told
+        return all(r in ran for r in named)
+
+    found = []
+    for index, s in enumerate(directives):
+        if s.codes is None:
+            if s.kind == "noqa" or (index, None) in used or not knowable(None):
+                continue
+            unused: list[str] = []
+            remaining: list[str] = []
+        else:
+            unused = [c for c in s.codes if c.startswith("FZL") and (index, c) not in used
+                      and knowable(c)]
+            if not unused:
+                continue
+            remaining = [c for c in s.codes if c not in unused]
+        found.append(_unused_diagnostic(s, unused, remaining, rules, lines))
+    return found
 
 
-def _suppressed(rule_id: str, line: str) -> bool:
-    if "#" not in line:
-        return False
-    for match in _IGNORE.finditer(line):
-        listed = match.group(1) or match.group(2)
-        if listed is None:
-            return True
-        if _matches_codes(rule_id, {c.strip().upper() for c in listed.split(",")}):
-            return True
-    return False
+def _unused_diagnostic(s: Suppression, unused: list[str], remaining: list[str],
+                       rules: list[str], lines: list[str]) -> Diagnostic:
+    where = "in this file" if s.kind == "file-ignore" else "on this line"
+    unknown = [c for c in unused if not any(r.startswith(c) for r in rules)]
+    known = [c for c in unused if c not in unknown]
+    reasons = []
+    if not unused:
+        reasons.append(f"nothing to suppress {where}")
+    if known:
+        reasons.append(f"no {' or '.join(known)} finding {where}")
+    if unknown:
+        reasons.append(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+                       "not a freezelint rule")
+    if remaining:
+        title = f"Remove {', '.join(unused)} from the suppression"
+        edit = Edit(Span.of(s.line, s.codes_start, s.line, s.codes_end), ", ".join(remaining))
+    else:
+        title = "Remove the unused suppression"
+        edit = _removal(s, lines)
+    doc = rule_doc(UNUSED_SUPPRESSION)
+    return Diagnostic(
+        rule=UNUSED_SUPPRESSION,
+        name=doc.name if doc else "unused-suppression",
+        severity=doc.severity if doc else Severity.INFO,
+        message="unused suppression: " + "; ".join(reasons),
+        span=Span.of(s.line, s.start, s.line, s.end),
+        fixes=(Fix(title, Safety.SAFE, (edit,)),),
+    )
 
+
+def _removal(s: Suppression, lines: list[str]) -> Edit:
+    """The edit that deletes a whole suppression and nothing else: the comment with the
+    spaces before it, the whole line when the comment was all it held, and only the
+    directive when another comment (`# type: ignore`) or an explanation follows it."""
+    line = lines[s.line - 1] if s.line <= len(lines) else ""
+    content = line.rstrip("\r\n")
+    before, rest = content[:s.start], content[s.end:]
+    if rest.strip():
+        if rest.lstrip().startswith("#"):  # another comment follows: keep it
+            return Edit(Span.of(s.line, s.start, s.line, s.end + len(rest) - len(rest.lstrip())),
+                        "")
+        return Edit(Span.of(s.line, s.start, s.line, s.end), "#")  # an explanation follows
+    if before.strip():
+        return Edit(Span.of(s.line, len(before.rstrip()), s.line, len(content)), "")
+    if content != line:  # a line of its own, with its line ending
+        return Edit(Span.of(s.line, 0, s.line + 1, 0), "")
+    if s.line > 1:  # the last line, without an ending: take the previous line's ending
+        previous = lines[s.line - 2].rstrip("\r\n")
+        return Edit(Span.of(s.line - 1, len(previous), s.line, len(content)), "")
+    return Edit(Span.of(s.line, 0, s.line, len(content)), "")
+
+
+# -- --add-noqa --------------------------------------------------------------------------
+
+
+@dataclass
+class NoqaResult:
+    text: str
+    added: int  # lines that got a directive or more codes in theirs
+    remaining: list[Diagnostic]  # findings no comment can silence
+
+
+def add_noqa(text: str, diagnostics: list[Diagnostic]) -> NoqaResult:
+    """Silence `diagnostics` with `# noqa: FZL...` comments at the end of their first
+    lines (codes are appended to a suppression comment already there). A line whose end is
+    inside a string or continued by a backslash cannot take a comment; neither syntax
+    errors nor FZL900 get one. Only the edited lines change, and their line endings stay."""
+    commentable = _commentable_lines(text)
+    wanted: dict[int, list[str]] = {}
+    remaining = []
+    for d in diagnostics:
+        line = d.span.start.line
+        if d.rule in ENGINE_RULES or commentable is None or line not in commentable:
+            remaining.append(d)
+        elif d.rule not in wanted.setdefault(line, []):
+            wanted[line].append(d.rule)
+    if not wanted:
+        return NoqaResult(text, 0, remaining)
+    directives = [s for s in suppressions(text)[0] if s.kind != "file-ignore" and s.codes]
+    lines = _LINE.findall(text)
+    edits: list[tuple[int, int, str]] = []  # (line, column, inserted text)
+    for line, codes in sorted(wanted.items()):
+        codes = sorted(codes)
+        existing = [s for s in directives if s.line == line]
+        existing.sort(key=lambda s: (s.kind != "noqa", s.start))
+        if existing:
+            edits.append((line, existing[0].codes_end, ", " + ", ".join(codes)))
+            continue
+        content = lines[line - 1].rstrip("\r\n") if line <= len(lines) else ""
+        edits.append((line, len(content.rstrip()), "  # noqa: " + ", ".join(codes)))
+    for line, column, inserted in reversed(edits):
+        old = lines[line - 1]
+        content = old.rstrip("\r\n")
+        ending = old[len(content):]
+        if column >= len(content.rstrip()):  # a new comment replaces trailing blanks
+            lines[line - 1] = content[:column] + inserted + ending
+        else:
+            lines[line - 1] = content[:column] + inserted + content[column:] + ending
+    return NoqaResult("".join(lines), len(edits), remaining)
+
+
+def _commentable_lines(text: str) -> set[int] | None:
+    """Lines whose end is outside strings and not continued with a backslash: there a
+    comment can go. None when the text does not tokenize."""
+    if re.search(r"\r(?!\n)", text):
+        return None
+    ends = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT}
+    try:
+        return {token.start[0]
+                for token in tokenize.generate_tokens(io.StringIO(text).readline)
+                if token.type in ends}
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
 
 def documentation(rule_id: str) -> RuleDoc | None:
     return rule_doc(rule_id)

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import re
 
-# Without an explicit model: what can make a file produce any finding.
-_WITHOUT_MODEL = re.compile(
-    r"ASTModel|torchvision|timm\.|freezelint:"  # a model the zoo knows, or a directive
-    r"|(?:Bert|ViT|AST|Auto)(?:Model|For)\w*\.from_"  # transformers classes the zoo knows
-    r"|requires_grad\s*=="  # discarded comparison (FZL106)
+# The patterns the model-free, syntactic rules look for: without one of them the one-pass
+# syntax collection (analysis/syntax.py) is skipped.
+_SYNTACTIC = re.compile(
+    r"requires_grad\s*=="  # discarded comparison (FZL106)
     r"|\.(?:named_)?(?:parameters|modules|children|buffers)\b(?!\s*\()"  # uncalled (FZL110)
     r"|\._?(?:in|out)_(?:features|channels)\s*=(?!=)"  # size attributes (FZL111)
     r"|\[\s*(?:6|7|8|9|10|len\(\s*['\"])\s*:\s*\]"  # prefix slices (FZL302)
     r"|\.(?:replace|lstrip)\(\s*['\"]\w+\.['\"]"  # prefix strips (FZL303)
+    r"|num_features\s*=(?!=)"  # size attributes of a known module (FZL111)
+)
+
+# Without an explicit model: what can make a file produce any finding.
+_WITHOUT_MODEL = re.compile(
+    r"ASTModel|torchvision|timm\.|freezelint:"  # a model the zoo knows, or a directive
+    r"|(?:Bert|ViT|AST|Auto)(?:Model|For)\w*\.from_"  # transformers classes the zoo knows
     r"|strict\s*=\s*False"  # unchecked non-strict loads (FZL304)
     r"|torch\.save|torch\.load\(\s*['\"]"  # checkpoints whose keys can be known
 )
@@ -33,9 +39,14 @@ _WITH_MODEL = re.compile(
 )
 
 
-def worth_linting(text: str, *, explicit_model: bool) -> bool:
-    if _WITHOUT_MODEL.search(text):
+def has_syntactic_patterns(text: str) -> bool:
+    """True when a model-free rule could fire: only then is the syntax pass worth running."""
+    if _SYNTACTIC.search(text):
         return True
-    if any(name != "requires_grad" for name in _GRAD_ASSIGN.findall(text)):
+    return any(name != "requires_grad" for name in _GRAD_ASSIGN.findall(text))
+
+
+def worth_linting(text: str, *, explicit_model: bool) -> bool:
+    if _WITHOUT_MODEL.search(text) or has_syntactic_patterns(text):
         return True
     return explicit_model and _WITH_MODEL.search(text) is not None

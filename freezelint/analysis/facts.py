@@ -187,6 +187,9 @@ class Facts:
     empty_filters: dict[cst.CSTNode, EmptyFilter] = field(default_factory=dict)
     # Checkpoints whose keys came from a file (or a save in the script): (torch.load, keys).
     checkpoints: list[tuple[cst.CSTNode, StateDict]] = field(default_factory=list)
+    # The top-level statement (index in module.body) each evaluated node sits in: positions
+    # are then computed for the statements that have findings only.
+    owner: dict[cst.CSTNode, int] = field(default_factory=dict)
     # Files besides the source whose content shaped the result (checkpoint headers).
     files_read: list[Path] = field(default_factory=list)
     add_param_group_seqs: list[int] = field(default_factory=list)

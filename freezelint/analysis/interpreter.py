@@ -46,6 +46,7 @@ from freezelint.analysis.values import (
     is_unknown,
 )
 from freezelint.models.manifest import Manifest, ModuleInfo, TensorInfo
+from freezelint.prefilter import has_syntactic_patterns
 
 ModelResolver = Callable[[ModelRequest], "Manifest | None"]
 
@@ -132,8 +133,9 @@ _MISSING = object()
 class Interpreter:
     def __init__(self, module: cst.Module, resolve: ModelResolver,
                  explicit: Manifest | None = None, *, base_dir: Path | None = None,
-                 checkpoint: Manifest | None = None) -> None:
+                 checkpoint: Manifest | None = None, text: str | None = None) -> None:
         self.module = module
+        self.text = text
         self.base_dir = base_dir
         self.checkpoint = checkpoint
         self.saved: dict[str, StateDict] = {}
@@ -149,16 +151,23 @@ class Interpreter:
         self.index_context: list[bool] = [False]
         self.statement: cst.CSTNode | None = None
         self.globals = Frame()
+        self.top: int | None = None
+        self.tops = {stmt: i for i, stmt in enumerate(module.body)}
 
     # -- entry -----------------------------------------------------------------------------
     def run(self) -> F.Facts:
-        self.facts.syntax = collect_syntax(self.module)
+        if has_syntactic_patterns(self.module.code_for_node(self.module) if self.text is None
+                                  else self.text):
+            self.facts.syntax = collect_syntax(self.module, self.facts.owner)
         self.globals.bind("__name__", "__main__")
-        self.exec_block(self.module.body, self.globals)
+        for index, stmt in enumerate(self.module.body):
+            self.top = index
+            self.exec_block([stmt], self.globals)
         # Functions nobody calls are still code the user runs somehow: analyse each one on
         # its own, with a fresh copy of the model so its effects cannot leak into the
         # module-level story (no false "freeze undone" across unrelated functions).
-        for stmt in self.module.body:
+        for index, stmt in enumerate(self.module.body):
+            self.top = index
             if isinstance(stmt, cst.FunctionDef) and stmt not in self.called:
                 self._run_standalone(stmt)
             elif isinstance(stmt, cst.ClassDef):
@@ -211,8 +220,12 @@ class Interpreter:
                 continue
 
     def exec_stmt(self, stmt: cst.CSTNode, frame: Frame) -> None:
+        if self.top is not None:
+            self.facts.owner[stmt] = self.top
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
+                if self.top is not None:
+                    self.facts.owner[small] = self.top
                 self.statement = small
                 self.exec_small(small, frame)
         elif isinstance(stmt, cst.If):
@@ -239,7 +252,7 @@ class Interpreter:
             if stmt.finalbody is not None:
                 self.exec_block(_body(stmt.finalbody), frame)
         elif isinstance(stmt, cst.FunctionDef):
-            frame.bind(stmt.name.value, FunctionObj(stmt, None))
+            frame.bind(stmt.name.value, FunctionObj(stmt, None, self.top))
         elif isinstance(stmt, cst.ClassDef):
             frame.bind(stmt.name.value, UNKNOWN)
 
@@ -484,6 +497,8 @@ class Interpreter:
     def eval(self, node: cst.BaseExpression | None, frame: Frame) -> Any:
         if node is None:
             return None
+        if self.top is not None:
+            self.facts.owner[node] = self.top
         method = getattr(self, f"eval_{type(node).__name__}", None)
         if method is None:
             return UNKNOWN
@@ -705,7 +720,7 @@ class Interpreter:
         return result
 
     def eval_Lambda(self, node: cst.Lambda, frame: Frame) -> Any:
-        return FunctionObj(node, frame.names)
+        return FunctionObj(node, frame.names, self.top)
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation, frame: Frame) -> Any:
         value = self.eval(node.expression, frame)
@@ -976,6 +991,9 @@ class Interpreter:
             local.bind(param.name.value, value)
         self.depth += 1
         saved_statement = self.statement
+        saved_top = self.top
+        if fn.top is not None:
+            self.top = fn.top
         try:
             if isinstance(definition, cst.Lambda):
                 return self.eval(definition.body, local)
@@ -987,6 +1005,7 @@ class Interpreter:
         finally:
             self.depth -= 1
             self.statement = saved_statement
+            self.top = saved_top
 
     def call_method(self, method: BoundMethod, args: list[Any], kwargs: dict[str, Any],
                     node: cst.Call) -> Any:
@@ -994,8 +1013,8 @@ class Interpreter:
         if isinstance(receiver, ModuleObj):
             return self.call_module_method(receiver, name, args, kwargs, node)
         if isinstance(receiver, _Instance) and name in receiver.methods:
-            return self.call_function(FunctionObj(receiver.methods[name]), [receiver, *args],
-                                      kwargs, node)
+            return self.call_function(FunctionObj(receiver.methods[name], None, self.top),
+                                      [receiver, *args], kwargs, node)
         if isinstance(receiver, ParamObj) and name in {"dim", "numel"}:
             tensor = receiver.model.tensor(receiver.name)
             if tensor is None:

@@ -37,14 +37,29 @@ class SyntaxFacts:
 
 
 class _Collector(cst.CSTVisitor):
-    def __init__(self) -> None:
+    def __init__(self, module: cst.Module, owner: dict[cst.CSTNode, int]) -> None:
         self.facts = SyntaxFacts()
+        self.tops = {stmt: i for i, stmt in enumerate(module.body)}
+        self.top = 0
+        self.owner = owner
         # Tests of the enclosing ifs, conditional expressions and comprehension filters:
         # a prefix slice under a test that mentions the prefix is guarded.
         self.guards: list[cst.BaseExpression] = []
         # Names bound to dict keys by enclosing loops over `.items()` / `.keys()`: only a
         # slice of such a key reads as stripping a checkpoint prefix.
         self.key_names: list[set[str]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        top = self.tops.get(node)
+        if top is not None:
+            self.top = top
+        return super().on_visit(node)
+
+    def _own(self, node: cst.CSTNode) -> None:
+        """Remember which top-level statement a recorded node (and what a fix may replace
+        inside it) sits in."""
+        for sub in _walk(node):
+            self.owner[sub] = self.top
 
     def visit_If(self, node: cst.If) -> None:
         self.guards.append(node.test)
@@ -91,6 +106,7 @@ class _Collector(cst.CSTVisitor):
             return
         if not self._guarded(name, prefix):
             self.facts.prefix_slices.append((node, prefix))
+            self._own(node)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -105,6 +121,7 @@ class _Collector(cst.CSTVisitor):
     def _attribute_target(self, stmt: cst.CSTNode, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):
             self.facts.attribute_assigns.append((stmt, target))
+            self._own(stmt)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._attribute_target(stmt, element.value)
@@ -115,6 +132,7 @@ class _Collector(cst.CSTVisitor):
                 and value.left.attr.value == "requires_grad" and len(value.comparisons) == 1
                 and isinstance(value.comparisons[0].operator, cst.Equal)):
             self.facts.discarded_comparisons.append(node)
+            self._own(node)
 
     def visit_For(self, node: cst.For) -> None:
         self._uncalled(node.iter)
@@ -150,6 +168,7 @@ class _Collector(cst.CSTVisitor):
                 and node.args[1].value.evaluated_value == ""):
             return
         self.facts.prefix_strips.append((node, str(prefix), func.attr.value))
+        self._own(node)
 
     def _guarded(self, name: str, prefix: str) -> bool:
         """True when an enclosing test checks that `name` has the prefix:
@@ -160,6 +179,7 @@ class _Collector(cst.CSTVisitor):
     def _uncalled(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.Attribute) and node.attr.value in ITERATOR_METHODS:
             self.facts.uncalled_methods.append(node)
+            self._own(node)
 
 
 def _slice_prefix(lower: cst.BaseExpression | None) -> str | None:
@@ -220,7 +240,8 @@ def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-def collect_syntax(module: cst.Module) -> SyntaxFacts:
-    collector = _Collector()
+def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int]) -> SyntaxFacts:
+    collector = _Collector(module, owner)
     module.visit(collector)
-    return collector.facts
+    facts = collector.facts
+    return facts

@@ -208,6 +208,8 @@ class BoundMethod:
 class FunctionObj:
     node: cst.FunctionDef | cst.Lambda
     closure: dict[str, Any] | None = None
+    # The top-level statement the definition physically sits in (for positions).
+    top: int | None = None
 
 
 @dataclass(frozen=True)
