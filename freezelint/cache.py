@@ -34,6 +34,7 @@ def fingerprint(*parts: object) -> str:
 
 class ResultCache:
     def __init__(self, directory: Path, config_fingerprint: str) -> None:
+        self.root = directory
         self.directory = directory / __version__
         self.config = config_fingerprint
 
@@ -64,12 +65,21 @@ class ResultCache:
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _ignore_in_git(self.root)
             fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(entry, handle)
             os.replace(temp, path)
         except OSError:
             return
+
+
+def _ignore_in_git(root: Path) -> None:
+    """A `.gitignore` of `*` in the cache directory, as Ruff writes in `.ruff_cache`: a run
+    from pre-commit or by hand must not leave an untracked directory in the repository."""
+    marker = root / ".gitignore"
+    if not marker.exists():
+        marker.write_text("# Automatically created by freezelint.\n*\n", encoding="utf-8")
 
 
 def _stamp(path: Path) -> list[int] | None:

@@ -1,4 +1,4 @@
-"""The `freezelint` command: check, models, params, rule, run, version.
+"""The `freezelint` command: check, explain, models, params, rule, run, version.
 
 A front end only: it reads files (`source`), resolves the model once (`models.resolve`),
 calls `lint()` per file and hands the results to `report`. Exit codes follow Ruff:
@@ -17,17 +17,22 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from freezelint import __version__
+from freezelint.config import closest, known_codes
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
+from freezelint.report import MACHINE_FORMATS, OUTPUT_FORMATS
 
-if TYPE_CHECKING:  # lint and report import libcst; `freezelint version` need not wait
+if TYPE_CHECKING:
     from freezelint.report import FileResult
 
 STDIN = "-"
@@ -110,6 +115,15 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
 
 # -- check -------------------------------------------------------------------------------
 
+DEFAULT_CACHE_DIR = Path(".freezelint_cache")
+PROGRESS_MIN_FILES = 20
+
+
+class ConfigProblem(click.ClickException):
+    """A configuration file that cannot be used: `Error: <file>: <why>`, exit 2."""
+
+    exit_code = 2
+
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
@@ -118,89 +132,329 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
               help="Checkpoint whose keys and shapes the code loads (read from its header; "
                    "no torch, no unpickling of code).")
 @click.option("--select", metavar="CODES",
-              help="Only these rules: comma-separated codes or prefixes (FZL1,FZL201).")
+              help="Only these rules: comma-separated codes or prefixes (FZL1,FZL201). "
+                   "Replaces the configuration's select, extend-select and ignore.")
+@click.option("--extend-select", metavar="CODES",
+              help="Add these rules to the selection, e.g. the opt-in FZL900.")
 @click.option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes).")
-@click.option("--output-format", type=click.Choice(["full", "concise", "json"]),
-              default="full", show_default=True)
+@click.option("--config", "config_file", metavar="PATH",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this configuration file (pyproject.toml or freezelint.toml) for "
+                   "every file instead of the nearest one.")
+@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full",
+              show_default=True)
+@click.option("-o", "--output-file", metavar="PATH",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the report to this file instead of stdout.")
+@click.option("--statistics", "show_statistics", is_flag=True,
+              help="Print the number of findings per rule instead of each finding.")
 @click.option("--exit-zero", is_flag=True,
               help="Exit 0 even when problems are found (input errors still exit 2).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes and write the files back.")
-@click.option("--unsafe-fixes", is_flag=True,
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
               help="Also apply fixes that may change behaviour (with --fix or --diff).")
 @click.option("--diff", is_flag=True,
               help="Print the fixes as a unified diff and write nothing; exit 1 if any.")
 @click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied.")
+@click.option("--add-noqa", is_flag=True,
+              help="Add a `# noqa: FZL...` comment to every line with a finding, to "
+                   "baseline an existing code base.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for many files.  [default: number of cores]")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".freezelint_cache"), show_default=True,
-              help="Where results of unchanged files are kept (share it in CI).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where results of unchanged files are kept (share it in CI).  "
+                   "[default: .freezelint_cache]")
 @click.option("--no-cache", is_flag=True, help="Lint every file again.")
 def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str, ...],
-          trust_local_models: bool, select: str | None, ignore: str | None,
-          output_format: str, exit_zero: bool, fix: bool, unsafe_fixes: bool, diff: bool,
-          show_fixes: bool, checkpoint_path: str | None, jobs: int | None, cache_dir: Path,
-          no_cache: bool) -> None:
-    """Lint Python files and directories (`-` reads stdin)."""
-    from freezelint.report import render_concise, render_full, render_json, summary
-    from freezelint.runner import FixMode, Settings, check_all, default_jobs
+          trust_local_models: bool, checkpoint_path: str | None, select: str | None,
+          extend_select: str | None, ignore: str | None, config_file: Path | None,
+          isolated: bool, output_format: str, output_file: Path | None,
+          show_statistics: bool, exit_zero: bool, fix: bool, unsafe_fixes: bool | None,
+          diff: bool, show_fixes: bool, add_noqa: bool, jobs: int | None,
+          cache_dir: Path | None, no_cache: bool) -> None:
+    """Lint Python files and directories (`-` reads stdin).
+
+    Each file is checked with the nearest configuration above it ([tool.freezelint] in
+    pyproject.toml, or freezelint.toml); options given here override it."""
+    from freezelint.config import ConfigError, ConfigFinder
+    from freezelint.runner import FixMode, check_all, default_jobs
     from freezelint.source import discover
 
-    selected = _parse_codes(select, "--select")
-    ignored = _parse_codes(ignore, "--ignore") or frozenset()
-    if selected is not None and "ALL" in selected:
-        selected = None
-    model = _resolve_explicit(model_spec, model_args, trust_local_models)
-    checkpoint = _read_checkpoint(checkpoint_path)
+    ctx = click.get_current_context()
+    if config_file is not None and isolated:
+        raise click.UsageError("--config and --isolated cannot be used together.")
+    if add_noqa and (fix or diff):
+        raise click.UsageError("--add-noqa cannot be combined with --fix or --diff.")
+    if add_noqa and STDIN in paths:
+        raise click.UsageError("--add-noqa writes files: it cannot read stdin.")
+
+    finder = ConfigFinder(config_file, isolated)
+    try:
+        run_config = finder.for_path(Path.cwd())
+    except ConfigError as error:
+        raise ConfigProblem(str(error)) from None
+    options = _Options(
+        select=_parse_codes(select, "--select"),
+        extend_select=_parse_codes(extend_select, "--extend-select") or frozenset(),
+        ignore=_parse_codes(ignore, "--ignore") or frozenset(),
+        model=_resolve_explicit(model_spec, model_args, trust_local_models),
+        checkpoint=_read_checkpoint(checkpoint_path),
+        trust=trust_local_models
+        if ctx.get_parameter_source("trust_local_models") is ParameterSource.COMMANDLINE
+        else None,
+        unsafe=unsafe_fixes,
+        mode=FixMode(apply=fix, diff=diff, show=show_fixes, add_noqa=add_noqa),
+    )
+    if not no_cache and cache_dir is None:
+        cache_dir = (run_config.resolve_path(run_config.cache_dir)
+                     if run_config is not None and run_config.cache_dir else DEFAULT_CACHE_DIR)
+    if jobs is None:
+        jobs = run_config.jobs if run_config is not None and run_config.jobs else default_jobs()
 
     targets = [STDIN] if STDIN in paths else []
     targets += [str(p) for p in discover(p for p in paths if p != STDIN)]
+    try:
+        groups = _plan(targets, finder, options, None if no_cache else cache_dir)
+    except ConfigError as error:
+        raise ConfigProblem(str(error)) from None
 
-    mode = FixMode(apply=fix, diff=diff, unsafe=unsafe_fixes, show=show_fixes)
-    settings = Settings(model=model, checkpoint=checkpoint, select=selected, ignore=ignored,
-                        mode=mode, cache_dir=None if no_cache else cache_dir)
     results: list[FileResult] = []
     unreadable = 0
-    for outcome in check_all(targets, settings, jobs or default_jobs()):
-        for message in outcome.messages:
-            click.echo(message, err=True)
-        if outcome.stdout is not None:
-            click.echo(outcome.stdout, nl=False)
-        if outcome.result is None:
-            unreadable += 1
-        else:
-            results.append(outcome.result)
+    machine = output_format in MACHINE_FORMATS
+    progress = _Progress(len(targets), enabled=_stderr_is_terminal()
+                         and len(targets) > PROGRESS_MIN_FILES)
+    for settings, group in groups:
+        for outcome in check_all(group, settings, jobs):
+            progress.advance()
+            for message in outcome.messages:
+                progress.clear()
+                click.echo(message, err=True)
+            if outcome.stdout is not None:
+                click.echo(outcome.stdout, nl=False)
+            if outcome.result is None:
+                unreadable += 1
+            else:
+                results.append(outcome.result)
+    progress.clear()
 
+    if add_noqa:
+        ctx.exit(_report_noqa(results, unreadable))
     if diff:
         changed = [r for r in results if r.fixed_text is not None]
         click.echo("".join(_unified_diff(r) for r in changed), nl=False)
         fixes = sum(r.applied for r in changed)
         click.echo(f"Would fix {_plural(fixes, 'problem')}." if fixes else "No fixes available.",
                    err=True)
-        click.get_current_context().exit(2 if unreadable else 1 if changed else 0)
+        ctx.exit(2 if unreadable else 1 if changed else 0)
 
-    # With `--fix -` stdout carries the fixed source: the report goes to stderr.
-    to_stderr = mode.writes_stdout(STDIN) and STDIN in targets
-    if output_format == "json":
-        click.echo(render_json(results), nl=False, err=to_stderr)
-    else:
-        if output_format == "concise":
-            output = render_concise(results)
-        else:
-            output = render_full(results, color=_use_color() and not to_stderr)
-        click.echo(output, nl=False, color=True, err=to_stderr)
+    # With `--fix -` stdout carries the fixed source: the report goes to stderr (or -o).
+    to_stderr = options.mode.writes_stdout(STDIN) and STDIN in targets and output_file is None
+    color = output_format == "full" and output_file is None and not to_stderr and _use_color()
+    unsafe = bool(unsafe_fixes if unsafe_fixes is not None
+                  else run_config is not None and run_config.unsafe_fixes)
+    _emit(_render(results, output_format, show_statistics, unsafe, color), output_file,
+          to_stderr)
+    if not machine:
         if show_fixes:
             click.echo(_fixes_report(results), nl=False, err=True)
         fixed = sum(r.applied for r in results)
         if fix and fixed:
             click.echo(f"Fixed {_plural(fixed, 'problem')}.", err=True)
+        from freezelint.report import summary
+
         click.echo(summary(results, unreadable), err=True)
 
-    ctx = click.get_current_context()
     if unreadable:
         ctx.exit(2)
     if not exit_zero and any(r.diagnostics for r in results):
         ctx.exit(1)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What the command line says, before any configuration file is consulted."""
+
+    select: frozenset[str] | None  # None: not given; containing "ALL": every rule
+    extend_select: frozenset[str]
+    ignore: frozenset[str]
+    model: Manifest | None  # --model, already resolved
+    checkpoint: Manifest | None
+    trust: bool | None  # --[no-]trust-local-models when given explicitly
+    unsafe: bool | None
+    mode: Any  # runner.FixMode
+
+
+def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | None
+          ) -> list[tuple[Any, list[str]]]:
+    """Group the files by their effective configuration, one runner.Settings per group.
+
+    Command-line options override the configuration: --select replaces its select,
+    extend-select and ignore, --ignore and --extend-select add to them, --model replaces model and
+    per-file-models, --checkpoint and --[no-]unsafe-fixes replace theirs. Models and
+    checkpoints are resolved once each, however many groups use them."""
+    from freezelint.runner import Settings
+
+    keyed: dict[tuple[Any, ...], list[str]] = {}
+    configs: dict[tuple[Any, ...], Any] = {}
+    for target in targets:
+        path = Path.cwd() if target == STDIN else Path(target)
+        config = finder.for_path(path)
+        if options.select is not None:
+            select, extend, ignore = options.select, options.extend_select, options.ignore
+        else:
+            select = config.select if config else None
+            extend = (config.extend_select if config else frozenset()) | options.extend_select
+            ignore = (config.ignore if config else frozenset()) | options.ignore
+        if select is not None and "ALL" in select:
+            select = None
+        if config is not None and target != STDIN:  # per-file keys need a file name
+            ignore = ignore | config.ignores_for(path)
+        model = None
+        if options.model is None and config is not None:
+            chosen = config.model_for(None if target == STDIN else path)
+            if chosen is not None:
+                trust = options.trust if options.trust is not None else config.trust_local_models
+                model = (chosen[0], json.dumps(chosen[1], sort_keys=True, default=repr),
+                         str(config.path), trust)
+        checkpoint = (config.checkpoint if options.checkpoint is None and config is not None
+                      else None)
+        checkpoint_key = str(config.resolve_path(checkpoint)) if checkpoint and config else None
+        unsafe = options.unsafe if options.unsafe is not None else bool(
+            config is not None and config.unsafe_fixes)
+        key = (model, checkpoint_key, select, extend, ignore, unsafe)
+        keyed.setdefault(key, []).append(target)
+        configs.setdefault(key, config)
+
+    models: dict[Any, Manifest] = {}
+    checkpoints: dict[str, Manifest] = {}
+    groups = []
+    for key, group in keyed.items():
+        model_key, checkpoint_key, select, extend, ignore, unsafe = key
+        config = configs[key]
+        model = options.model
+        if model_key is not None:
+            if model_key not in models:
+                models[model_key] = _config_model(config, model_key)
+            model = models[model_key]
+        checkpoint = options.checkpoint
+        if checkpoint_key is not None:
+            if checkpoint_key not in checkpoints:
+                checkpoints[checkpoint_key] = _config_checkpoint(config, checkpoint_key)
+            checkpoint = checkpoints[checkpoint_key]
+        mode = replace(options.mode, unsafe=unsafe)
+        groups.append((Settings(model=model, checkpoint=checkpoint, select=select,
+                                extend_select=extend, ignore=ignore, mode=mode,
+                                cache_dir=cache_dir), group))
+    return groups
+
+
+def _config_model(config: Any, key: tuple[str, str, str, bool]) -> Manifest:
+    """A model named in a configuration file, relative to its directory. The user's own
+    code runs only when that file (or the command line) says trust-local-models."""
+    from freezelint.config import ConfigError
+    from freezelint.models.user_model import is_user_model_spec
+
+    spec, kwargs, _, trust = key
+    if not trust and is_user_model_spec(spec.partition("(")[0].strip()):
+        raise ConfigError(
+            f"{config.path}: model {spec!r} is your own code, and building it runs that code: "
+            "set `trust-local-models = true` in that file (or pass --trust-local-models) "
+            "to allow it")
+    try:
+        return resolve_model(spec, json.loads(kwargs), base_dir=config.directory,
+                             allow_user_code=trust)
+    except ModelSpecError as error:
+        raise ConfigError(f"{config.path}: model {spec!r}: {error}") from None
+
+
+def _config_checkpoint(config: Any, path: str) -> Manifest:
+    from freezelint.config import ConfigError
+    from freezelint.models.checkpoint import CheckpointError, read_checkpoint
+
+    try:
+        return read_checkpoint(path)
+    except CheckpointError as error:
+        raise ConfigError(f"{config.path}: checkpoint: {error}") from None
+
+
+def _render(results: list[FileResult], output_format: str, show_statistics: bool,
+            unsafe: bool, color: bool) -> str:
+    from freezelint import report
+
+    if show_statistics:
+        return report.render_statistics(results, unsafe,
+                                        as_json=output_format in ("json", "json-lines"))
+    renderers: dict[str, Callable[[list[FileResult]], str]] = {
+        "concise": report.render_concise,
+        "json": report.render_json,
+        "json-lines": report.render_json_lines,
+        "sarif": report.render_sarif,
+        "github": report.render_github,
+    }
+    if output_format in renderers:
+        return renderers[output_format](results)
+    return report.render_full(results, color=color)
+
+
+def _emit(output: str, output_file: Path | None, to_stderr: bool) -> None:
+    """The report to stdout (stderr with `--fix -`), or to -o/--output-file."""
+    if output_file is None:
+        click.echo(output, nl=False, color=True, err=to_stderr)
+        return
+    try:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+        output_file.write_text(output, encoding="utf-8")
+    except OSError as error:
+        raise ConfigProblem(f"cannot write {output_file}: {error.strerror or error}") from None
+
+
+def _report_noqa(results: list[FileResult], unreadable: int) -> int:
+    """Ruff's line for --add-noqa, and the exit status: 0 unless a file could not be read
+    or written (the findings are silenced, not fixed, so they do not count)."""
+    added = sum(r.noqa_added for r in results)
+    click.echo(f"Added {_plural(added, 'noqa directive')}.", err=True)
+    left = sum(len(r.diagnostics) for r in results)
+    if left:
+        click.echo(f"{_plural(left, 'finding')} left without a comment: syntax errors, "
+                   "unused suppressions, and lines that end inside a string or with a "
+                   "backslash cannot take one.", err=True)
+    return 2 if unreadable else 0
+
+
+class _Progress:
+    """`Checking 40/300 files` on stderr, rewritten in place and erased at the end: only
+    for a person at a terminal, on a run long enough to wait for, at most 10 updates a
+    second. Lines printed meanwhile (a file's error) first erase it."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.done = 0
+        self.shown = 0  # width of what is on screen
+        self.last = 0.0
+
+    def advance(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and self.done < self.total:
+            return
+        self.last = now
+        text = f"Checking {self.done}/{self.total} files"
+        click.echo("\r" + text.ljust(self.shown), nl=False, err=True)
+        self.shown = len(text)
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r" + " " * self.shown + "\r", nl=False, err=True)
+            self.shown = 0
+
+
+def _stderr_is_terminal() -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _read_checkpoint(path: str | None) -> Manifest | None:
@@ -221,14 +475,31 @@ _DIFF_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _unified_diff(result: FileResult) -> str:
-    """A patch `patch -p1` / `git apply` accept, a last line without newline included."""
+    """A patch `patch -p1` / `git apply` accept, a last line without newline included.
+    A notebook gets one diff per changed cell, headed `nb.ipynb:cell N` as Ruff's, with
+    line numbers counted within the cell (not a patch: the file is JSON)."""
+    if result.cells is not None and result.fixed_cells is not None:
+        cells = zip(result.cells.numbers, result.cells.sources, result.fixed_cells.sources,
+                    strict=True)
+        return "".join(_diff(_ended(old), _ended(new), f"{result.path}:cell {number}",
+                             f"{result.path}:cell {number}")
+                       for number, old, new in cells if old != new)
+    assert result.fixed_text is not None and result.text is not None
+    return _diff(result.text, result.fixed_text, f"a/{result.path}", f"b/{result.path}")
+
+
+def _ended(cell: str) -> str:
+    """A cell's source with a final newline: Jupyter stores none, and a diff of every cell
+    saying `No newline at end of file` would be noise."""
+    return cell if not cell or cell.endswith(("\n", "\r")) else cell + "\n"
+
+
+def _diff(old: str, new: str, fromfile: str, tofile: str) -> str:
     import difflib
 
-    assert result.fixed_text is not None and result.text is not None
     lines = []
-    for line in difflib.unified_diff(
-            _DIFF_LINE.findall(result.text), _DIFF_LINE.findall(result.fixed_text),
-            fromfile=f"a/{result.path}", tofile=f"b/{result.path}"):
+    for line in difflib.unified_diff(_DIFF_LINE.findall(old), _DIFF_LINE.findall(new),
+                                     fromfile=fromfile, tofile=tofile):
         lines.append(line)
         if not line.endswith(("\n", "\r")):
             lines.append("\n\\ No newline at end of file\n")
@@ -243,49 +514,18 @@ def _fixes_report(results: list[FileResult]) -> str:
     return "".join(lines) if lines else "No fixes applied.\n"
 
 
-def known_codes() -> list[str]:
-    """Every rule code: the documented ones, the registered ones and FZL000 (syntax)."""
-    from freezelint.checks import REGISTRY
-    from freezelint.rule_docs import all_rule_docs
-
-    return sorted({"FZL000", *REGISTRY, *all_rule_docs()})
-
-
 def _parse_codes(value: str | None, option: str) -> frozenset[str] | None:
     """`FZL101, fzl2` -> {"FZL101", "FZL2"}; every item must be a code or a prefix of one,
     since a typo would otherwise silently select nothing (or ignore nothing)."""
+    from freezelint.config import validate_codes
+
     if value is None:
         return None
-    codes = frozenset(c.strip().upper() for c in value.split(",") if c.strip())
-    if not codes:  # `--select ""` from an empty CI variable: as if not given
-        return None
-    known = known_codes()
-    for code in sorted(codes):
-        if code == "ALL" or any(k.startswith(code) for k in known):
-            continue
-        close = closest(code, known)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise click.BadParameter(f"unknown rule code {code!r}{hint}",
-                                 param_hint=f"'{option}'")
-    return codes
-
-
-def closest(code: str, known: list[str], limit: int = 3) -> list[str]:
-    """Known codes within two edits of `code`, nearest first. Edit distance rather than
-    difflib's ratio, which ranks FZL112 above FZL101 for the typo FZL1O1."""
-    ranked = sorted((_distance(code, k), k) for k in known)
-    return [k for d, k in ranked if d <= 2][:limit]
-
-
-def _distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
+    try:
+        codes = validate_codes(value.split(","))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=f"'{option}'") from None
+    return codes or None  # `--select ""` from an empty CI variable: as if not given
 
 
 def _use_color() -> bool:
@@ -321,9 +561,13 @@ def models(as_json: bool) -> None:
 @_model_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print the manifest JSON (accepted back by --model file.json).")
+@click.option("--flat", is_flag=True,
+              help="One line per parameter (name, shape, dtype) instead of the tree.")
 def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_models: bool,
-           as_json: bool) -> None:
-    """Show a model's parameters: name, shape and dtype."""
+           as_json: bool, flat: bool) -> None:
+    """Show a model's module tree with parameter counts.
+
+    --flat lists every parameter (name, shape, dtype); --json prints the manifest."""
     if model_spec is None:
         raise click.UsageError("Missing option '--model'.")
     manifest = _resolve_explicit(model_spec, model_args, trust_local_models)
@@ -331,10 +575,14 @@ def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_mode
     if as_json:
         click.echo(manifest.dumps(), nl=False)
         return
+    if not flat:
+        from freezelint.tree import draw
+
+        _echo_rich(draw(manifest))
     rows = [(p.name, _shape(p.shape), p.dtype) for p in manifest.parameters]
-    if rows:
+    if rows and flat:
         click.echo(_table(rows))
-    if manifest.buffers:
+    if manifest.buffers and flat:
         click.echo("\nbuffers:")
         click.echo(_table([(b.name, _shape(b.shape), b.dtype
                             + ("" if b.persistent else "  (not in state_dict)"))
@@ -347,6 +595,73 @@ def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_mode
     if prefix:
         total += f" (checkpoint keys carry the prefix {prefix!r}, shown without it)"
     click.echo(total)
+
+
+def _echo_rich(renderable: object) -> None:
+    """Print a rich renderable: colour only for a terminal without NO_COLOR, box-drawing
+    characters only when stdout can encode them."""
+    from freezelint.tree import render
+
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "├─│└".encode(encoding)
+        ascii_only = False
+    except (UnicodeEncodeError, LookupError):
+        ascii_only = True
+    color = _use_color()
+    click.echo(render(renderable, color=color, ascii_only=ascii_only), color=color)
+
+
+# -- explain -----------------------------------------------------------------------------
+
+
+class _InputError(click.ClickException):
+    """A file that cannot be explained: `Error: <file>: <why>`, exit 2."""
+
+    exit_code = 2
+
+
+@main.command()
+@click.argument("path", metavar="PATH")
+@_model_options
+def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
+            trust_local_models: bool) -> None:
+    """Show what a script or notebook leaves trainable.
+
+    Draws the model's module tree after the script's freezing: trainable and frozen per
+    module, the totals and what each optimizer gets. The model is --model, else a `# freezelint: model=...` comment, else detected from its
+    constructor, as for `check`."""
+    from freezelint.lint import LintConfig, analyze
+    from freezelint.notebook import is_notebook, read_notebook
+    from freezelint.report import location
+    from freezelint.runner import DirectiveResolver
+    from freezelint.source import SourceError, read_source
+    from freezelint.tree import explanation
+
+    model = _resolve_explicit(model_spec, model_args, trust_local_models)
+    cells = None
+    skipped = 0  # notebook cells left out because they do not parse
+    try:
+        if is_notebook(path):
+            notebook = read_notebook(Path(path).read_bytes())
+            prepared = notebook.prepare()
+            text, cells, skipped = prepared.text, notebook.cells, len(prepared.skipped)
+        else:
+            text = read_source(path).text
+    except OSError as error:
+        raise _InputError(f"{path}: {error.strerror or error}") from None
+    except SourceError as error:
+        raise _InputError(f"{path}: {error}") from None
+    config = LintConfig(model=model, path=Path(path),
+                        resolve_spec=DirectiveResolver().for_file(path))
+    analysis = analyze(text, config)
+    if not analysis.models:
+        raise _InputError(
+            f"{path}: no model found; name it with --model, a `# freezelint: model=...` "
+            "comment, or a constructor freezelint knows (ASTModel(...), resnet50(...), ...)")
+    problems = len(analysis.diagnostics) + skipped
+    _echo_rich(explanation(analysis, lambda span: location(path, span, cells), path,
+                           problems))
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -412,7 +727,10 @@ def rule(code: str | None, show_all: bool) -> None:
 @main.command()
 @click.option("--tcp", "tcp_port", type=click.IntRange(1, 65535), metavar="PORT",
               help="Listen on 127.0.0.1:PORT instead of stdio (for debugging).")
-def lsp(tcp_port: int | None) -> None:
+@click.option("--stdio", is_flag=True,
+              help="Talk over stdin/stdout (the default; accepted because clients such as "
+                   "vscode-languageclient pass it).")
+def lsp(tcp_port: int | None, stdio: bool) -> None:
     """Run the language server (stdio by default)."""
     from freezelint.lsp import serve
 
@@ -433,8 +751,8 @@ def run(script: str, script_args: tuple[str, ...], frozen_bn: str | None) -> Non
     """Run a training script with the runtime audit hooked into its first optimizer.
 
     The report (a table of what trains, then the problems) goes to stderr when the first
-    optimizer is built; the script then goes on, and its exit code is freezelint's.
-    Options after SCRIPT are the script's own.
+    optimizer is built, and anything new at its first step(); the script goes on, and its
+    exit code is freezelint's. Options after SCRIPT are the script's own.
     """
     try:  # torch is an extra: say so instead of an internal error
         from freezelint.runtime.runner import run_script

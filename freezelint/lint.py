@@ -113,6 +113,10 @@ class Analysis:
     name_matches: list[NameMatch] = field(default_factory=list)
     optimizers: list[OptimizerSummary] = field(default_factory=list)
     models: list[Manifest] = field(default_factory=list)
+    # Per model in `models`, each parameter's requires_grad at the end of the script: True,
+    # False, or None where it depends on something the analysis could not evaluate
+    # (`freezelint explain` draws it).
+    trainable: list[dict[str, bool | None]] = field(default_factory=list)
     # Files besides the source that the result depends on (for the result cache).
     dependencies: list[Path] = field(default_factory=list)
 
@@ -177,6 +181,7 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
         analysis.optimizers = [_optimizer_summary(b, positions) for b in facts.optimizers
                                if b.optimizer.model is not None]
         analysis.models = [m.manifest for m in facts.models]
+        analysis.trainable = [dict(m.trainable) for m in facts.models]
     return analysis
 
 
@@ -209,6 +214,12 @@ def _directive_model(text: str, config: LintConfig) -> Manifest | None:
         except (LookupError, ValueError, OSError):
             return None
     return zoo_resolver(ModelRequest(spec))
+
+
+def selected(rule_id: str, config: LintConfig) -> bool:
+    """Whether the configuration lets `rule_id` report: for diagnostics made outside
+    `lint`, such as the FZL000 of a notebook cell that had to be skipped."""
+    return _selected(rule_id, config)
 
 
 def _selected(rule_id: str, config: LintConfig) -> bool:
@@ -412,8 +423,11 @@ def _filter(diagnostics: list[Diagnostic], config: LintConfig, text: str) -> lis
         if not hits:
             kept.append(d)
     if report_unused and exact:
-        for d in _unused_suppressions(directives, used, config, _LINE.findall(text)):
-            if not any(s.matches(d) for s in directives):  # FZL900 can be silenced too
+        # FZL900 can be silenced too, by a comment that lists it, but not by the bare
+        # comment it reports: that one would otherwise always hide its own finding.
+        for index, d in _unused_suppressions(directives, used, config, _LINE.findall(text)):
+            if not any(s.matches(d) for i, s in enumerate(directives)
+                       if i != index or s.codes is not None):
                 kept.append(d)
     return sorted(kept, key=lambda d: d.sort_key)
 
@@ -423,7 +437,7 @@ def _engine_and_checks() -> list[str]:
 
 
 def _unused_suppressions(directives: list[Suppression], used: set[tuple[int, str | None]],
-                         config: LintConfig, lines: list[str]) -> list[Diagnostic]:
+                         config: LintConfig, lines: list[str]) -> list[tuple[int, Diagnostic]]:
     """FZL900 for each suppression entry that silenced nothing. Only when that is a fact:
     every rule the entry names ran (a rule left out by select/ignore might have needed
     it), the code is ours (`# noqa: E501` is Ruff's business) and the comment names it
@@ -450,7 +464,7 @@ def _unused_suppressions(directives: list[Suppression], used: set[tuple[int, str
             if not unused:
                 continue
             remaining = [c for c in s.codes if c not in unused]
-        found.append(_unused_diagnostic(s, unused, remaining, rules, lines))
+        found.append((index, _unused_diagnostic(s, unused, remaining, rules, lines)))
     return found
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from freezelint.models.manifest import Manifest
+from freezelint.notebook import is_notebook
 from freezelint.report import FileResult
 
 STDIN = "-"
@@ -26,10 +27,12 @@ class FixMode:
     diff: bool = False
     unsafe: bool = False
     show: bool = False
+    add_noqa: bool = False  # --add-noqa: write suppression comments instead of fixes
 
     @property
     def computes_fixes(self) -> bool:
-        return self.apply or self.diff
+        """Whether files may be rewritten or diffed: then the result cache is bypassed."""
+        return self.apply or self.diff or self.add_noqa
 
     def writes_stdout(self, target: str) -> bool:
         """`--fix -`: the fixed source goes to stdout, so the report goes to stderr."""
@@ -38,7 +41,11 @@ class FixMode:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a worker needs to check a file: plain data, so it crosses processes."""
+    """Everything a worker needs to check a file: plain data, so it crosses processes.
+
+    One Settings serves a group of files that share their effective configuration (the
+    CLI groups them): the configured model is resolved once per group, and per-file-ignores
+    are already folded into `ignore`."""
 
     model: Manifest | None = None
     checkpoint: Manifest | None = None
@@ -46,13 +53,18 @@ class Settings:
     ignore: frozenset[str] = frozenset()
     mode: FixMode = FixMode()
     cache_dir: Path | None = None
+    extend_select: frozenset[str] = frozenset()
 
     def fingerprint(self) -> str:
+        """The cache key of the configuration: everything that changes a file's findings.
+        (`mode` does not: cached results are only read and written without fixes.)"""
         from freezelint.cache import fingerprint
 
         model = self.model.dumps() if self.model else None
         checkpoint = self.checkpoint.dumps() if self.checkpoint else None
-        return fingerprint(model, checkpoint, sorted(self.select or ()), sorted(self.ignore))
+        select = None if self.select is None else sorted(self.select)
+        return fingerprint(model, checkpoint, select, sorted(self.ignore),
+                           sorted(self.extend_select))
 
 
 @dataclass
@@ -104,6 +116,8 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
     try:
         if data is None and target != STDIN:
             data = Path(target).read_bytes() if Path(target).is_file() else None
+        if data is not None and target != STDIN and is_notebook(target):
+            return _check_notebook(target, data, settings, outcome)
         source = decode_source(data) if data is not None else read_source(target)
     except (SourceError, OSError) as error:
         outcome.messages.append(f"{target}: error: {_reason(error)}")
@@ -113,6 +127,8 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
     cache = _cache(settings) if not mode.computes_fixes and target != STDIN else None
     config = _config(target, settings)
     try:
+        if mode.add_noqa:
+            return _add_noqa(target, source, config, outcome)
         if not mode.computes_fixes:
             from freezelint.lint import lint_result
 
@@ -126,6 +142,18 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
         outcome.messages.append(f"{target}: internal error: {describe(error)}")
         if mode.writes_stdout(target) and data is not None:
             outcome.stdout = data  # the caller's code is not lost on the way through
+        return outcome
+
+
+def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outcome) -> Outcome:
+    """An `.ipynb` file: its code cells linted together (see notebook_check)."""
+    from freezelint.notebook_check import check_notebook
+
+    cache = _cache(settings) if not settings.mode.computes_fixes else None
+    try:
+        return check_notebook(target, data, settings, _config(target, settings), cache, outcome)
+    except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
+        outcome.messages.append(f"{target}: internal error: {describe(error)}")
         return outcome
 
 
@@ -171,10 +199,28 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Se
     return outcome
 
 
+def _add_noqa(target: str, source: Any, config: Any, outcome: Outcome) -> Outcome:
+    """--add-noqa: a suppression comment on each line with a finding, written atomically
+    (encoding, BOM and line endings kept; only those lines change)."""
+    from freezelint.lint import add_noqa, lint
+    from freezelint.writeback import WriteError, write_atomic
+
+    added = add_noqa(source.text, lint(source.text, config))
+    if added.added:
+        try:
+            write_atomic(target, added.text, source)
+        except WriteError as error:
+            outcome.messages.append(f"{target}: error: {error}")
+            return outcome
+    outcome.result = FileResult(target, added.remaining, added.text, noqa_added=added.added)
+    return outcome
+
+
 def _config(target: str, settings: Settings) -> Any:
     from freezelint.lint import LintConfig
 
     return LintConfig(model=settings.model, select=settings.select, ignore=settings.ignore,
+                      extend_select=settings.extend_select,
                       resolve_spec=_RESOLVER.for_file(target), checkpoint=settings.checkpoint,
                       path=None if target == STDIN else Path(target))
 
@@ -255,6 +301,15 @@ def _cached(target: str, settings: Settings) -> Outcome | None:
         return None
     from freezelint.source import SourceError, decode_source
 
+    if is_notebook(target):  # the cell map again: a JSON parse, no linting
+        from freezelint.notebook import read_notebook
+
+        try:
+            notebook = read_notebook(data)
+        except SourceError:
+            return None
+        return Outcome(target, FileResult(target, diagnostics, notebook.text,
+                                          cells=notebook.cells))
     try:
         text = decode_source(data).text
     except SourceError:

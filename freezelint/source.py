@@ -23,6 +23,9 @@ SKIPPED_DIRS = frozenset({
     "__pycache__", ".git", "node_modules", ".venv", "venv", "build", "dist", "site-packages",
 })
 
+# What a directory walk lints: Python files and Jupyter notebooks.
+LINTED_SUFFIXES = (".py", ".ipynb")
+
 # How much of a file is searched for NUL bytes: enough for any real binary format, cheap
 # for huge files.
 _BINARY_SNIFF = 8192
@@ -95,8 +98,9 @@ def discover(paths: Iterable[str]) -> list[Path]:
     """The files to lint for the paths given on the command line.
 
     A file is taken as given, whatever its suffix (the user named it; a missing one is
-    reported when it is read). A directory is walked for `*.py`, skipping hidden and
-    SKIPPED_DIRS directories. Symlinked directories are not followed (no cycles)."""
+    reported when it is read). A directory is walked for `*.py` and `*.ipynb` (notebooks,
+    as Ruff does), skipping hidden and SKIPPED_DIRS directories (so `.ipynb_checkpoints`
+    too). Symlinked directories are not followed (no cycles)."""
     found: set[Path] = set()
     for given in paths:
         root = Path(given)
@@ -106,5 +110,5 @@ def discover(paths: Iterable[str]) -> list[Path]:
         for directory, subdirs, files in os.walk(root):
             subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in SKIPPED_DIRS]
             base = Path(directory)
-            found.update(base / name for name in files if name.endswith(".py"))
+            found.update(base / name for name in files if name.endswith(LINTED_SUFFIXES))
     return sorted(found)

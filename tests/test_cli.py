@@ -270,7 +270,7 @@ def test_unknown_model() -> None:
     (["--model", "ast", "--model-arg", "label_dim"], "expected KEY=VALUE"),
     (["--model", "ast", "--model-arg", "lable_dim=3"], "unexpected argument"),
     (["--model", "missing.pt"], "model file not found: missing.pt"),
-    (["--model", "ast", "--output-format", "sarif"], "Invalid value for '--output-format'"),
+    (["--model", "ast", "--output-format", "junit"], "Invalid value for '--output-format'"),
 ])
 def test_bad_model_options(args: list[str], message: str) -> None:
     result = run("check", EXAMPLE, *args)
@@ -421,7 +421,7 @@ def test_params_with_arguments(args: list[str]) -> None:
 
 
 def test_params_listing() -> None:
-    result = run("params", "--model", "ast")
+    result = run("params", "--model", "ast", "--flat")  # the tree: tests/test_explain.py
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     manifest = ast_manifest()
@@ -523,3 +523,10 @@ def test_check_never_imports_torch() -> None:
                                cwd=REPO, env=_env(), check=False)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)[0]["rule"] == "FZL101"
+
+
+def test_lsp_accepts_the_stdio_flag_clients_pass() -> None:
+    # vscode-languageclient appends --stdio; the server must not exit on it.
+    result = run("lsp", "--stdio", "--help")
+    assert result.exit_code == 0
+    assert "--stdio" in result.stdout

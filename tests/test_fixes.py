@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import freezelint.fixes as fixes
 from freezelint.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
 from freezelint.fixes import FixResult, apply_edits, chosen_fix, fix_text, parses
-from freezelint.lint import LintConfig, lint
+from freezelint.lint import OPT_IN_RULES, LintConfig, lint
 from freezelint.models.zoo import load_zoo
 from freezelint.rule_docs import RuleDoc, all_rule_docs
 from freezelint.source import decode_source
@@ -70,10 +70,13 @@ CASES = _fixable_cases()
 _CONFIGS: dict[str | None, LintConfig] = {}
 
 
-def config_for(model: str | None) -> LintConfig:
-    if model not in _CONFIGS:
-        _CONFIGS[model] = LintConfig(model=load_zoo(model) if model else None)
-    return _CONFIGS[model]
+def config_for(model: str | None, rule_id: str | None = None) -> LintConfig:
+    """An opt-in rule (FZL900) is added to the default set: it runs only when selected."""
+    key = f"{model}+{rule_id}" if rule_id in OPT_IN_RULES else model
+    if key not in _CONFIGS:
+        _CONFIGS[key] = LintConfig(model=load_zoo(model) if model else None,
+                                   extend_select=frozenset({rule_id} & OPT_IN_RULES))
+    return _CONFIGS[key]
 
 
 def test_every_rule_with_a_fix_is_covered() -> None:
@@ -85,7 +88,7 @@ def test_every_rule_with_a_fix_is_covered() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_each_example_has_something_to_fix(case: Case) -> None:
     """Otherwise the property test below would prove nothing for it."""
-    result = fix_text(case.code, config_for(case.model), unsafe=case.unsafe)
+    result = fix_text(case.code, config_for(case.model, case.id), unsafe=case.unsafe)
     assert result.applied > 0
     assert result.text != case.code
 
@@ -285,7 +288,7 @@ def byte_lines(data: bytes) -> list[bytes]:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layout=layouts())
 def test_fix_under_any_layout(case: Case, layout: Layout) -> None:
-    config = config_for(case.model)
+    config = config_for(case.model, case.id)
     data = to_bytes(reformat(case.code, layout), layout)
     source = decode_source(data)  # the path the CLI and the language server take
     assert source.bom == layout.bom
@@ -443,7 +446,7 @@ def test_a_good_round_is_kept_when_the_next_would_not_parse(
 
 def test_unsafe_fixes_need_unsafe() -> None:
     case = next(c for c in CASES if c.id == "FZL101")
-    config = config_for(case.model)
+    config = config_for(case.model, case.id)
     assert fix_text(case.code, config).text == case.code
     assert fix_text(case.code, config, unsafe=True).text == case.expected
 

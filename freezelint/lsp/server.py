@@ -41,7 +41,7 @@ from freezelint.lsp.linting import (
 )
 from freezelint.lsp.notebooks import Part
 from freezelint.lsp.settings import Settings, settings_section
-from freezelint.lsp.text import split_lines
+from freezelint.notebook import split_lines
 
 LOG = logging.getLogger("freezelint.lsp")
 

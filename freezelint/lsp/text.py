@@ -12,34 +12,13 @@ units differ; everywhere else the conversion is free.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lsprotocol import types
 from pygls.workspace import PositionCodec
 
 from freezelint.diagnostics import Position, Span
-
-# LSP and libcst split lines on the same three sequences (str.splitlines also splits on
-# form feeds and other separators, which would shift every line after them).
-NEWLINE = re.compile(r"\r\n|\r|\n")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines without their endings; a final newline gives a final empty line, as in LSP."""
-    return NEWLINE.split(text)
-
-
-def split_keep_ends(text: str) -> list[str]:
-    """Lines with their endings, so that joining them gives `text` back byte for byte."""
-    lines: list[str] = []
-    start = 0
-    for match in NEWLINE.finditer(text):
-        lines.append(text[start:match.end()])
-        start = match.end()
-    if start < len(text):
-        lines.append(text[start:])
-    return lines
+from freezelint.notebook import Segment
 
 
 def to_client_column(line: str, column: int, codec: PositionCodec) -> int:
@@ -59,20 +38,6 @@ def from_client_column(line: str, character: int, codec: PositionCodec) -> int:
             return index
         units += codec.client_num_units(char)
     return len(line)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """The lines [start, end) of the linted text (0-based) are the document `uri`.
-
-    `terminated` is False when the document does not end with a newline but one was added
-    to join it with the next cell: an edit reaching its end must not add that newline."""
-
-    uri: str
-    version: int | None
-    start: int
-    end: int
-    terminated: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,326 @@
+"""Project configuration: `[tool.freezelint]` in pyproject.toml, or a freezelint.toml.
+
+Found the way Ruff finds its own: walking up from each checked file, the nearest directory
+with a `freezelint.toml` (any content) or a `pyproject.toml` with a `[tool.freezelint]`
+table wins, and freezelint.toml beats pyproject.toml in the same directory. Files are not
+merged: the nearest one is the whole configuration. `--config PATH` names the file for every
+checked file, `--isolated` ignores them all.
+
+Paths in a configuration (model files, checkpoints, the cache directory, per-file globs) are
+relative to the directory of the file they are written in, so that a project checks the same
+from any working directory. An unknown key is an error naming the key and the file: a typo
+must not silently lint against the wrong rules or the wrong model.
+
+Reading a configuration never runs code. A model spec naming the user's own code
+(`pkg.models:build`, `models.py:Net`) is built, which runs that code, only when the same file
+says `trust-local-models = true` (or the command line passes --trust-local-models).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+FREEZELINT_TOML = "freezelint.toml"
+PYPROJECT_TOML = "pyproject.toml"
+
+# Every key a configuration may hold, in the order the README lists them.
+KEYS = (
+    "select", "extend-select", "ignore", "per-file-ignores",
+    "model", "model-args", "per-file-models", "checkpoint",
+    "unsafe-fixes", "trust-local-models", "cache-dir", "jobs",
+)
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """One configuration file, validated. Relative paths are kept as written and resolved
+    against `directory` when used."""
+
+    path: Path
+    select: frozenset[str] | None = None
+    extend_select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+    # (glob, codes) in file order: every matching glob's codes are ignored.
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    model: str | None = None
+    model_args: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # (glob, model spec) in file order: the first matching glob gives the file's model.
+    per_file_models: tuple[tuple[str, str], ...] = ()
+    checkpoint: str | None = None
+    unsafe_fixes: bool | None = None
+    trust_local_models: bool = False
+    cache_dir: str | None = None
+    jobs: int | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def ignores_for(self, file: Path) -> frozenset[str]:
+        """The codes per-file-ignores adds for `file`."""
+        codes: set[str] = set()
+        for pattern, listed in self.per_file_ignores:
+            if matches(pattern, file, self.directory):
+                codes |= listed
+        return frozenset(codes)
+
+    def model_for(self, file: Path | None) -> tuple[str, dict[str, Any]] | None:
+        """The model spec and constructor arguments for `file` (None: stdin, whose name is
+        unknown): the first per-file-models glob that matches, else `model` (with
+        `model-args`), else None (auto-detect)."""
+        for pattern, spec in self.per_file_models:
+            if file is not None and matches(pattern, file, self.directory):
+                return spec, {}
+        if self.model is not None:
+            return self.model, dict(self.model_args)
+        return None
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else self.directory / path
+
+
+def matches(pattern: str, file: Path, base: Path) -> bool:
+    """fnmatch on the posix path of `file` relative to `base` (`*` also crosses `/`, so
+    `vision/*` and `vision/**` both take the whole tree). A pattern without a `/` also
+    matches the file name alone, so `test_*.py` applies in every directory."""
+    relative = PurePosixPath(Path(os.path.relpath(os.path.abspath(file), os.path.abspath(base)))
+                             .as_posix())
+    pattern = pattern.removeprefix("./")
+    if fnmatch.fnmatchcase(str(relative), pattern):
+        return True
+    return "/" not in pattern and fnmatch.fnmatchcase(relative.name, pattern)
+
+
+# -- finding ------------------------------------------------------------------------------
+
+
+def find_config(path: Path) -> Path | None:
+    """The configuration file governing `path` (a file or a directory): the nearest one
+    walking up, freezelint.toml before pyproject.toml in each directory."""
+    start = Path(os.path.abspath(path))
+    if not start.is_dir():
+        start = start.parent
+    for directory in (start, *start.parents):
+        candidate = directory / FREEZELINT_TOML
+        if candidate.is_file():
+            return candidate
+        candidate = directory / PYPROJECT_TOML
+        if candidate.is_file() and _has_freezelint_table(candidate):
+            return candidate
+    return None
+
+
+def _has_freezelint_table(pyproject: Path) -> bool:
+    """A pyproject.toml counts only with a [tool.freezelint] table. Files that never
+    mention freezelint are not parsed: a broken pyproject of another project higher up
+    must not stop the run."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "freezelint" not in text:
+        return False
+    return _table(pyproject, _parse(pyproject, text)) is not None
+
+
+def load_config(file: Path) -> ProjectConfig:
+    """Read and validate one configuration file: a pyproject.toml's [tool.freezelint]
+    table, or every top-level key of any other file (freezelint.toml)."""
+    file = Path(os.path.abspath(file))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise ConfigError(f"{file}: cannot read: {reason}") from None
+    table = _table(file, _parse(file, text))
+    return _validate(file, table or {})
+
+
+def _parse(file: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: invalid TOML: {error}") from None
+
+
+def _table(file: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    if file.name != PYPROJECT_TOML:
+        return data
+    tool = data.get("tool")
+    table = tool.get("freezelint") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{file}: [tool.freezelint] must be a table")
+    return table
+
+
+class ConfigFinder:
+    """The configuration of each checked file, each file read once per run.
+
+    `explicit` (--config) applies to every file; `isolated` (--isolated) to none."""
+
+    def __init__(self, explicit: Path | None = None, isolated: bool = False) -> None:
+        self.explicit = explicit
+        self.isolated = isolated
+        self._loaded: dict[Path, ProjectConfig] = {}
+        self._found: dict[Path, Path | None] = {}
+
+    def for_path(self, path: Path) -> ProjectConfig | None:
+        if self.isolated:
+            return None
+        if self.explicit is not None:
+            return self._load(self.explicit)
+        start = Path(os.path.abspath(path))
+        directory = start if start.is_dir() else start.parent
+        if directory not in self._found:
+            self._found[directory] = find_config(directory)
+        found = self._found[directory]
+        return self._load(found) if found is not None else None
+
+    def _load(self, file: Path) -> ProjectConfig:
+        key = Path(os.path.abspath(file))
+        if key not in self._loaded:
+            self._loaded[key] = load_config(key)
+        return self._loaded[key]
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def _validate(file: Path, table: Mapping[str, Any]) -> ProjectConfig:
+    where = f"{file}" + (" [tool.freezelint]" if file.name == PYPROJECT_TOML else "")
+    for key in table:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
+
+    def fail(key: str, expected: str, value: Any = None) -> ConfigError:
+        value = table[key] if value is None else value
+        return ConfigError(f"{where}: '{key}' must be {expected}, "
+                           f"got {type(value).__name__} {value!r}")
+
+    def codes(key: str, value: Any) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise fail(key, "a list of rule codes", value)
+        try:
+            return validate_codes(value)
+        except ValueError as error:
+            raise ConfigError(f"{where}: {error} in '{key}'") from None
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise fail(key, "a non-empty string")
+        return value.strip()
+
+    def flag(key: str) -> bool | None:
+        value = table.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise fail(key, "true or false")
+        return value
+
+    def globs(key: str) -> dict[str, Any]:
+        value = table.get(key, {})
+        if not isinstance(value, dict):
+            raise fail(key, 'a table of "glob" = value')
+        return value
+
+    per_file_ignores = []
+    for pattern, listed in globs("per-file-ignores").items():
+        per_file_ignores.append((pattern, codes(f'per-file-ignores."{pattern}"', listed)))
+    per_file_models = []
+    for pattern, spec in globs("per-file-models").items():
+        if not isinstance(spec, str) or not spec.strip():
+            raise fail(f'per-file-models."{pattern}"', "a model spec string", spec)
+        per_file_models.append((pattern, spec.strip()))
+    model_args = table.get("model-args", {})
+    if not isinstance(model_args, dict):
+        raise fail("model-args", "a table of constructor arguments")
+    if model_args and "model" not in table:
+        raise ConfigError(f"{where}: 'model-args' needs 'model'")
+    jobs = table.get("jobs")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise fail("jobs", "a positive integer")
+
+    select = codes("select", table["select"]) if "select" in table else None
+    if select is not None and "ALL" in select:
+        select = None
+    return ProjectConfig(
+        path=file,
+        select=select,
+        extend_select=codes("extend-select", table["extend-select"])
+        if "extend-select" in table else frozenset(),
+        ignore=codes("ignore", table["ignore"]) if "ignore" in table else frozenset(),
+        per_file_ignores=tuple(per_file_ignores),
+        model=text("model"),
+        model_args=dict(model_args),
+        per_file_models=tuple(per_file_models),
+        checkpoint=text("checkpoint"),
+        unsafe_fixes=flag("unsafe-fixes"),
+        trust_local_models=bool(flag("trust-local-models")),
+        cache_dir=text("cache-dir"),
+        jobs=jobs,
+    )
+
+
+# -- rule codes ---------------------------------------------------------------------------
+
+
+def known_codes() -> list[str]:
+    """Every rule code: the documented ones, the registered ones and the engine's own."""
+    from freezelint.checks import REGISTRY
+    from freezelint.lint import ENGINE_RULES
+    from freezelint.rule_docs import all_rule_docs
+
+    return sorted({*ENGINE_RULES, *REGISTRY, *all_rule_docs()})
+
+
+def validate_codes(values: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """Upper-cased codes or prefixes; ValueError names one that is neither, since a typo
+    would otherwise silently select nothing (or ignore nothing)."""
+    codes = frozenset(c.strip().upper() for c in values if c.strip())
+    known = known_codes()
+    for code in sorted(codes):
+        if code == "ALL" or any(k.startswith(code) for k in known):
+            continue
+        close = closest(code, known)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown rule code {code!r}{hint}")
+    return codes
+
+
+def closest(code: str, known: list[str], limit: int = 3) -> list[str]:
+    """Known codes within two edits of `code`, nearest first. Edit distance rather than
+    difflib's ratio, which ranks FZL112 above FZL101 for the typo FZL1O1."""
+    ranked = sorted((_distance(code, k), k) for k in known)
+    return [k for d, k in ranked if d <= 2][:limit]
+
+
+def _distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]

@@ -1,0 +1,117 @@
+"""Checking one `.ipynb` file: the runner's per-file work, for notebooks.
+
+The code cells are linted together as one text (`notebook.prepare`), so a freeze loop in one
+cell and the optimizer in another are seen in order. Diagnostics stay in that text's
+coordinates, with the notebook's CellMap in the FileResult: the report prints them as
+`nb.ipynb:cell 3:2:5` and the result cache stores them as for any file (keyed on the
+notebook's bytes). Fixes and `--add-noqa` edit the marked text of `notebook.editable` and
+are split back into cells; the file is written only when its JSON can be reproduced byte
+for byte apart from the changed sources.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from freezelint.cache import ResultCache
+from freezelint.diagnostics import Diagnostic
+from freezelint.lint import LintConfig, lint_result, selected
+from freezelint.notebook import Notebook, NotebookError, editable, read_notebook
+from freezelint.report import FileResult
+from freezelint.runner import Outcome, Settings, fixed_rules
+from freezelint.source import SourceText
+
+
+def check_notebook(target: str, data: bytes, settings: Settings, config: LintConfig,
+                   cache: ResultCache | None, outcome: Outcome) -> Outcome:
+    """Lint (or fix, diff, add-noqa) the notebook whose bytes are `data`."""
+    mode = settings.mode
+    try:
+        notebook = read_notebook(data)
+    except NotebookError as error:
+        outcome.messages.append(f"{target}: error: {error}")
+        return outcome
+    before, dependencies = lint_notebook(notebook, config)
+    if not mode.computes_fixes:
+        if cache is not None:
+            cache.put(data, before, dependencies)
+        outcome.result = result_for(target, notebook, before)
+        return outcome
+    return _rewrite(target, notebook, before, config, settings, outcome)
+
+
+def lint_notebook(notebook: Notebook, config: LintConfig) -> tuple[list[Diagnostic], list[Path]]:
+    """Diagnostics of the joined code cells (with one FZL000 per cell left out), and the
+    files besides the notebook that they depend on."""
+    if not notebook.python:
+        return [], []
+    prepared = notebook.prepare()
+    analysis = lint_result(prepared.text, config)
+    skipped = [d for d in prepared.skipped if selected(d.rule, config)]
+    diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)
+    return diagnostics, list(analysis.dependencies)
+
+
+def result_for(target: str, notebook: Notebook, diagnostics: list[Diagnostic]) -> FileResult:
+    return FileResult(target, diagnostics, notebook.text, cells=notebook.cells)
+
+
+def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: LintConfig,
+             settings: Settings, outcome: Outcome) -> Outcome:
+    """Fix the code cells (or add suppression comments to them), then write the notebook
+    back, or keep the new cells for `--diff`."""
+    mode = settings.mode
+    if not notebook.python:
+        outcome.result = result_for(target, notebook, before)
+        return outcome
+    marked = editable(notebook.prepare())
+    new_text, changes = _edit(marked.text, config, settings, target, outcome)
+    sources = marked.split(new_text) if changes else None
+    if changes and sources is None:
+        outcome.messages.append(f"{target}: warning: fixes not applied: one of them reached "
+                                "across notebook cells (a freezelint bug, please report it)")
+    if not changes or sources is None:
+        outcome.result = result_for(target, notebook, before)
+        return outcome
+    fixed = notebook.with_sources(sources)
+    remaining, _ = lint_notebook(fixed, config)
+    rules = fixed_rules(before, remaining)
+    if mode.diff and not mode.add_noqa:
+        outcome.result = FileResult(target, before, notebook.text, cells=notebook.cells,
+                                    fixed_text=fixed.text, fixed_cells=fixed.cells,
+                                    applied=changes, fixed_rules=rules)
+        return outcome
+    from freezelint.writeback import WriteError, write_atomic
+
+    try:
+        content = fixed.dumps()
+        write_atomic(target, content, SourceText(content, notebook.encoding, "\n", notebook.bom))
+    except (NotebookError, WriteError) as error:
+        outcome.messages.append(f"{target}: error: {error}")
+        return outcome
+    result = result_for(target, fixed, remaining)
+    if mode.add_noqa:
+        result.noqa_added = changes
+    else:
+        result.applied = changes
+        result.fixed_rules = rules
+    outcome.result = result
+    return outcome
+
+
+def _edit(text: str, config: LintConfig, settings: Settings, target: str,
+          outcome: Outcome) -> tuple[str, int]:
+    """The marked text after the fixes (or the suppression comments) and how many."""
+    if settings.mode.add_noqa:
+        from freezelint.lint import add_noqa, lint
+
+        added = add_noqa(text, lint(text, config))
+        return added.text, added.added
+    from freezelint.fixes import fix_text
+
+    fixed = fix_text(text, config, unsafe=settings.mode.unsafe)
+    if fixed.rejected:
+        discarded = "fix" if fixed.rejected == 1 else f"{fixed.rejected} fixes"
+        outcome.messages.append(f"{target}: warning: {discarded} discarded: result would not "
+                                "parse (a freezelint bug, please report it)")
+    return fixed.text, fixed.applied
