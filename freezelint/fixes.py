@@ -68,7 +68,8 @@ def apply_fixes_once(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> 
     for diagnostic in diagnostics:
         chosen = chosen_fix(diagnostic, unsafe)
         if chosen is not None:
-            edits.extend(chosen.edits)
+            # Identical edits (the import two fixes both need) are applied once.
+            edits.extend(e for e in chosen.edits if e not in edits)
             fixes += 1
     if not edits:
         return text, 0

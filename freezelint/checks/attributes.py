@@ -10,7 +10,18 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
+from freezelint.analysis.facts import SizeAssign
+from freezelint.checks.base import (
+    Context,
+    Finding,
+    FixSpec,
+    Lines,
+    examples,
+    fix,
+    plural,
+    rule,
+    torch_nn,
+)
 from freezelint.diagnostics import Safety
 
 # Without a model, only a chain like `model.fc.out_features` is surely a layer: `self.x`
@@ -110,11 +121,41 @@ def out_features_mutated(ctx: Context) -> Iterator[Finding]:
             shape = f" `{weight.name}` stays {list(weight.shape)}" if weight else ""
             yield Finding(stmt, f"setting `{attr}` on `{fact.path}` changes an attribute, not "
                                 f"the layer:{shape or ' the weight keeps its shape'}; replace "
-                                f"the layer with a new one of the size you want")
+                                f"the layer with a new one of the size you want",
+                          fixes=_new_linear_fix(ctx, fact, stmt, target))
         elif attr in _SIZE_ATTRS_WITHOUT_MODEL and _module_chain(target.value):
             yield Finding(stmt, f"setting `{attr}` changes an attribute, not the layer: the "
                                 f"weight keeps its shape; replace the layer with a new one of "
                                 f"the size you want")
+
+
+def _new_linear_fix(ctx: Context, fact: SizeAssign, stmt: cst.CSTNode,
+                    target: cst.Attribute) -> tuple[FixSpec, ...]:
+    """`model.fc.out_features = 3` -> `model.fc = nn.Linear(model.fc.in_features, 3)`, for a
+    Linear layer, adding `from torch import nn` when the file has no name for it."""
+    info = fact.model.manifest.module(fact.path)
+    if info is None or info.type != "Linear" or fact.attr not in {"in_features", "out_features"}:
+        return ()
+    if not isinstance(stmt, cst.Assign) or len(stmt.targets) != 1:
+        return ()
+    layer = ctx.module.code_for_node(target.value)
+    size = ctx.module.code_for_node(stmt.value)
+    nn, needed = torch_nn(ctx.module)
+    if needed is None and nn == "nn" and not _imports_anything(ctx.module):
+        return ()
+    args = (f"{layer}.in_features, {size}" if fact.attr == "out_features"
+            else f"{size}, {layer}.out_features")
+    replacements: list[tuple[cst.CSTNode, cst.CSTNode | str | Lines]] = [
+        (stmt, f"{layer} = {nn}.Linear({args})")]
+    if needed is not None:
+        replacements.append(needed.replacement())
+    return (fix("Replace the layer with a new nn.Linear", Safety.UNSAFE, *replacements),)
+
+
+def _imports_anything(module: cst.Module) -> bool:
+    return any(isinstance(small, (cst.Import, cst.ImportFrom))
+               for statement in module.body if isinstance(statement, cst.SimpleStatementLine)
+               for small in statement.body)
 
 
 def _module_chain(node: cst.BaseExpression) -> bool:
