@@ -373,12 +373,17 @@ class _Opaque(dict):  # type: ignore[type-arg]
         return self is other
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
     """An Unpickler that never imports and never calls anything the file names.
 
     The stand-ins are bound methods of this instance: a pickle can set attributes on what
     it loads (BUILD), and bound methods refuse that, so one hostile file cannot alter
-    how the next one is read."""
+    how the next one is read.
+
+    It is the pure-Python unpickler on purpose: the C one keeps its memo in an array sized
+    by the largest index a PUT names, so one corrupt `LONG_BINPUT 3900000000` allocates
+    tens of GB before anything can refuse it. Here the memo is a dict, and a checkpoint's
+    data.pkl is a few hundred KB at most, so the speed difference is milliseconds."""
 
     def __init__(self, file: BinaryIO, path: Path) -> None:
         super().__init__(file)
