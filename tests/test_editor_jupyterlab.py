@@ -287,7 +287,11 @@ def drive_notebook(lab: Lab) -> None:
             # Hover (jupyterlab-lsp wants Ctrl held): the real names behind 'fc.bias'.
             page.keyboard.down("Control")
             page.locator(".cm-lintRange", has_text="'fc.bias'").first.hover()
-            hover = page.wait_for_selector(".lsp-hover", timeout=10_000).inner_text()
+            # The hover box appears before the server's answer fills it: wait for the text.
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.lsp-hover'))"
+                ".some(e => e.textContent.includes('mlp_head.1.bias'))", timeout=10_000)
+            hover = page.locator(".lsp-hover").first.inner_text()
             assert "mlp_head.1.bias" in hover and "FZL101" in hover, hover
             page.screenshot(path=str(SCREENSHOTS / "jupyterlab-hover.png"))
             page.keyboard.up("Control")
