@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from freezelint.models.manifest import Manifest
-from freezelint.notebook import is_notebook
 from freezelint.report import FileResult
 
 STDIN = "-"
@@ -250,6 +248,11 @@ def fixed_rules(before: list[Any], after: list[Any]) -> dict[str, int]:
     return {rule: n for rule, n in sorted(counts.items()) if n > 0}
 
 
+def is_notebook(target: str) -> bool:
+    """By suffix, as discovery does: the notebook module loads only for notebooks."""
+    return target.lower().endswith(".ipynb")
+
+
 def describe(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
@@ -283,6 +286,8 @@ def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Out
         for target in misses:
             yield check_file(target, settings)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(settings,)) as pool:
         yield from pool.map(_worker_check, misses, chunksize=max(1, len(misses) // (jobs * 8)))

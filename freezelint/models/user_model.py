@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.machinery
-import importlib.metadata
 import json
 import os
 import re
@@ -156,6 +155,8 @@ def _last_line(stderr: bytes) -> str:
 
 def _torch_version() -> str:
     """torch's version from its metadata: cheap, and it does not import torch."""
+    import importlib.metadata  # here, not at the top: linting never needs it
+
     try:
         return importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
@@ -164,6 +165,8 @@ def _torch_version() -> str:
 
 
 def _version(distribution: str) -> str | None:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(distribution)
     except (importlib.metadata.PackageNotFoundError, ValueError):
