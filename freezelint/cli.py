@@ -166,13 +166,16 @@ class ConfigProblem(click.ClickException):
               help="Where results of unchanged files are kept (share it in CI).  "
                    "[default: .freezelint_cache]")
 @click.option("--no-cache", is_flag=True, help="Lint every file again.")
+@click.option("--shard", metavar="I/N", callback=lambda ctx, param, value: _parse_shard(value),
+              help="Check only the I-th of N equal parts of the files (1-based), for CI jobs "
+                   "in parallel; their JSON reports concatenate into the whole one.")
 def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str, ...],
           trust_local_models: bool, checkpoint_path: str | None, select: str | None,
           extend_select: str | None, ignore: str | None, config_file: Path | None,
           isolated: bool, output_format: str, output_file: Path | None,
           show_statistics: bool, exit_zero: bool, fix: bool, unsafe_fixes: bool | None,
           diff: bool, show_fixes: bool, add_noqa: bool, jobs: int | None,
-          cache_dir: Path | None, no_cache: bool) -> None:
+          cache_dir: Path | None, no_cache: bool, shard: tuple[int, int] | None) -> None:
     """Lint Python files and directories (`-` reads stdin).
 
     Each file is checked with the nearest configuration above it ([tool.freezelint] in
@@ -214,6 +217,9 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
 
     targets = [STDIN] if STDIN in paths else []
     targets += [str(p) for p in discover(p for p in paths if p != STDIN)]
+    if shard is not None:  # every I-th file of the sorted list: shards are disjoint and even
+        index, count = shard
+        targets = targets[index - 1::count]
     try:
         groups = _plan(targets, finder, options, None if no_cache else cache_dir)
     except ConfigError as error:
@@ -455,6 +461,15 @@ class _Progress:
 def _stderr_is_terminal() -> bool:
     isatty = getattr(sys.stderr, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if match is None or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N", param_hint="'--shard'")
+    return int(match.group(1)), int(match.group(2))
 
 
 def _read_checkpoint(path: str | None) -> Manifest | None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from freezelint import __version__
-from freezelint.diagnostics import Diagnostic, Fix, Safety, Severity, Span
+from freezelint.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
 from freezelint.rule_docs import RuleDoc, all_rule_docs, rule_doc
 
 if TYPE_CHECKING:
@@ -113,11 +113,39 @@ def _full_diagnostic(path: str, d: Diagnostic, source: list[str],
                                   (d.rule, style), (" " + d.message, "")]]
     shown = cells.locate(d.span.start.line)[1] if cells is not None else None
     out.extend(_frame(d.span, source, shown))
-    for fix in d.fixes:
+    for index, fix in enumerate(d.fixes):
         out.append([("   = ", "blue"), ("help", "bold cyan"), (": " + _fix_title(fix), "")])
+        if index == 0:
+            out.extend(_fix_diff(fix, source, cells))
     for related in d.related:
         out.append([("  " + location(path, related.span, cells), "bold"), (": ", ""),
                     ("note", "bold cyan"), (": " + related.message, "")])
+    return out
+
+
+def _fix_diff(fix: Fix, source: list[str], cells: CellMap | None = None
+              ) -> list[list[_Segment]]:
+    """The lines a fix changes, before (`-`) and after (`+`), as Ruff shows them."""
+    from freezelint.edits import apply_edits
+
+    if not fix.edits:
+        return []
+    first = min(e.span.start.line for e in fix.edits)
+    last = max(e.span.end.line for e in fix.edits)
+    if not 0 < first <= last <= len(source):
+        return []
+    before = source[first - 1:last]
+    shifted = [Edit(Span.of(e.span.start.line - first + 1, e.span.start.column,
+                            e.span.end.line - first + 1, e.span.end.column), e.text)
+               for e in fix.edits]
+    after = apply_edits("\n".join(before), shifted)[0].split("\n")
+    number = cells.locate(first)[1] if cells is not None else first
+    width = len(str(number + max(len(before), len(after))))
+    out: list[list[_Segment]] = [[(" " * width + " |", "blue")]]
+    for offset, line in enumerate(before):
+        out.append([(f"{number + offset:>{width}} ", "blue"), ("- " + line, "red")])
+    for offset, line in enumerate(after):
+        out.append([(f"{number + offset:>{width}} ", "blue"), ("+ " + line, "green")])
     return out
 
 

@@ -102,3 +102,23 @@ def test_a_warm_run_imports_neither_libcst_nor_torch(project: Path, tmp_path: Pa
                          check=False)
     assert out.stderr.strip().splitlines()[-1] == "False False", out.stderr
     assert "FZL101" in out.stdout
+
+
+def test_shards_are_disjoint_and_concatenate_to_the_whole(tmp_path: Path):
+    for i in range(5):
+        for example in EXAMPLES.glob("*.py"):
+            shutil.copy(example, tmp_path / f"{example.stem}_{i}.py")
+    whole = check(str(tmp_path), "--no-cache")[1]
+    parts = [check(str(tmp_path), "--no-cache", "--shard", f"{i}/3")[1] for i in (1, 2, 3)]
+    merged = sorted((d for part in parts for d in part),
+                    key=lambda d: (d["path"], d["range"]["start"]["line"], d["rule"]))
+    assert merged == sorted(whole, key=lambda d: (d["path"], d["range"]["start"]["line"],
+                                                  d["rule"]))
+    paths = [{d["path"] for d in part} for part in parts]
+    assert not (paths[0] & paths[1] or paths[1] & paths[2] or paths[0] & paths[2])
+
+
+def test_bad_shard_is_a_usage_error(tmp_path: Path):
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--shard", "4/3"])
+    assert result.exit_code == 2
+    assert "I/N" in result.output
