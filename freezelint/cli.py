@@ -712,7 +712,9 @@ def _table(rows: list[tuple[str, ...]], right_aligned: frozenset[int] | set[int]
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Print every rule.")
-def rule(code: str | None, show_all: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable: id, name, severity, fix safety, url, summary, body.")
+def rule(code: str | None, show_all: bool, as_json: bool) -> None:
     """Print the documentation of a rule: freezelint rule FZL101."""
     from freezelint.rule_docs import RuleDoc, all_rule_docs, rule_doc
 
@@ -720,11 +722,18 @@ def rule(code: str | None, show_all: bool) -> None:
         body = doc.body.strip()
         return f"{body}\n" if body.startswith("# ") else f"# {doc.title}\n\n{body}\n"
 
+    def record(doc: RuleDoc) -> dict[str, str]:
+        return {"id": doc.id, "name": doc.name, "severity": doc.severity.value, "fix": doc.fix,
+                "url": doc.url, "summary": doc.summary, "body": doc.body.strip()}
+
     if show_all:
         docs = list(all_rule_docs().values())
         if not docs:
             raise click.ClickException("no rule documentation found")
-        click.echo("\n".join(render(doc) for doc in docs), nl=False)
+        if as_json:
+            click.echo(json.dumps([record(doc) for doc in docs], indent=2))
+        else:
+            click.echo("\n".join(render(doc) for doc in docs), nl=False)
         return
     if code is None:
         raise click.UsageError("Give a rule code (freezelint rule FZL101) or --all.")
@@ -733,7 +742,10 @@ def rule(code: str | None, show_all: bool) -> None:
         close = closest(code.strip().upper(), sorted(all_rule_docs()) or known_codes())
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise click.BadParameter(f"unknown rule {code!r}{hint}", param_hint="'CODE'")
-    click.echo(render(doc), nl=False)
+    if as_json:
+        click.echo(json.dumps(record(doc), indent=2))
+    else:
+        click.echo(render(doc), nl=False)
 
 
 # -- lsp ---------------------------------------------------------------------------------

@@ -530,3 +530,15 @@ def test_lsp_accepts_the_stdio_flag_clients_pass() -> None:
     result = run("lsp", "--stdio", "--help")
     assert result.exit_code == 0
     assert "--stdio" in result.stdout
+
+
+def test_rule_json_lists_every_rule_with_its_catalog_entry() -> None:
+    import json as json_module
+
+    from freezelint.rule_docs import all_rule_docs
+
+    everything = json_module.loads(run("rule", "--all", "--json").stdout)
+    assert [r["id"] for r in everything] == sorted(all_rule_docs())
+    one = json_module.loads(run("rule", "FZL101", "--json").stdout)
+    assert one["name"] == "name-matches-nothing" and one["fix"] == "unsafe"
+    assert one["summary"].startswith("Checks every string compared")
