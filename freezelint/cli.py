@@ -31,6 +31,7 @@ from freezelint.config import closest, known_codes
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 from freezelint.report import MACHINE_FORMATS, OUTPUT_FORMATS
+from freezelint.words import human, plural
 
 if TYPE_CHECKING:
     from freezelint.report import FileResult
@@ -250,7 +251,7 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         changed = [r for r in results if r.fixed_text is not None]
         click.echo("".join(_unified_diff(r) for r in changed), nl=False)
         fixes = sum(r.applied for r in changed)
-        click.echo(f"Would fix {_plural(fixes, 'problem')}." if fixes else "No fixes available.",
+        click.echo(f"Would fix {plural(fixes, 'problem')}." if fixes else "No fixes available.",
                    err=True)
         ctx.exit(2 if unreadable else 1 if changed else 0)
 
@@ -266,7 +267,7 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
             click.echo(_fixes_report(results), nl=False, err=True)
         fixed = sum(r.applied for r in results)
         if fix and fixed:
-            click.echo(f"Fixed {_plural(fixed, 'problem')}.", err=True)
+            click.echo(f"Fixed {plural(fixed, 'problem')}.", err=True)
         from freezelint.report import summary
 
         click.echo(summary(results, unreadable), err=True)
@@ -419,10 +420,10 @@ def _report_noqa(results: list[FileResult], unreadable: int) -> int:
     """Ruff's line for --add-noqa, and the exit status: 0 unless a file could not be read
     or written (the findings are silenced, not fixed, so they do not count)."""
     added = sum(r.noqa_added for r in results)
-    click.echo(f"Added {_plural(added, 'noqa directive')}.", err=True)
+    click.echo(f"Added {plural(added, 'noqa directive')}.", err=True)
     left = sum(len(r.diagnostics) for r in results)
     if left:
-        click.echo(f"{_plural(left, 'finding')} left without a comment: syntax errors, "
+        click.echo(f"{plural(left, 'finding')} left without a comment: syntax errors, "
                    "unused suppressions, and lines that end inside a string or with a "
                    "backslash cannot take one.", err=True)
     return 2 if unreadable else 0
@@ -602,10 +603,10 @@ def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_mode
         click.echo(_table([(b.name, _shape(b.shape), b.dtype
                             + ("" if b.persistent else "  (not in state_dict)"))
                            for b in manifest.buffers]))
-    total = (f"{_plural(len(manifest.parameters), 'parameter')}, "
-             f"{_human(manifest.total_numel)} elements")
+    total = (f"{plural(len(manifest.parameters), 'parameter')}, "
+             f"{human(manifest.total_numel)} elements")
     if manifest.buffers:
-        total += f", {_plural(len(manifest.buffers), 'buffer')}"
+        total += f", {plural(len(manifest.buffers), 'buffer')}"
     prefix = manifest.meta.get("stripped_prefix")
     if prefix:
         total += f" (checkpoint keys carry the prefix {prefix!r}, shown without it)"
@@ -683,16 +684,8 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
-def _human(count: int) -> str:
-    """87_949_546 -> '87.9M': the magnitude matters, not the digits."""
-    for factor, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if count >= factor:
-            return f"{count / factor:.1f}{unit}"
-    return str(count)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _table(rows: list[tuple[str, ...]], right_aligned: frozenset[int] | set[int] = frozenset()

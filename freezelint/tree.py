@@ -24,6 +24,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from freezelint.models.manifest import Manifest, TensorInfo
+from freezelint.words import human, plural
 
 if TYPE_CHECKING:
     from freezelint.diagnostics import Span
@@ -160,16 +161,8 @@ def counts(node: Node, state: dict[str, State] | None) -> Counts:
     return total
 
 
-def human(count: int) -> str:
-    """87_949_546 -> '87.9M': the magnitude matters, not the digits."""
-    for factor, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if count >= factor:
-            return f"{count / factor:.1f}{unit}"
-    return str(count)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def draw(manifest: Manifest, state: dict[str, State] | None = None) -> Tree:
@@ -203,11 +196,11 @@ def _module_label(node: Node, shown: str, state: dict[str, State] | None) -> Tex
         label.append(node.type, style=_TYPE)
     if node.repeat > 1:
         label.append(f" x{node.repeat}", style=_TYPE)
-    label.append(f"  {human(total.elements)} in {_plural(total.tensors, 'tensor')}")
+    label.append(f"  {human(total.elements)} in {plural(total.tensors, 'tensor')}")
     if node.repeat > 1:
         label.append(f" ({human(each.elements)} each)")
     if node.buffers:  # running statistics: listed by --flat, counted here
-        label.append(f"  +{_plural(len(node.buffers), 'buffer')}", style=_FROZEN)
+        label.append(f"  +{plural(len(node.buffers), 'buffer')}", style=_FROZEN)
     if state is not None and total.tensors:
         label.append("  ")
         label.append_text(_state_text(total))
@@ -288,7 +281,7 @@ def explanation(analysis: Analysis, locate: Callable[[Span], str], path: str,
             if optimizer.model == manifest.name:
                 parts.append(_optimizer_line(optimizer, locate))
     if problems:
-        parts.append(Text(f"{_plural(problems, 'problem')} found: freezelint check {path}",
+        parts.append(Text(f"{plural(problems, 'problem')} found: freezelint check {path}",
                           style=_UNKNOWN))
     return Group(*parts)  # type: ignore[arg-type]
 
@@ -299,9 +292,9 @@ def _totals(manifest: Manifest, state: dict[str, State]) -> Text:
     certain = " for certain" if total.unknown else ""
     text.append(f"{human(total.trains_elements)} of {human(total.elements)} parameters "
                 f"train{certain}", style=_TRAINS if total.trains else "bold")
-    text.append(f" ({total.trains} of {_plural(total.tensors, 'tensor')})")
+    text.append(f" ({total.trains} of {plural(total.tensors, 'tensor')})")
     if total.unknown:
-        text.append(f"; {total.unknown} of {_plural(total.tensors, 'tensor')} unknown: decided "
+        text.append(f"; {total.unknown} of {plural(total.tensors, 'tensor')} unknown: decided "
                     "by something freezelint cannot evaluate", style=_UNKNOWN)
     return text
 
@@ -312,6 +305,6 @@ def _optimizer_line(optimizer: OptimizerSummary, locate: Callable[[Span], str]) 
         text.append("what it updates is unknown", style=_UNKNOWN)
         return text
     text.append(f"updates {human(optimizer.trained_numel)} of {human(optimizer.total_numel)} "
-                f"parameters ({optimizer.trained} of {_plural(optimizer.total, 'tensor')})",
+                f"parameters ({optimizer.trained} of {plural(optimizer.total, 'tensor')})",
                 style=_TRAINS if optimizer.trained else "bold red")
     return text
