@@ -12,10 +12,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from helpers import invoke, position
 
 from freezelint import __version__
-from freezelint.cli import main
 from freezelint.models.ast_arch import ast_manifest
 from freezelint.models.resolve import resolve_model
 
@@ -31,19 +31,9 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(*args: str, input: str | bytes | None = None) -> Result:
-    result = CliRunner().invoke(main, list(args), input=input)
-    assert "Traceback" not in result.output + result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result
+    return invoke(*args, input=input)
 
 
-def position(text: str, needle: str) -> tuple[int, int]:
-    """1-based line and column of the first `needle`, as the CLI prints them."""
-    index = text.index(needle)
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, column
 
 
 def expected_lines(path: str, text: str = EXAMPLE_TEXT) -> list[str]:

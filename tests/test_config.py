@@ -5,16 +5,14 @@ that name the key and the file, and the command line overriding the file."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import chdir
 
 import freezelint.cli
 from freezelint.cli import main
@@ -45,14 +43,6 @@ def run(*args: str, cwd: Path) -> Result:
     return result
 
 
-@contextmanager
-def chdir(path: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
 
 
 def write(path: Path, text: str) -> Path:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from helpers import invoke, position
 
 from freezelint import __version__
-from freezelint.cli import main
 from freezelint.rule_docs import all_rule_docs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,18 +39,9 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, ["check", "--no-cache", *args])
-    assert "Traceback" not in result.output + result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result
+    return invoke("check", "--no-cache", *args)
 
 
-def position(text: str, needle: str) -> tuple[int, int]:
-    """1-based line and column of the first `needle`."""
-    index = text.index(needle)
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def records(*paths: str) -> list[dict]:

@@ -5,18 +5,16 @@ freezelint command lines of the CI workflow run in a project holding the AST exa
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from helpers import chdir
 
 from freezelint.cli import main
 
@@ -36,14 +34,6 @@ def blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", text, re.S | re.M)
 
 
-@contextmanager
-def chdir(path: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
 
 
 def freezelint(command: str, cwd: Path) -> Result:
