@@ -360,7 +360,7 @@ def _config_model(config: Any, key: tuple[str, str, str, bool]) -> Manifest:
     """A model named in a configuration file, relative to its directory. The user's own
     code runs only when that file (or the command line) says trust-local-models."""
     from freezelint.config import ConfigError
-    from freezelint.models.user_model import is_user_model_spec
+    from freezelint.models.specs import is_user_model_spec
 
     spec, kwargs, _, trust = key
     if not trust and is_user_model_spec(spec.partition("(")[0].strip()):

@@ -28,7 +28,7 @@ from freezelint.diagnostics import Severity
 from freezelint.lint import LintConfig
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
-from freezelint.models.user_model import is_user_model_spec
+from freezelint.models.specs import is_user_model_spec
 
 try:
     import tomllib

@@ -61,7 +61,7 @@ def resolve_model(spec: str, kwargs: dict[str, Any] | None = None, *,
     if _looks_like_path(name) and path.is_file():
         return _from_file(name, path, merged)
 
-    from freezelint.models.user_model import is_user_model_spec
+    from freezelint.models.specs import is_user_model_spec
 
     if is_user_model_spec(name):
         return _user_model(name, merged, base, allow_user_code, cache_dir)

@@ -18,7 +18,6 @@ import hashlib
 import importlib.machinery
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from freezelint.models.manifest import Manifest, ManifestError
+from freezelint.models.specs import is_user_model_spec
 
 # Bump when the worker's output changes meaning, so that old cache entries are ignored.
 _CACHE_VERSION = 1
 
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 # Runs the worker with our own freezelint first on sys.path (a source checkout need not be
 # installed), then takes that entry off again so that it cannot shadow the user's modules.
@@ -41,14 +40,6 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); "
 
 class UserModelError(RuntimeError):
     """The user's model could not be built; the message is one line, meant for the user."""
-
-
-def is_user_model_spec(spec: str) -> bool:
-    """True for `pkg.module:callable` and `path/to/file.py:Name` (`Name.attr` allowed)."""
-    target, sep, attr = spec.rpartition(":")
-    if not sep or not target or not _DOTTED.fullmatch(attr):
-        return False
-    return target.endswith(".py") or bool(_DOTTED.fullmatch(target))
 
 
 def default_cache_dir() -> Path:
