@@ -19,6 +19,7 @@ import libcst as cst
 from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
 from freezelint.analysis.facts import OptimizerBuilt
+from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
@@ -132,13 +133,16 @@ def lint_result(text: str, config: LintConfig | None = None) -> Analysis:
     return _run(text, config or LintConfig(), details=False)
 
 
-def analyze(text: str, config: LintConfig | None = None) -> Analysis:
+def analyze(text: str, config: LintConfig | None = None,
+            statements: StatementCache | None = None) -> Analysis:
     """`lint` plus what editors show besides diagnostics: the names each literal matched
-    and what each optimizer trains."""
-    return _run(text, config or LintConfig(), details=True)
+    and what each optimizer trains. `statements` lets an editor reuse the statements (and
+    their positions) that did not change since the last keystroke."""
+    return _run(text, config or LintConfig(), details=True, statements=statements)
 
 
-def _run(text: str, config: LintConfig, details: bool) -> Analysis:
+def _run(text: str, config: LintConfig, details: bool,
+         statements: StatementCache | None = None) -> Analysis:
     explicit_model = config.model is not None or config.checkpoint is not None
     if config.prefilter and not details and not worth_linting(text, explicit_model=explicit_model):
         # Nothing to find but syntax errors: Python's own parser checks those several times
@@ -146,7 +150,7 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
         error = _python_syntax_error(text)
         return Analysis(_filter([error] if error else [], config, text))
     try:
-        module = cst.parse_module(text)
+        module = statements.parse(text) if statements else cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return Analysis(_filter([_syntax_error(text, error)], config, text))
     except (ValueError, RecursionError) as error:
@@ -166,7 +170,8 @@ def _run(text: str, config: LintConfig, details: bool) -> Analysis:
             _LOG.exception("rule %s failed", rule_id)
     if not findings and not details:
         return Analysis(_filter([], config, text), dependencies=facts.files_read)
-    positions = StatementPositions(module, text, facts.owner)
+    positions = StatementPositions(module, text, facts.owner,
+                                   statements.positions if statements else None)
     lines = _LINE.findall(text)
     diagnostics = [_diagnostic(rule_id, finding, positions, module, lines)
                    for rule_id, finding in findings]

@@ -17,40 +17,56 @@ import ast
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
+Relative = tuple[int, int, int, int]  # start line (from the statement's first), column, end
+
 
 class StatementPositions:
-    def __init__(self, module: cst.Module, text: str, owner: dict[cst.CSTNode, int]) -> None:
+    def __init__(self, module: cst.Module, text: str, owner: dict[cst.CSTNode, int],
+                 memo: dict[int, tuple[cst.CSTNode, dict[cst.CSTNode, Relative]]] | None = None
+                 ) -> None:
+        # `memo` keeps each statement's positions relative to its first line, for an editor
+        # that reuses unchanged statements between keystrokes (analysis/incremental.py).
+        self.memo = memo
         self.module = module
         self.text = text
         self.owner = owner
-        self.ranges: dict[cst.CSTNode, CodeRange] = {}
-        self.done: set[int] = set()
+        self.relative: dict[int, dict[cst.CSTNode, Relative]] = {}
         self.starts: list[int] | None = None
         self.full: object | None = None
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         top = self.owner.get(node)
-        if top is not None and top not in self.done:
-            self._statement(top)
-        found = self.ranges.get(node)
-        return found if found is not None else self._whole_module(node)
+        if top is not None:
+            found = self._statement(top).get(node)
+            starts = self.starts
+            if found is not None and starts is not None:
+                line, column, end_line, end_column = found
+                return CodeRange(CodePosition(line + starts[top], column),
+                                 CodePosition(end_line + starts[top], end_column))
+        return self._whole_module(node)
 
-    def _statement(self, index: int) -> None:
-        self.done.add(index)
-        starts = self._starts()
-        if starts is None:
-            return
-        statement = self.module.body[index]
+    def _statement(self, index: int) -> dict[cst.CSTNode, Relative]:
+        if index not in self.relative:
+            self.relative[index] = {} if self._starts() is None else \
+                self._relative(self.module.body[index])
+        return self.relative[index]
+
+    def _relative(self, statement: cst.BaseStatement) -> dict[cst.CSTNode, Relative]:
+        """Positions inside one statement, lines counted from its first line (0)."""
+        remembered = self.memo.get(id(statement)) if self.memo is not None else None
+        if remembered is not None and remembered[0] is statement:
+            return remembered[1]
         alone = self.module.with_changes(body=[statement], header=[], footer=[])
         # The provider's own pass, without MetadataWrapper's extra visit of the tree.
         provider = PositionProvider()
         provider._gen_impl(alone)
-        ranges = provider._computed
-        shift = starts[index] - ranges[statement].start.line
-        for node, code_range in ranges.items():
-            self.ranges[node] = CodeRange(
-                CodePosition(code_range.start.line + shift, code_range.start.column),
-                CodePosition(code_range.end.line + shift, code_range.end.column))
+        first = provider._computed[statement].start.line
+        relative = {node: (r.start.line - first, r.start.column, r.end.line - first,
+                           r.end.column)
+                    for node, r in provider._computed.items()}
+        if self.memo is not None:
+            self.memo[id(statement)] = (statement, relative)
+        return relative
 
     def _starts(self) -> list[int] | None:
         """The line each top-level statement's position starts on, from Python's parser:

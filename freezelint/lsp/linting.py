@@ -24,6 +24,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.workspace import PositionCodec
 
+from freezelint.analysis.incremental import StatementCache
 from freezelint.diagnostics import Diagnostic
 from freezelint.lint import Analysis, LintConfig, analyze
 from freezelint.lsp.convert import Entry, entries
@@ -39,6 +40,8 @@ from freezelint.lsp.text import Layout
 from freezelint.models.manifest import Manifest
 
 LOG = logging.getLogger("freezelint.lsp")
+# Statements parsed for earlier versions of any open document, reused after each edit.
+_STATEMENTS = StatementCache()
 
 SCRIPT = "script"  # a .py document: linted exactly as it is
 CELLS = "cells"  # notebook cells (notebookDocument form, or one cell opened alone)
@@ -91,7 +94,7 @@ def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
     """Lint one snapshot. Runs in a worker thread."""
     config, notices = lint_setup(snapshot.settings, snapshot.directory, snapshot.root, models)
     prepared = prepare(snapshot)
-    analysis = analyze(prepared.text, config)
+    analysis = analyze(prepared.text, config, statements=_STATEMENTS)
     skipped = [d for d in prepared.skipped if _selected(d.rule, config)]
     diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)
     layout = Layout(prepared.segments, prepared.lines, snapshot.codec)
