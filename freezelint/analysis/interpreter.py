@@ -153,6 +153,7 @@ class Interpreter:
         self.globals = Frame()
         self.top: int | None = None
         self.tops = {stmt: i for i, stmt in enumerate(module.body)}
+        self.literals: dict[cst.CSTNode, Any] = {}
 
     # -- entry -----------------------------------------------------------------------------
     def run(self) -> F.Facts:
@@ -505,18 +506,27 @@ class Interpreter:
         return method(node, frame)
 
     def eval_SimpleString(self, node: cst.SimpleString, frame: Frame) -> Any:
-        value = node.evaluated_value
+        # libcst evaluates a literal with ast.literal_eval (a compile() each time), and a loop
+        # over 159 parameters evaluates the same literal 159 times: remember it.
+        value = self._literal(node)
         return LitStr(value, node) if isinstance(value, str) else UNKNOWN
+
+    def _literal(self, node: cst.SimpleString | cst.Integer | cst.Float) -> Any:
+        value = self.literals.get(node, _MISSING)
+        if value is _MISSING:
+            value = node.evaluated_value
+            self.literals[node] = value
+        return value
 
     def eval_ConcatenatedString(self, node: cst.ConcatenatedString, frame: Frame) -> Any:
         value = node.evaluated_value
         return LitStr(value, node) if isinstance(value, str) else UNKNOWN
 
     def eval_Integer(self, node: cst.Integer, frame: Frame) -> Any:
-        return node.evaluated_value
+        return self._literal(node)
 
     def eval_Float(self, node: cst.Float, frame: Frame) -> Any:
-        return node.evaluated_value
+        return self._literal(node)
 
     def eval_Name(self, node: cst.Name, frame: Frame) -> Any:
         constants = {"True": True, "False": False, "None": None}

@@ -15,6 +15,7 @@ Code's notebookDocument form (its cells are linted together).
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 from collections.abc import Callable
@@ -95,11 +96,26 @@ def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
     config, notices = lint_setup(snapshot.settings, snapshot.directory, snapshot.root, models)
     prepared = prepare(snapshot)
     analysis = analyze(prepared.text, config, statements=_STATEMENTS)
+    _freeze_new_trees()
     skipped = [d for d in prepared.skipped if _selected(d.rule, config)]
     diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)
     layout = Layout(prepared.segments, prepared.lines, snapshot.codec)
     return LintResult(snapshot, prepared, layout, analysis, diagnostics, config,
                       entries(diagnostics, notices, layout), list(analysis.models))
+
+
+_frozen_at = 0
+
+
+def _freeze_new_trees() -> None:
+    """After a document's statements were parsed in bulk (open, paste), move them out of the
+    cyclic garbage collector's sight: they live as long as the cache does, and a full
+    collection walking hundreds of thousands of CST nodes is what made every tenth keystroke
+    take 60 ms longer. Only bulk parses trigger it, so what stays frozen is bounded."""
+    global _frozen_at
+    if _STATEMENTS.parsed - _frozen_at > 20:
+        gc.freeze()
+        _frozen_at = _STATEMENTS.parsed
 
 
 def prepare(snapshot: Snapshot) -> Prepared:
