@@ -27,6 +27,7 @@ import click
 from click.core import ParameterSource
 
 from freezelint import __version__
+from freezelint.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from freezelint.config import closest, known_codes
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
@@ -116,7 +117,7 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
 
 # -- check -------------------------------------------------------------------------------
 
-DEFAULT_CACHE_DIR = Path(".freezelint_cache")
+DEFAULT_CACHE_DIR = Path(DEFAULT_CACHE_DIRECTORY)
 PROGRESS_MIN_FILES = 20
 
 

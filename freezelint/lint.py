@@ -26,7 +26,7 @@ from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import worth_linting
-from freezelint.rule_docs import RuleDoc, rule_doc
+from freezelint.rule_docs import rule_doc
 
 _DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
 
@@ -586,6 +586,3 @@ def _commentable_lines(text: str) -> set[int] | None:
                 if token.type in ends}
     except (tokenize.TokenError, SyntaxError, ValueError):
         return None
-
-def documentation(rule_id: str) -> RuleDoc | None:
-    return rule_doc(rule_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import chdir
+from helpers import chdir, invoke
 
 import freezelint.cli
 from freezelint.cli import main
@@ -36,11 +36,7 @@ LOOP = textwrap.dedent("""\
 def run(*args: str, cwd: Path) -> Result:
     """`freezelint check ARGS` run from `cwd` (configuration is found from the files)."""
     with chdir(cwd):
-        result = CliRunner().invoke(main, ["check", "--no-cache", *args])
-    assert "Traceback" not in result.output + result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result
+        return invoke("check", "--no-cache", *args)
 
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import invoke
 
 from freezelint.cli import main
 from freezelint.fixes import fix_text
@@ -27,11 +28,7 @@ WITH_FZL900 = LintConfig(model=load_zoo("ast"), extend_select=frozenset({"FZL900
 
 
 def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, ["check", "--no-cache", *args])
-    assert "Traceback" not in result.output + result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result
+    return invoke("check", "--no-cache", *args)
 
 
 def head_with(old: str, new: str) -> str:

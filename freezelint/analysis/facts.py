@@ -107,7 +107,6 @@ class IteratorReused:
     node: cst.CSTNode  # the second consumer
     first: cst.CSTNode  # the first consumer
     source: cst.CSTNode  # where the iterator was made
-    variable: str | None
 
 
 @dataclass(eq=False)
@@ -178,8 +177,6 @@ class Facts:
     module_grad_attrs: dict[cst.CSTNode, ModuleGradAttr] = field(default_factory=dict)
     batchnorm_undone: dict[cst.CSTNode, BatchNormUndone] = field(default_factory=dict)
     reused: dict[cst.CSTNode, IteratorReused] = field(default_factory=dict)
-    unfreeze_missing_group: dict[cst.CSTNode, tuple[GradAssign, OptimizerObj, list[str]]] = field(
-        default_factory=dict)
     models: list[ModelState] = field(default_factory=list)
     key_lookups: dict[cst.CSTNode, KeyLookup] = field(default_factory=dict)
     merges: dict[cst.CSTNode, Merge] = field(default_factory=dict)

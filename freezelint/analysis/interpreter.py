@@ -45,7 +45,7 @@ from freezelint.analysis.values import (
     StateDict,
     is_unknown,
 )
-from freezelint.models.manifest import Manifest, ModuleInfo, TensorInfo
+from freezelint.models.manifest import Manifest, ModuleInfo, TensorInfo, iter_children
 from freezelint.prefilter import has_syntactic_patterns
 
 ModelResolver = Callable[[ModelRequest], "Manifest | None"]
@@ -937,7 +937,7 @@ class Interpreter:
             return
         if value.consumed_by is not None and value.consumed_by is not node:
             self.facts.reused.setdefault(node, F.IteratorReused(
-                node, value.consumed_by, value.node or node, None))
+                node, value.consumed_by, value.node or node))
         elif value.consumed_by is None:
             value.consumed_by = node
 
@@ -1096,14 +1096,9 @@ class Interpreter:
                              node=node, prefix=prefix, base=receiver.path)
         if name in {"modules", "named_modules", "children", "named_children"}:
             if name.endswith("children"):
-                depth = receiver.path.count(".") + 1 if receiver.path else 0
-                base = receiver.path + "." if receiver.path else ""
-                paths = [p for p in manifest.module_paths
-                         if p.startswith(base) and p and p.count(".") == depth]
+                paths = list(iter_children(manifest, receiver.path))
             else:
-                base = receiver.path + "." if receiver.path else ""
-                paths = [p for p in manifest.module_paths
-                         if p == receiver.path or p.startswith(base)]
+                paths = _modules_under(manifest, receiver.path)
             return ModuleIter(model, paths, named=name.startswith("named"),
                               prefix=prefix, base=receiver.path)
         if name == "requires_grad_":
@@ -1116,9 +1111,7 @@ class Interpreter:
             self.set_mode(receiver, name == "train" and mode is not False, node)
             return receiver
         if name == "apply" and args and isinstance(args[0], FunctionObj):
-            base = receiver.path + "." if receiver.path else ""
-            paths = [p for p in manifest.module_paths if p == receiver.path or p.startswith(base)]
-            for path in reversed(paths):  # children before parents, as torch does
+            for path in reversed(_modules_under(manifest, receiver.path)):  # children first
                 self.call_function(args[0], [ModuleObj(model, path)], {}, node)
             return receiver
         if name in {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "type"}:
@@ -1358,16 +1351,18 @@ def _plain_value(value: Any) -> Any:
 
 
 def _child_by_index(owner: ModuleObj, index: int) -> str | None:
-    manifest = owner.model.manifest
-    depth = owner.path.count(".") + 1 if owner.path else 0
-    base = owner.path + "." if owner.path else ""
-    children = [p for p in manifest.module_paths if p.startswith(base) and p.count(".") == depth]
-    if not children:
-        return None
+    """`model.mlp_head[1]`, `model.classifier[-1]`: the index-th child module."""
+    children = list(iter_children(owner.model.manifest, owner.path))
     try:
         return children[index]
     except IndexError:
         return None
+
+
+def _modules_under(manifest: Manifest, path: str) -> list[str]:
+    """`module.modules()`: the module itself and everything below it, in registration order."""
+    base = path + "." if path else ""
+    return [p for p in manifest.module_paths if p == path or p.startswith(base)]
 
 
 def _as_params(values: list[Any], model: ModelState | None, lazy: bool,
@@ -1414,10 +1409,10 @@ def _builtin_filter(it: Interpreter, args: list[Any], kwargs: dict[str, Any],
     for name in source.names:
         truth = it.truth(it.call_function(func, [ParamObj(source.model, name)], {}, node))
         if truth is None:
-            return ParamIter(source.model, None, lazy=True, node=node, filtered_by_grad=True)
+            return ParamIter(source.model, None, lazy=True, node=node)
         if truth:
             kept.append(name)
-    return ParamIter(source.model, kept, lazy=True, node=node, filtered_by_grad=True)
+    return ParamIter(source.model, kept, lazy=True, node=node)
 
 
 def _builtin_enumerate(it: Interpreter, args: list[Any], kwargs: dict[str, Any],

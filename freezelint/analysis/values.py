@@ -147,7 +147,6 @@ class ParamIter:
     node: cst.CSTNode | None = None
     consumed_by: cst.CSTNode | None = None
     prefix: str = ""
-    filtered_by_grad: bool = False
     # The module `parameters()` was called on: named_parameters() yields names relative to it.
     base: str = ""
 

@@ -112,12 +112,6 @@ def resolve_zoo_id(model_id: str) -> str:
     raise UnknownModelError(model_id, list(names), zoo_ids())
 
 
-def is_zoo_id(model_id: str) -> bool:
-    try:
-        resolve_zoo_id(model_id)
-    except UnknownModelError:
-        return False
-    return True
 
 
 def load_zoo(model_id: str, kwargs: dict[str, Any] | None = None) -> Manifest:

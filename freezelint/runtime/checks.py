@@ -58,7 +58,6 @@ class LiveState:
     name_of: dict[int, str]  # id(parameter) -> its name in the model
     optimizers: list[Any]
     optimizer_params: list[Tensor]  # every tensor of every param group, in group order
-    optimizer_ids: set[int]
 
     @property
     def has_optimizer(self) -> bool:
@@ -83,7 +82,7 @@ class LiveState:
         return cls(model=model, label=label or type(model).__name__,
                    modules=list(model.named_modules()), params=params,
                    name_of={id(p.tensor): p.name for p in params}, optimizers=optimizers,
-                   optimizer_params=in_groups, optimizer_ids=ids)
+                   optimizer_params=in_groups)
 
 
 def _as_optimizers(optimizer: Any) -> list[Any]:
