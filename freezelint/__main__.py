@@ -1,3 +1,3 @@
-from freezelint.cli import main
+from freezelint.startup import main
 
 main()

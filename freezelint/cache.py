@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -66,6 +65,8 @@ class ResultCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _ignore_in_git(self.root)
+            import tempfile  # only when a result is stored
+
             fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(entry, handle)

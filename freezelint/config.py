@@ -18,7 +18,6 @@ says `trust-local-models = true` (or the command line passes --trust-local-model
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import sys
@@ -26,11 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 FREEZELINT_TOML = "freezelint.toml"
 PYPROJECT_TOML = "pyproject.toml"
@@ -154,6 +148,11 @@ def load_config(file: Path) -> ProjectConfig:
 
 
 def _parse(file: Path, text: str) -> dict[str, Any]:
+    # Imported here: most runs find no configuration file and never parse TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -207,7 +206,9 @@ def _validate(file: Path, table: Mapping[str, Any]) -> ProjectConfig:
     where = f"{file}" + (" [tool.freezelint]" if file.name == PYPROJECT_TOML else "")
     for key in table:
         if key not in KEYS:
-            close = difflib.get_close_matches(key, KEYS, n=1)
+            from difflib import get_close_matches
+
+            close = get_close_matches(key, KEYS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"{where}: unknown key '{key}'{hint}")
 

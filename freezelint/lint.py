@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import io
-import logging
 import re
 import tokenize
 from collections.abc import Callable
@@ -40,7 +39,6 @@ ENGINE_RULES = frozenset({SYNTAX_ERROR, UNUSED_SUPPRESSION})
 OPT_IN_RULES = frozenset({UNUSED_SUPPRESSION})
 
 SpecResolver = Callable[[str], Manifest]
-_LOG = logging.getLogger("freezelint")
 # Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -167,7 +165,9 @@ def _run(text: str, config: LintConfig, details: bool,
         try:
             findings.extend((rule_id, finding) for finding in check(context))
         except Exception:  # one broken rule must not hide the others' findings
-            _LOG.exception("rule %s failed", rule_id)
+            import logging  # imported on this rare path only: it costs milliseconds at start
+
+            logging.getLogger("freezelint").exception("rule %s failed", rule_id)
     if not findings and not details:
         return Analysis(_filter([], config, text), dependencies=facts.files_read)
     positions = StatementPositions(module, text, facts.owner,

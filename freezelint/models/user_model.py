@@ -26,6 +26,7 @@ from typing import Any
 
 from freezelint.models.manifest import Manifest, ManifestError
 from freezelint.models.specs import is_user_model_spec
+from freezelint.startup import user_cache_root
 
 # Bump when the worker's output changes meaning, so that old cache entries are ignored.
 _CACHE_VERSION = 1
@@ -43,8 +44,7 @@ class UserModelError(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "freezelint" / "models"
+    return user_cache_root() / "models"
 
 
 def build_user_model(spec: str, kwargs: dict[str, Any] | None = None,
