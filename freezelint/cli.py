@@ -646,8 +646,10 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
     """Show what a script or notebook leaves trainable.
 
     Draws the model's module tree after the script's freezing: trainable and frozen per
-    module, the totals and what each optimizer gets. The model is --model, else a `# freezelint: model=...` comment, else detected from its
-    constructor, as for `check`."""
+    module, the totals and what each optimizer gets. The model is found as for `check`:
+    --model, else the configuration's (per-file-)model, else a `# freezelint: model=...`
+    comment, else detected from its constructor."""
+    from freezelint.config import ConfigError
     from freezelint.lint import LintConfig, analyze
     from freezelint.notebook import is_notebook, read_notebook
     from freezelint.report import location
@@ -656,6 +658,14 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
     from freezelint.tree import explanation
 
     model = _resolve_explicit(model_spec, model_args, trust_local_models)
+    trust = (trust_local_models if click.get_current_context().get_parameter_source(
+        "trust_local_models") is ParameterSource.COMMANDLINE else None)
+    try:
+        configured_model, checkpoint = _configured_model(Path(path), trust,
+                                                         with_model=model is None)
+    except ConfigError as error:
+        raise ConfigProblem(str(error)) from None
+    model = model or configured_model
     cells = None
     skipped = 0  # notebook cells left out because they do not parse
     try:
@@ -669,7 +679,7 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
         raise _InputError(f"{path}: {error.strerror or error}") from None
     except SourceError as error:
         raise _InputError(f"{path}: {error}") from None
-    config = LintConfig(model=model, path=Path(path),
+    config = LintConfig(model=model, path=Path(path), checkpoint=checkpoint,
                         resolve_spec=DirectiveResolver().for_file(path))
     analysis = analyze(text, config)
     if not analysis.models:
@@ -679,6 +689,29 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
     problems = len(analysis.diagnostics) + skipped
     _echo_rich(explanation(analysis, lambda span: location(path, span, cells), path,
                            problems))
+
+
+def _configured_model(path: Path, trust: bool | None, with_model: bool
+                      ) -> tuple[Manifest | None, Manifest | None]:
+    """The model (unless --model replaces it) and checkpoint that the configuration governing
+    `path` names, resolved as `check` resolves them (trust: --[no-]trust-local-models when
+    given, else the file's own setting)."""
+    from freezelint.config import ConfigFinder
+
+    config = ConfigFinder().for_path(path)
+    if config is None:
+        return None, None
+    model = None
+    chosen = config.model_for(path) if with_model else None
+    if chosen is not None:
+        spec, kwargs = chosen
+        key = (spec, json.dumps(kwargs, sort_keys=True, default=repr), str(config.path),
+               config.trust_local_models if trust is None else trust)
+        model = _config_model(config, key)
+    checkpoint = None
+    if config.checkpoint:
+        checkpoint = _config_checkpoint(config, str(config.resolve_path(config.checkpoint)))
+    return model, checkpoint
 
 
 def _shape(shape: tuple[int, ...]) -> str:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -108,17 +109,63 @@ def matches(pattern: str, file: Path, base: Path) -> bool:
 def find_config(path: Path) -> Path | None:
     """The configuration file governing `path` (a file or a directory): the nearest one
     walking up, freezelint.toml before pyproject.toml in each directory."""
+    for candidate in candidates(path):
+        if candidate.is_file() and (candidate.name == FREEZELINT_TOML
+                                    or _has_freezelint_table(candidate)):
+            return candidate
+    return None
+
+
+def candidates(path: Path) -> Iterator[Path]:
+    """The files that may configure `path`, nearest first: in each directory from the
+    path's own upwards, its freezelint.toml, then its pyproject.toml."""
     start = Path(os.path.abspath(path))
     if not start.is_dir():
         start = start.parent
     for directory in (start, *start.parents):
-        candidate = directory / FREEZELINT_TOML
-        if candidate.is_file():
-            return candidate
-        candidate = directory / PYPROJECT_TOML
-        if candidate.is_file() and _has_freezelint_table(candidate):
-            return candidate
-    return None
+        yield directory / FREEZELINT_TOML
+        yield directory / PYPROJECT_TOML
+
+
+class WatchedConfigs:
+    """The configuration governing a path, for the language server, which asks on every
+    keystroke: files are found as `find_config` finds them, but each is read again only
+    when its modification time or size changed, so that a lint costs a few stat calls and
+    an edit to the configuration applies at the next keystroke."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: dict[Path, tuple[tuple[int, int], ProjectConfig | ConfigError | None]] = {}
+
+    def for_path(self, path: Path) -> ProjectConfig | None:
+        """Raises ConfigError for a configuration that cannot be used."""
+        for candidate in candidates(path):
+            try:
+                stat = candidate.stat()
+            except OSError:
+                continue
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            with self._lock:
+                known = self._read.get(candidate)
+            if known is None or known[0] != stamp:
+                known = (stamp, _read_candidate(candidate))
+                with self._lock:
+                    self._read[candidate] = known
+            found = known[1]
+            if isinstance(found, ConfigError):
+                raise found
+            if found is not None:
+                return found
+        return None
+
+
+def _read_candidate(candidate: Path) -> ProjectConfig | ConfigError | None:
+    try:
+        if candidate.name == PYPROJECT_TOML and not _has_freezelint_table(candidate):
+            return None
+        return load_config(candidate)
+    except ConfigError as error:
+        return error
 
 
 def _has_freezelint_table(pyproject: Path) -> bool:

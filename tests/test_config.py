@@ -16,7 +16,14 @@ from helpers import chdir, invoke
 
 import freezelint.cli
 from freezelint.cli import main
-from freezelint.config import ConfigError, ProjectConfig, find_config, load_config, matches
+from freezelint.config import (
+    ConfigError,
+    ProjectConfig,
+    WatchedConfigs,
+    find_config,
+    load_config,
+    matches,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 HEAD = REPO / "examples" / "ast_head_finetune.py"
@@ -107,6 +114,28 @@ def test_a_broken_pyproject_of_another_tool_is_not_read(tmp_path: Path) -> None:
     shutil.copy(HEAD, tmp_path / "train.py")
     assert find_config(tmp_path / "train.py") is None
     assert run("train.py", cwd=tmp_path).exit_code == 1
+
+
+def test_the_language_servers_finder_agrees_and_sees_edits(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.freezelint]\nignore = ["FZL101"]\n')
+    write(tmp_path / "pkg" / "pyproject.toml", '[tool.ruff]\nline-length = 100\n')
+    write(tmp_path / "pkg" / "sub" / "freezelint.toml", 'ignore = ["FZL103"]\n')
+    files = [tmp_path / "train.py", tmp_path / "pkg" / "train.py",
+             tmp_path / "pkg" / "sub" / "train.py"]
+    watched = WatchedConfigs()
+    for file in files:
+        found = watched.for_path(file)
+        assert found is not None and found.path == find_config(file)
+    inner = tmp_path / "pkg" / "sub" / "freezelint.toml"
+    assert watched.for_path(files[2]).ignore == {"FZL103"}
+
+    write(inner, 'ignore = ["FZL103", "FZL205"]\n')  # an edit (the size changes)
+    assert watched.for_path(files[2]).ignore == {"FZL103", "FZL205"}
+    write(inner, 'ignroe = ["FZL103"]\n')
+    with pytest.raises(ConfigError, match="unknown key 'ignroe'"):
+        watched.for_path(files[2])
+    inner.unlink()
+    assert watched.for_path(files[2]).path == tmp_path / "pyproject.toml"
 
 
 def test_explicit_config_applies_to_every_file(tmp_path: Path) -> None:

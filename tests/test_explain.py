@@ -160,17 +160,42 @@ def test_explain_says_unknown_when_the_analysis_cannot_tell(tmp_path: Path) -> N
 
 
 def test_explain_with_an_explicit_model(tmp_path: Path) -> None:
-    path = script(tmp_path, """\
-        model = build_model()
-        for p in model.parameters():
-            p.requires_grad = False
-        for p in model.fc.parameters():
-            p.requires_grad = True
-        """)
+    path = script(tmp_path, EXPLICIT_FREEZE)
     result = run("explain", path, "--model", "resnet50")
     assert result.exit_code == 0, result.stderr
     assert "2.0M of 25.6M parameters train (2 of 161 tensors)" in result.stdout
     assert "└── fc  Linear  2.0M in 2 tensors  trains" in result.stdout
+
+
+EXPLICIT_FREEZE = """\
+    model = build_model()
+    for p in model.parameters():
+        p.requires_grad = False
+    for p in model.fc.parameters():
+        p.requires_grad = True
+    """
+
+
+def test_explain_takes_the_model_from_the_configuration_as_check_does(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.freezelint]\nmodel = "resnet50"\nper-file-models = { "audio/*" = "ast" }\n')
+    (tmp_path / "audio").mkdir()
+    vision = run("explain", script(tmp_path, EXPLICIT_FREEZE))
+    audio = run("explain", script(tmp_path / "audio", EXPLICIT_FREEZE))
+    assert vision.exit_code == audio.exit_code == 0, vision.stderr + audio.stderr
+    assert "2.0M of 25.6M parameters train (2 of 161 tensors)" in vision.stdout
+    # The per-file AST model has no `fc`: nothing is unfrozen again.
+    assert "0 of 88.1M parameters train" in audio.stdout
+    # --model still wins over the configuration.
+    override = run("explain", tmp_path / "audio" / "train.py", "--model", "resnet50")
+    assert "2.0M of 25.6M parameters train (2 of 161 tensors)" in override.stdout
+
+
+def test_explain_reports_an_unusable_configuration(tmp_path: Path) -> None:
+    (tmp_path / "freezelint.toml").write_text('modle = "ast"\n')
+    result = run("explain", script(tmp_path, EXPLICIT_FREEZE))
+    assert result.exit_code == 2
+    assert "unknown key 'modle'" in result.stderr
 
 
 @pytest.mark.parametrize(("body", "message"), [

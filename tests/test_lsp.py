@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
+from helpers import invoke
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -558,6 +559,45 @@ async def test_pyproject_names_the_model(shared: LanguageClient, tmp_path: Path)
     elsewhere = (tmp_path / "setup.py").as_uri()
     open_doc(shared, elsewhere, LOOP_WITHOUT_MODEL)
     assert await published(shared, elsewhere) == []
+
+
+@on_shared_server
+async def test_the_editor_uses_the_configuration_the_cli_uses(shared: LanguageClient,
+                                                              tmp_path: Path) -> None:
+    """freezelint.toml with per-file keys: the editor reports what `freezelint check` does."""
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    (project / "freezelint.toml").write_text(textwrap.dedent("""\
+        per-file-models = { "scripts/*" = "ast" }
+        per-file-ignores = { "*_probe.py" = ["FZL103"] }
+    """))
+    reports = {}
+    for name in ("finetune.py", "linear_probe.py"):
+        path = project / "scripts" / name
+        path.write_text(LOOP_WITHOUT_MODEL)
+        open_doc(shared, path.as_uri(), LOOP_WITHOUT_MODEL)
+        reports[name] = codes(await published(shared, path.as_uri()))
+        cli = invoke("check", str(path), "--no-cache", "--output-format", "json")
+        assert reports[name] == sorted(f["rule"] for f in json.loads(cli.stdout))
+    assert reports == {"finetune.py": ["FZL101", "FZL103"], "linear_probe.py": ["FZL101"]}
+
+
+@on_shared_server
+async def test_a_broken_configuration_is_shown_and_picked_up_once_repaired(
+        shared: LanguageClient, tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.freezelint]\nmodle = "ast"\n')
+    uri = (tmp_path / "train.py").as_uri()
+    open_doc(shared, uri, LOOP_WITHOUT_MODEL)
+    (notice,) = await published(shared, uri)
+    assert notice.code == "freezelint.config"
+    assert notice.severity == types.DiagnosticSeverity.Warning
+    assert "unknown key 'modle'" in notice.message and "did you mean 'model'" in notice.message
+    assert str(config) in notice.message
+
+    config.write_text('[tool.freezelint]\nmodel = "ast"\n')
+    change_doc(shared, uri, LOOP_WITHOUT_MODEL + "\n", 2)
+    assert codes(await published(shared, uri)) == ["FZL101", "FZL103"]
 
 
 def user_model_project(root: Path) -> Path:

@@ -19,7 +19,6 @@ from freezelint.lsp.text import Layout, to_client_column
 from freezelint.rule_docs import rule_doc
 
 SOURCE = "freezelint"
-MODEL_CODE = "freezelint.model"  # configuration notices: not a rule, so not FZLnnn
 
 SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -98,4 +97,4 @@ def _notice(notice: Notice, layout: Layout) -> Entry:
     line = types.Range(types.Position(0, 0), types.Position(0, width))
     return Entry(first.uri, types.Diagnostic(
         range=line, message=notice.message, severity=SEVERITY[notice.severity],
-        code=MODEL_CODE, source=SOURCE), None)
+        code=notice.code, source=SOURCE), None)

@@ -25,7 +25,7 @@ SPEC_VERSION = 2  # jupyter_lsp.schema.SPEC_VERSION: the spec schema this dict f
 # Shown by jupyterlab-lsp's settings editor (Settings > Language Servers) and sent back as
 # `workspace/didChangeConfiguration` {"freezelint": {...}}, which the server reads like the
 # VS Code settings. No defaults: an empty `select` would select no rule at all, and an
-# unset key leaves the server's own default (and `[tool.freezelint]` in pyproject.toml).
+# unset key leaves the server's own default (and the project's freezelint.toml or pyproject.toml).
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "freezelint",
@@ -36,8 +36,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Model to lint against, as for `freezelint check --model`: a zoo "
                            "name (ast, resnet50), a checkpoint or manifest path, or your own "
                            "module:callable. Unset: detected from the code or a "
-                           "`# freezelint: model=...` directive. [tool.freezelint] in "
-                           "pyproject.toml wins over this setting.",
+                           "`# freezelint: model=...` directive. The project's "
+                           "freezelint.toml or [tool.freezelint] wins over this setting.",
         },
         "freezelint.modelArgs": {
             "type": "object",

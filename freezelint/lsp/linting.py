@@ -58,7 +58,7 @@ class Snapshot:
     generation: int
     kind: str
     parts: tuple[Part, ...]
-    directory: Path | None  # where to look for pyproject.toml and directive model files
+    path: Path | None  # the document's file: its configuration, directive model files
     root: Path | None
     settings: Settings
     codec: PositionCodec
@@ -93,7 +93,7 @@ class LintResult:
 
 def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
     """Lint one snapshot. Runs in a worker thread."""
-    config, notices = lint_setup(snapshot.settings, snapshot.directory, snapshot.root, models)
+    config, notices = lint_setup(snapshot.settings, snapshot.path, snapshot.root, models)
     prepared = prepare(snapshot)
     analysis = analyze(prepared.text, config, statements=_STATEMENTS)
     _freeze_new_trees()

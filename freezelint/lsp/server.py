@@ -125,7 +125,7 @@ class FreezelintServer(LanguageServer):
             parts = [Part(key, doc.version, doc.source)]
             kind = document_kind(key)
         root = Path(workspace.root_path) if workspace.root_path else None
-        return Snapshot(key, generation, kind, tuple(parts), document_directory(key), root,
+        return Snapshot(key, generation, kind, tuple(parts), document_path(key), root,
                         self.settings, workspace.position_codec)
 
     def publish(self, result: LintResult) -> None:
@@ -212,13 +212,14 @@ def document_kind(uri: str) -> str:
     return SCRIPT
 
 
-def document_directory(uri: str) -> Path | None:
-    """Where to look for pyproject.toml: the document's directory (a cell's notebook's)."""
+def document_path(uri: str) -> Path | None:
+    """The file a document is (a cell's notebook): its configuration is the one above it,
+    and per-file globs match its path."""
     parsed = urlparse(uri)
     if parsed.scheme == "vscode-notebook-cell":
         uri = parsed._replace(scheme="file", fragment="").geturl()
     path = to_fs_path(uri)
-    return Path(path).parent if path else None
+    return Path(path) if path else None
 
 
 # -- handlers ----------------------------------------------------------------------------

@@ -4,10 +4,14 @@ Two sources, merged per document:
 - editor settings: `initializationOptions`, `workspace/didChangeConfiguration` and
   `workspace/configuration` (section "freezelint": model, modelArgs, select, ignore,
   trustLocalModels, debounce);
-- the project: `[tool.freezelint]` in the closest `pyproject.toml` above the document
-  (model, model-args, select, ignore, trust-local-models).
-The project wins for every key it sets, since the model is a fact about the project while
-editor settings are often user-wide. Without a configured model, `lint` takes it from a
+- the project: the configuration file the CLI would use for the document
+  (`freezelint.toml` or `[tool.freezelint]` in `pyproject.toml`, nearest above it; see
+  freezelint/config.py), with all its keys: model and per-file-models, model-args,
+  checkpoint, select, extend-select, ignore and per-file-ignores, trust-local-models.
+The project wins for the model and select, since the model is a fact about the project
+while editor settings are often user-wide; ignores of both apply. A configuration that
+cannot be used (invalid TOML, an unknown key) is shown as a warning in the document, and
+the editor settings apply meanwhile. Without a configured model, `lint` takes it from a
 `# freezelint: model=...` directive or detects a constructor in the code.
 
 A model that is the user's own code (`pkg.mod:make_model`, `models.py:Net`) is built, which
@@ -18,25 +22,19 @@ information-level diagnostic saying how to give it. Directives never run code.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from freezelint.config import ConfigError, ProjectConfig, WatchedConfigs
 from freezelint.diagnostics import Severity
 from freezelint.lint import LintConfig
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 from freezelint.models.specs import is_user_model_spec
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    try:
-        import tomli as tomllib  # type: ignore[no-redef]
-    except ImportError:
-        tomllib = None  # type: ignore[assignment]
 
 DEFAULT_DEBOUNCE_MS = 150
 
@@ -86,65 +84,8 @@ def settings_section(payload: Any) -> Mapping[str, Any] | None:
     return payload
 
 
-@dataclass(frozen=True)
-class ProjectConfig:
-    """`[tool.freezelint]` of one pyproject.toml."""
-
-    path: Path
-    model: str | None = None
-    model_args: Mapping[str, Any] = field(default_factory=dict)
-    select: frozenset[str] | None = None
-    ignore: frozenset[str] | None = None
-    trust_local_models: bool = False
-
-
-_PROJECT_CACHE: dict[Path, tuple[tuple[int, int], ProjectConfig | None]] = {}
-_PROJECT_LOCK = threading.Lock()
-
-
-def find_project(start: Path | None) -> ProjectConfig | None:
-    """The `[tool.freezelint]` table of the closest pyproject.toml that has one, walking up
-    from `start` (as Ruff does). Parsed files are cached by modification time, so that a
-    lint per keystroke costs a few stat calls."""
-    if start is None or tomllib is None:
-        return None
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        try:
-            stat = candidate.stat()
-        except OSError:
-            continue
-        key = (stat.st_mtime_ns, stat.st_size)
-        with _PROJECT_LOCK:
-            cached = _PROJECT_CACHE.get(candidate)
-        if cached is None or cached[0] != key:
-            cached = (key, _read_project(candidate))
-            with _PROJECT_LOCK:
-                _PROJECT_CACHE[candidate] = cached
-        if cached[1] is not None:
-            return cached[1]
-    return None
-
-
-def _read_project(path: Path) -> ProjectConfig | None:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, ValueError):
-        return None
-    table = data.get("tool", {}).get("freezelint")
-    if not isinstance(table, Mapping):
-        return None
-    values = {_snake(key): value for key, value in table.items()}
-    args = values.get("model_args")
-    return ProjectConfig(
-        path=path,
-        model=_spec(values.get("model")),
-        model_args=dict(args) if isinstance(args, Mapping) else {},
-        select=_codes(values["select"]) if "select" in values else None,
-        ignore=_codes(values["ignore"]) if "ignore" in values else None,
-        trust_local_models=bool(values.get("trust_local_models", False)),
-    )
+MODEL_NOTICE = "freezelint.model"
+CONFIG_NOTICE = "freezelint.config"
 
 
 @dataclass(frozen=True)
@@ -153,6 +94,7 @@ class Notice:
 
     message: str
     severity: Severity
+    code: str = MODEL_NOTICE
 
 
 class ModelCache:
@@ -163,10 +105,33 @@ class ModelCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str, str, bool], Manifest | ModelSpecError] = {}
+        self._checkpoints: dict[tuple[Path, int, int], Manifest | ModelSpecError] = {}
+        self.configs = WatchedConfigs()
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._checkpoints.clear()
+
+    def checkpoint(self, path: Path) -> Manifest:
+        """A configured checkpoint's keys, read again when the file changed."""
+        from freezelint.models.checkpoint import CheckpointError, read_checkpoint
+
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise ModelSpecError(f"checkpoint {path}: {error.strerror or error}") from None
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key not in self._checkpoints:
+                try:
+                    self._checkpoints[key] = read_checkpoint(path)
+                except CheckpointError as error:
+                    self._checkpoints[key] = ModelSpecError(f"checkpoint {path}: {error}")
+            found = self._checkpoints[key]
+        if isinstance(found, ModelSpecError):
+            raise found
+        return found
 
     def resolve(self, spec: str, kwargs: Mapping[str, Any], base: Path, trusted: bool) -> Manifest:
         key = (spec, json.dumps(kwargs, sort_keys=True, default=str), str(base), trusted)
@@ -183,31 +148,57 @@ class ModelCache:
         return found
 
 
-def lint_setup(settings: Settings, document_dir: Path | None, root: Path | None,
+def lint_setup(settings: Settings, document: Path | None, root: Path | None,
                models: ModelCache) -> tuple[LintConfig, list[Notice]]:
-    """The LintConfig for one document, and the notices to show in it."""
-    project = find_project(document_dir or root)
+    """The LintConfig for one document (`document`: its file, None when it has none), and
+    the notices to show in it."""
+    notices: list[Notice] = []
+    project = _project(document or root, models, notices)
+    document_dir = document.parent if document else None
     spec, kwargs, base, origin = settings.model, settings.model_args, root, "the editor settings"
-    if project is not None and project.model:
-        spec, kwargs, base = project.model, project.model_args, project.path.parent
-        origin = str(project.path)
+    chosen = project.model_for(document) if project is not None else None
+    if project is not None and chosen is not None:
+        (spec, kwargs), base, origin = chosen, project.directory, str(project.path)
     trusted = settings.trust_local_models or bool(project and project.trust_local_models)
     base = base or document_dir or Path.cwd()
-    notices: list[Notice] = []
     manifest = None
     if spec:
         try:
             manifest = models.resolve(spec, kwargs, base, trusted)
         except ModelSpecError as error:
             notices.append(_model_notice(spec, origin, str(error), trusted))
+    checkpoint = None
+    if project is not None and project.checkpoint:
+        try:
+            checkpoint = models.checkpoint(project.resolve_path(project.checkpoint))
+        except ModelSpecError as error:
+            notices.append(Notice(f"Cannot use the {error} (from {project.path})",
+                                  Severity.WARNING, CONFIG_NOTICE))
     select = project.select if project and project.select is not None else settings.select
-    ignore = project.ignore if project and project.ignore is not None else settings.ignore
     if select is not None and "ALL" in select:
         select = None
+    ignore = settings.ignore
+    if project is not None:
+        ignore = ignore | project.ignore | (project.ignores_for(document) if document
+                                            else frozenset())
     directive_base = document_dir or base
-    config = LintConfig(model=manifest, select=select, ignore=ignore or frozenset(),
+    config = LintConfig(model=manifest, select=select, ignore=ignore,
+                        extend_select=project.extend_select if project else frozenset(),
+                        checkpoint=checkpoint, path=document,
                         resolve_spec=_directive_resolver(models, directive_base))
     return config, notices
+
+
+def _project(start: Path | None, models: ModelCache, notices: list[Notice]
+             ) -> ProjectConfig | None:
+    if start is None:
+        return None
+    try:
+        return models.configs.for_path(Path(os.path.abspath(start)))
+    except ConfigError as error:
+        notices.append(Notice(f"freezelint configuration not used: {error}", Severity.WARNING,
+                              CONFIG_NOTICE))
+        return None
 
 
 def _directive_resolver(models: ModelCache, base: Path) -> Callable[[str], Manifest]:
