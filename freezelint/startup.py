@@ -7,11 +7,14 @@ compiles some 900 small functions every time: about 100 ms of a 0.3 s `freezelin
 and the same work on every run.
 
 While the CLI runs, the `exec` that the `dataclasses` module calls is one that looks the
-source text up in a file of code objects compiled by an earlier run, and compiles (and
-remembers) only text it has not seen. A code object is exactly what `compile()` returns for
-that text, so the classes are the same as without the cache. The file is specific to the
-interpreter version and optimisation level; a missing, unreadable or corrupt file only means
-compiling as usual, and a file that cannot be written is not written.
+source text up among code objects compiled by earlier runs, and compiles (and remembers)
+only text it has not seen. A code object is exactly what `compile()` returns for that text,
+so the classes are the same as without the cache. Code is kept in one file per top-level
+package that defines the classes (libcst, freezelint, torch when `freezelint run` imports
+it...), each read only when that package first defines a dataclass: a warm run, which never
+imports libcst, does not pay for reading libcst's. The files are specific to the interpreter
+version and optimisation level; a missing, unreadable or corrupt file only means compiling
+as usual, and a file that cannot be written is not written.
 `FREEZELINT_NO_STARTUP_CACHE=1` turns the cache off.
 """
 
@@ -28,8 +31,8 @@ from types import CodeType
 from typing import Any
 
 DISABLE_VARIABLE = "FREEZELINT_NO_STARTUP_CACHE"
-# Far more than the dataclasses freezelint and libcst define; a bound that keeps a program
-# generating endless distinct dataclasses from growing the file without limit.
+# Far more than any one package defines (libcst: ~900); a bound that keeps a program
+# generating endless distinct dataclasses from growing a file without limit.
 MAX_ENTRIES = 5000
 
 
@@ -39,9 +42,52 @@ def user_cache_root() -> Path:
     return Path(base) / "freezelint"
 
 
-def startup_cache_path() -> Path:
-    version = "-".join(map(str, sys.version_info[:3])) + f"-{sys.implementation.cache_tag}"
-    return user_cache_root() / "startup" / f"dataclasses-{version}-O{sys.flags.optimize}.marshal"
+def startup_cache_dir() -> Path:
+    version = "-".join(map(str, sys.version_info[:3]))
+    tag = f"{sys.implementation.cache_tag}-{version}-O{sys.flags.optimize}"
+    return user_cache_root() / "startup" / tag
+
+
+class CompiledCode:
+    """Code objects by source text, in one file per top-level package, read on demand."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._packages: dict[str, dict[str, CodeType]] = {}
+        self._changed: set[str] = set()
+
+    def get(self, package: str, source: str) -> CodeType:
+        codes = self._packages.get(package)
+        if codes is None:
+            codes = self._packages[package] = _load(self._file(package))
+        code = codes.get(source)
+        if code is None:
+            # What exec() would compile: dataclasses has no __future__ flags to inherit.
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            if len(codes) < MAX_ENTRIES:
+                codes[source] = code
+                self._changed.add(package)
+        return code
+
+    def packages(self) -> dict[str, dict[str, CodeType]]:
+        """What has been read or compiled so far, per package."""
+        return self._packages
+
+    def save(self) -> None:
+        for package in sorted(self._changed):
+            _save(self._file(package), self._packages[package])
+        self._changed.clear()
+
+    def _file(self, package: str) -> Path:
+        return self.directory / f"{package}.marshal"
+
+
+def _package(globals: Any) -> str:
+    """The top-level package of the module whose class is being built: `dataclasses` passes
+    that module's namespace as the globals of the code it executes."""
+    name = globals.get("__name__") if isinstance(globals, dict) else None
+    top = name.partition(".")[0] if isinstance(name, str) else ""
+    return top if top.isidentifier() else "_unnamed"
 
 
 def _load(path: Path) -> dict[str, CodeType]:
@@ -68,42 +114,31 @@ def _save(path: Path, codes: dict[str, CodeType]) -> None:
 
 
 @contextmanager
-def compiled_dataclass_cache(path: Path | None = None) -> Iterator[dict[str, CodeType]]:
-    """Serve the source texts `dataclasses` executes from `path` while the block runs.
-
-    Yields the text -> code mapping (what was loaded plus what the block compiled); new
-    entries are saved when the block ends, even when it ends with SystemExit."""
+def compiled_dataclass_cache(directory: Path | None = None) -> Iterator[CompiledCode | None]:
+    """Serve the source texts `dataclasses` executes from the files in `directory` while
+    the block runs. Yields the cache (None when turned off); what the block compiled is
+    saved when it ends, even when it ends with SystemExit."""
     if os.environ.get(DISABLE_VARIABLE):
-        yield {}
+        yield None
         return
-    path = path or startup_cache_path()
-    codes = _load(path)
-    known = len(codes)
+    cache = CompiledCode(directory or startup_cache_dir())
 
     def cached_exec(source: Any, globals: Any = None, locals: Any = None) -> None:
-        if not isinstance(source, str):
-            exec(source, globals, locals)
-            return
-        code = codes.get(source)
-        if code is None:
-            # What exec() would compile: dataclasses has no __future__ flags to inherit.
-            code = compile(source, "<string>", "exec", dont_inherit=True)
-            if len(codes) < MAX_ENTRIES:
-                codes[source] = code
-        exec(code, globals, locals)
+        if isinstance(source, str):
+            source = cache.get(_package(globals), source)
+        exec(source, globals, locals)
 
     had_own_exec = "exec" in vars(dataclasses)
     previous = vars(dataclasses).get("exec")
     dataclasses.exec = cached_exec  # type: ignore[attr-defined]
     try:
-        yield codes
+        yield cache
     finally:
         if had_own_exec:
             dataclasses.exec = previous  # type: ignore[attr-defined]
         else:
             del dataclasses.exec  # type: ignore[attr-defined]
-        if len(codes) > known:
-            _save(path, codes)
+        cache.save()
 
 
 def main() -> None:
