@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +39,16 @@ def position(text: str, needle: str) -> tuple[int, int]:
     index = text.index(needle)
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def debian_command(command: str, *packages: str) -> str | None:
+    """`command`'s path, after installing Debian's `packages` if it is missing and we may
+    (CI runs as root); None when it cannot be had."""
+    if shutil.which(command) is None and shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-qq", *packages]
+        for step in (install, ["apt-get", "update", "-qq"], install):
+            subprocess.run(step, capture_output=True, timeout=300, env=env)
+            if shutil.which(command):
+                break
+    return shutil.which(command)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import debian_command
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "ast_head_finetune.py"
@@ -100,21 +101,9 @@ vim.cmd('qa!')
 """
 
 
-def neovim() -> str | None:
-    """nvim, installed from Debian's packages if missing and we may (CI runs as root)."""
-    if shutil.which("nvim") is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "install", "-y", "-qq", "neovim"], ["apt-get", "update", "-qq"],
-                        ["apt-get", "install", "-y", "-qq", "neovim"]):
-            subprocess.run(command, capture_output=True, timeout=300, env=env)
-            if shutil.which("nvim"):
-                break
-    return shutil.which("nvim")
-
-
 @pytest.fixture(scope="module")
 def nvim() -> str:
-    found = neovim()
+    found = debian_command("nvim", "neovim")
     if found is None:
         pytest.skip("nvim not found and it could not be installed (apt-get install -y neovim)")
     return found
