@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,19 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from freezelint.cli import main
+
+# A freeze loop written for a ResNet, in a helper with no model constructor: the model has to
+# come from the settings or configuration, and is wrong for AST.
+LOOP_WITHOUT_MODEL = textwrap.dedent("""\
+    import torch
+
+
+    def setup(model):
+        for name, p in model.named_parameters():
+            if name != 'fc.weight':
+                p.requires_grad = False
+        return torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+""")
 
 
 @contextmanager

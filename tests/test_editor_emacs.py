@@ -17,27 +17,16 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import debian_command
+from helpers import LOOP_WITHOUT_MODEL, debian_command
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "editor-integrations" / "emacs" / "README.md"
 
-# A freeze loop with no model constructor: the model must come from the editor settings.
-LOOP = textwrap.dedent("""\
-    import torch
-
-
-    def setup(model):
-        for name, p in model.named_parameters():
-            if name != 'fc.weight':
-                p.requires_grad = False
-        return torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
-""")
+LOOP = LOOP_WITHOUT_MODEL  # no constructor: the model must come from the editor settings
 
 SCRIPT = r"""
 (require 'package)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from helpers import invoke
+from helpers import LOOP_WITHOUT_MODEL, invoke
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -533,16 +533,6 @@ async def test_a_document_that_does_not_parse_gives_fzl000_and_the_server_goes_o
         shared, uri, position_of(EXAMPLE, "'fc.weight'", 1))
 
 
-LOOP_WITHOUT_MODEL = textwrap.dedent("""\
-    import torch
-
-
-    def setup(model):
-        for name, p in model.named_parameters():
-            if name != 'fc.weight':
-                p.requires_grad = False
-        return torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
-""")
 
 
 @on_shared_server
