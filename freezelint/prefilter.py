@@ -32,6 +32,27 @@ _WITHOUT_MODEL = re.compile(
 # Attribute assignments with "grad" in the name: typos of requires_grad (FZL105).
 _GRAD_ASSIGN = re.compile(r"\.(\w*grad\w*)\s*=(?!=)")
 
+# Without a model, the model-free rules report only what these find (each mirrors its rule's
+# own test, so that ordinary code is not parsed for nothing). Each search starts at the rare
+# part, the attribute, and then looks at what precedes it: a pattern that starts with a name
+# would be tried at every character of the file.
+# FZL110: a method used uncalled on a receiver whose name reads as a module (`sys.modules` and
+# `inspect.signature(f).parameters` are mappings, not methods).
+_UNCALLED = re.compile(r"\.\s*(?:named_)?(?:parameters|modules|children|buffers)\b(?!\s*\()")
+_RECEIVER_NAME = re.compile(r"(\w+)[\s\\)]*$")  # `model`, `(model)`, `model \` + newline
+MODULE_WORDS = re.compile(r"(model|net|backbone|encoder|decoder|head|classifier|layer|block)",
+                          re.I)
+# FZL111: a size attribute set on a chain (`model.fc.in_features = 3`); on a bare name
+# (`self.in_features = n`, a module recording its own size) it is not reported.
+_SIZE_ASSIGN = re.compile(r"\.\s*(?:in|out)_(?:features|channels)\s*=(?!=)")
+_BARE_NAME = re.compile(r"(?<![\w.\])])\w+\s*$")
+_LOOK_BACK = 200
+_MODEL_FREE = re.compile(
+    r"requires_grad\s*=="  # discarded comparison (FZL106)
+    r"|\[\s*(?:6|7|8|9|10|len\(\s*['\"])\s*:\s*\]"  # prefix slices (FZL302)
+    r"|\.(?:replace|lstrip)\(\s*['\"]\w+\.['\"]"  # prefix strips (FZL303)
+)
+
 # With an explicit model or checkpoint: any use of a module, a parameter or a state dict.
 _WITH_MODEL = re.compile(
     r"parameters|modules|children|buffers|requires_grad|state_dict|\.train\(|\.eval\("
@@ -39,14 +60,47 @@ _WITH_MODEL = re.compile(
 )
 
 
+def looks_like_module_name(name: str) -> bool:
+    """Whether a receiver's name reads as a torch module when no model is known."""
+    return bool(MODULE_WORDS.search(name)) and not name.endswith(("signature", "sig"))
+
+
+def is_requires_grad_typo(attr: str) -> bool:
+    """`requires_grd`, `require_grad`, `requires_grad_`: not `gradient_checkpointing`."""
+    if attr == "requires_grad" or "grad" not in attr.lower():
+        return False
+    if attr == "requires_grad_":
+        return True
+    import difflib  # only for files that assign a *grad* attribute
+
+    return difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio() >= 0.8
+
+
 def has_syntactic_patterns(text: str) -> bool:
-    """True when a model-free rule could fire: only then is the syntax pass worth running."""
+    """True when a model-free rule could fire, or a known model's module be resized: only
+    then is the syntax pass (analysis/syntax.py) worth running."""
     if _SYNTACTIC.search(text):
         return True
     return any(name != "requires_grad" for name in _GRAD_ASSIGN.findall(text))
 
 
-def worth_linting(text: str, *, explicit_model: bool) -> bool:
-    if _WITHOUT_MODEL.search(text) or has_syntactic_patterns(text):
+def _model_free_finding_possible(text: str) -> bool:
+    if _MODEL_FREE.search(text) or any(is_requires_grad_typo(n)
+                                        for n in _GRAD_ASSIGN.findall(text)):
         return True
-    return explicit_model and _WITH_MODEL.search(text) is not None
+    for match in _UNCALLED.finditer(text):
+        receiver = _RECEIVER_NAME.search(text, max(0, match.start() - _LOOK_BACK), match.start())
+        if receiver is not None and looks_like_module_name(receiver.group(1)):
+            return True
+    for match in _SIZE_ASSIGN.finditer(text):
+        line = text.rfind("\n", 0, match.start()) + 1
+        if not _BARE_NAME.search(text, line, match.start()):
+            return True
+    return False
+
+
+def worth_linting(text: str, *, explicit_model: bool) -> bool:
+    if _WITHOUT_MODEL.search(text) or _model_free_finding_possible(text):
+        return True
+    return explicit_model and (_WITH_MODEL.search(text) is not None
+                               or has_syntactic_patterns(text))

@@ -34,3 +34,38 @@ def test_prefilter_skips_unrelated_code():
     text = "import json\n\ndef load(path):\n    with open(path) as f:\n        return json.load(f)\n"
     assert not worth_linting(text, explicit_model=False)
     assert not worth_linting(text, explicit_model=True)
+
+
+# Model-free findings the text test must keep, in the forms the rules accept.
+KEPT = [
+    ("FZL110", "for p in model.parameters:\n    p.requires_grad = False\n"),
+    ("FZL110", "for p in (self.backbone\n        ).parameters:\n    p.requires_grad = False\n"),
+    ("FZL110", "opt = SGD(list(net.named_parameters), lr=0.1)\n"),
+    ("FZL111", "model.fc.out_features = 3\n"),
+    ("FZL111", "model.classifier[6].in_features = 10\n"),
+    ("FZL111", "(model.fc).out_features = 3\n"),
+    ("FZL111", "model.fc \\\n    .out_features = 3\n"),
+    ("FZL105", "p.require_grad = False\n"),
+    ("FZL105", "layer.requires_grad_ = False\n"),
+]
+# Ordinary code that only looks similar: the rules stay silent, so nothing needs parsing.
+SKIPPED = [
+    "import sys\nfor name in sys.modules:\n    print(name)\n",
+    "import inspect\nfor p in inspect.signature(f).parameters:\n    print(p)\n",
+    "sig = inspect.signature(f)\nnames = list(sig.parameters)\n",
+    "class Linear:\n    def __init__(self, n):\n        self.in_features = n\n        self.out_channels = n\n",
+    "def enable(self):\n    self.gradient_checkpointing = True\n    self.grad_scale = 2.0\n",
+]
+
+
+@pytest.mark.parametrize(("rule", "text"), KEPT)
+def test_model_free_findings_are_kept(rule: str, text: str) -> None:
+    assert rule in [d.rule for d in lint(text, LintConfig(prefilter=False))]
+    assert worth_linting(text, explicit_model=False)
+    assert rule in [d.rule for d in lint(text)]
+
+
+@pytest.mark.parametrize("text", SKIPPED)
+def test_lookalikes_are_not_parsed(text: str) -> None:
+    assert lint(text, LintConfig(prefilter=False)) == []
+    assert not worth_linting(text, explicit_model=False)

@@ -1,8 +1,9 @@
 """Syntactic facts gathered in one pass over the whole tree, for the rules that need no model
 (typos, discarded comparisons, uncalled methods, size attributes).
 
-One CSTVisitor pass, not one matcher search per rule: `libcst.matchers.findall` walks the
-whole tree each time it is called, which costs seconds on a 5,000-line file.
+One pass, not one matcher search per rule: `libcst.matchers.findall` walks the whole tree
+each time it is called, which costs seconds on a 5,000-line file. The pass is walk.traverse,
+not a CSTVisitor, whose `visit()` rebuilds every node it passes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+
+from freezelint.analysis.walk import Handler, traverse, walk
 
 ITERATOR_METHODS = frozenset({"parameters", "named_parameters", "modules", "named_modules",
                               "children", "named_children", "buffers", "named_buffers"})
@@ -36,10 +39,9 @@ class SyntaxFacts:
     prefix_strips: list[tuple[cst.Call, str, str]] = field(default_factory=list)
 
 
-class _Collector(cst.CSTVisitor):
-    def __init__(self, module: cst.Module, owner: dict[cst.CSTNode, int]) -> None:
+class _Collector:
+    def __init__(self, owner: dict[cst.CSTNode, int]) -> None:
         self.facts = SyntaxFacts()
-        self.tops = {stmt: i for i, stmt in enumerate(module.body)}
         self.top = 0
         self.owner = owner
         # Tests of the enclosing ifs, conditional expressions and comprehension filters:
@@ -49,16 +51,27 @@ class _Collector(cst.CSTVisitor):
         # slice of such a key reads as stripping a checkpoint prefix.
         self.key_names: list[set[str]] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        top = self.tops.get(node)
-        if top is not None:
-            self.top = top
-        return super().on_visit(node)
+    def handlers(self) -> tuple[dict[type, Handler], dict[type, Handler]]:
+        """What to call on entering and on leaving each node type."""
+        comps = (cst.DictComp, cst.ListComp, cst.SetComp, cst.GeneratorExp)
+        enter: dict[type, Handler] = {
+            cst.If: self.visit_If, cst.IfExp: self.visit_IfExp, cst.For: self.visit_For,
+            cst.Subscript: self.visit_Subscript, cst.Assign: self.visit_Assign,
+            cst.AugAssign: self.visit_AugAssign, cst.AnnAssign: self.visit_AnnAssign,
+            cst.Expr: self.visit_Expr, cst.CompFor: self.visit_CompFor,
+            cst.Call: self.visit_Call, cst.DictElement: self.visit_DictElement,
+            **dict.fromkeys(comps, self._push_comp),
+        }
+        leave: dict[type, Handler] = {
+            cst.If: self.leave_If, cst.IfExp: self.leave_IfExp, cst.For: self.leave_For,
+            **dict.fromkeys(comps, self._pop_comp),
+        }
+        return enter, leave  # type: ignore[return-value]
 
     def _own(self, node: cst.CSTNode) -> None:
         """Remember which top-level statement a recorded node (and what a fix may replace
         inside it) sits in."""
-        for sub in _walk(node):
+        for sub in walk(node):
             self.owner[sub] = self.top
 
     def visit_If(self, node: cst.If) -> None:
@@ -174,7 +187,7 @@ class _Collector(cst.CSTVisitor):
         """True when an enclosing test checks that `name` has the prefix:
         `name.startswith(prefix)`, `prefix in name` or `name[:n] == prefix`."""
         return any(_checks_prefix(sub, name, prefix)
-                   for test in self.guards for sub in _walk(test))
+                   for test in self.guards for sub in walk(test))
 
     def _uncalled(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.Attribute) and node.attr.value in ITERATOR_METHODS:
@@ -229,19 +242,10 @@ def _key_targets(target: cst.BaseExpression, iterable: cst.BaseExpression) -> se
     return set()
 
 
-def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """A test expression's nodes (tests are small: children lists are cheap here)."""
-    found = [node]
-    stack = [node]
-    while stack:
-        for child in stack.pop().children:
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int]) -> SyntaxFacts:
-    collector = _Collector(module, owner)
-    module.visit(collector)
-    facts = collector.facts
-    return facts
+    collector = _Collector(owner)
+    enter, leave = collector.handlers()
+    for index, statement in enumerate(module.body):
+        collector.top = index
+        traverse(statement, enter, leave)
+    return collector.facts

@@ -4,8 +4,6 @@ model when it knows the module and a conservative syntactic test otherwise."""
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -23,6 +21,7 @@ from freezelint.checks.base import (
     torch_nn,
 )
 from freezelint.diagnostics import Safety
+from freezelint.prefilter import is_requires_grad_typo, looks_like_module_name
 
 # Without a model, only a chain like `model.fc.out_features` is surely a layer: `self.x`
 # inside a module's own code is its constructor recording the size, and `num_features` is
@@ -49,19 +48,11 @@ def module_requires_grad_attribute(ctx: Context) -> Iterator[Finding]:
         yield Finding(fact.node, message, fixes=fixes)
 
 
-def _is_typo(attr: str) -> bool:
-    if attr == "requires_grad" or "grad" not in attr.lower():
-        return False
-    if attr == "requires_grad_":
-        return True
-    return difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio() >= 0.8
-
-
 @rule("FZL105")
 def requires_grad_typo(ctx: Context) -> Iterator[Finding]:
     for _, target in ctx.facts.syntax.attribute_assigns:
         attr = target.attr.value
-        if not _is_typo(attr):
+        if not is_requires_grad_typo(attr):
             continue
         if attr == "requires_grad_":
             message = ("assigning to `requires_grad_` replaces the method on this object "
@@ -84,18 +75,11 @@ def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
                       fixes=(fix("Use assignment", Safety.SAFE, (node, assignment)),))
 
 
-# Receivers that read as a torch module when the analysis has no model: `model`, `net`,
-# `self.backbone`, `encoder`... `inspect.signature(f).parameters` and `sys.modules` are
-# mappings, not methods, and must never be reported.
-_MODULE_WORDS = re.compile(r"(model|net|backbone|encoder|decoder|head|classifier|layer|block)",
-                           re.I)
-
-
 def _looks_like_module(receiver: cst.BaseExpression) -> bool:
+    """`model`, `net`, `self.backbone`... (the prefilter applies the same test to the text)."""
     if isinstance(receiver, cst.Attribute):
         receiver = receiver.attr
-    return isinstance(receiver, cst.Name) and bool(_MODULE_WORDS.search(receiver.value)) \
-        and not receiver.value.endswith(("signature", "sig"))
+    return isinstance(receiver, cst.Name) and looks_like_module_name(receiver.value)
 
 
 @rule("FZL110")

@@ -10,6 +10,7 @@ import libcst as cst
 from freezelint.analysis.facts import Load
 from freezelint.analysis.state_dicts import PREFIXES
 from freezelint.analysis.values import StateDict
+from freezelint.analysis.walk import walk
 from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
 from freezelint.diagnostics import Safety
 
@@ -203,13 +204,7 @@ def _tested_key(comp: cst.DictComp) -> cst.BaseExpression | None:
 
 
 def _mentions(node: cst.CSTNode, name: str) -> bool:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name) and current.value == name:
-            return True
-        stack.extend(current.children)
-    return False
+    return any(isinstance(sub, cst.Name) and sub.value == name for sub in walk(node))
 
 
 @rule("FZL306")
