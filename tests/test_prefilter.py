@@ -48,6 +48,25 @@ KEPT = [
     ("FZL105", "p.require_grad = False\n"),
     ("FZL105", "layer.requires_grad_ = False\n"),
 ]
+# Constructors of zoo models, which make the names checkable.
+ZOO_LOOP = ("for name, p in model.named_parameters():\n    if name != 'fc.weight':\n"
+            "        p.requires_grad = False\n")
+CONSTRUCTORS = [
+    "import torchvision\nmodel = torchvision.models.vit_b_16()\n",
+    "from torchvision.models import vgg16\nmodel = vgg16(weights=None)\n",
+    "import timm\nmodel = timm.create_model('vit_base_patch16_224', pretrained=False)\n",
+    "from transformers import ViTForImageClassification\n"
+    "model = ViTForImageClassification.from_pretrained('google/vit-base-patch16-224')\n",
+    "from transformers import AutoModel\nmodel = AutoModel.from_pretrained('bert-base-uncased')\n",
+]
+
+
+@pytest.mark.parametrize("constructor", CONSTRUCTORS)
+def test_zoo_constructors_are_kept(constructor: str) -> None:
+    text = constructor + ZOO_LOOP
+    assert "FZL101" in [d.rule for d in lint(text, LintConfig(prefilter=False))]
+    assert worth_linting(text, explicit_model=False)
+    assert lint(text) == lint(text, LintConfig(prefilter=False))
 # Ordinary code that only looks similar: the rules stay silent, so nothing needs parsing.
 SKIPPED = [
     "import sys\nfor name in sys.modules:\n    print(name)\n",
@@ -55,6 +74,10 @@ SKIPPED = [
     "sig = inspect.signature(f)\nnames = list(sig.parameters)\n",
     "class Linear:\n    def __init__(self, n):\n        self.in_features = n\n        self.out_channels = n\n",
     "def enable(self):\n    self.gradient_checkpointing = True\n    self.grad_scale = 2.0\n",
+    # A library's name, not one of the models detect.py knows.
+    "import torchvision\nresize = torchvision.transforms.Resize(224)\n"
+    "if is_torchvision_available():\n    model = build()\n",
+    "import timm\nmodel = timm.create_model(name, pretrained=True)\n",
 ]
 
 
