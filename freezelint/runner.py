@@ -290,7 +290,20 @@ def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Out
 
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(settings,)) as pool:
-        yield from pool.map(_worker_check, misses, chunksize=max(1, len(misses) // (jobs * 8)))
+        # Largest files first: a few big files are most of the work, and one of them left
+        # for the end would keep one worker busy while the others wait. Outcomes still come
+        # out in the order of `targets`.
+        futures = {target: pool.submit(_worker_check, target)
+                   for target in sorted(misses, key=_size, reverse=True)}
+        for target in misses:
+            yield futures[target].result()
+
+
+def _size(target: str) -> int:
+    try:
+        return os.stat(target).st_size
+    except OSError:
+        return 0
 
 
 def _cached(target: str, settings: Settings) -> Outcome | None:
