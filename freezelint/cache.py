@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from freezelint import __version__
 from freezelint.diagnostics import Diagnostic, diagnostic_from_json
+from freezelint.files import replace_atomically
 
 DEFAULT_DIRECTORY = ".freezelint_cache"
 
@@ -65,12 +65,7 @@ class ResultCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _ignore_in_git(self.root)
-            import tempfile  # only when a result is stored
-
-            fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle)
-            os.replace(temp, path)
+            replace_atomically(path, json.dumps(entry).encode())
         except OSError:
             return
 

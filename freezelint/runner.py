@@ -58,8 +58,8 @@ class Settings:
         (`mode` does not: cached results are only read and written without fixes.)"""
         from freezelint.cache import fingerprint
 
-        model = self.model.dumps() if self.model else None
-        checkpoint = self.checkpoint.dumps() if self.checkpoint else None
+        model = self.model.identity() if self.model else None
+        checkpoint = self.checkpoint.identity() if self.checkpoint else None
         select = None if self.select is None else sorted(self.select)
         return fingerprint(model, checkpoint, select, sorted(self.ignore),
                            sorted(self.extend_select))

@@ -30,6 +30,8 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from freezelint.files import replace_atomically
+
 DISABLE_VARIABLE = "FREEZELINT_NO_STARTUP_CACHE"
 # Far more than any one package defines (libcst: ~900); a bound that keeps a program
 # generating endless distinct dataclasses from growing a file without limit.
@@ -102,15 +104,11 @@ def _load(path: Path) -> dict[str, CodeType]:
 
 
 def _save(path: Path, codes: dict[str, CodeType]) -> None:
-    """Atomically replace the file; concurrent runs each write a whole file, the last wins."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
+    """Concurrent runs each write a whole file, the last wins; a file that cannot be
+    written is not."""
+    with suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(marshal.dumps(codes))
-        os.replace(temporary, path)
-    except OSError:
-        with suppress(OSError):
-            temporary.unlink(missing_ok=True)
+        replace_atomically(path, marshal.dumps(codes))
 
 
 @contextmanager

@@ -195,6 +195,11 @@ class Manifest:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=1) + "\n"
 
+    def identity(self) -> str:
+        """Everything about the model, compactly: what a cache key needs. (`dumps` indents,
+        which makes json use its pure-Python encoder: four times slower.)"""
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
     @classmethod
     def from_json(cls, doc: Any) -> Manifest:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
