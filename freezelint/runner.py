@@ -288,6 +288,10 @@ def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Out
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    # Imported before the workers fork, which then start with libcst and the analysis in
+    # memory instead of importing them each (and the start-up cache sees libcst's classes).
+    import freezelint.lint  # noqa: F401
+
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(settings,)) as pool:
         # Largest files first: a few big files are most of the work, and one of them left
