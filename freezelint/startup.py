@@ -14,7 +14,8 @@ package that defines the classes (libcst, freezelint, torch when `freezelint run
 it...), each read only when that package first defines a dataclass: a warm run, which never
 imports libcst, does not pay for reading libcst's. The files are specific to the interpreter
 version and optimisation level; a missing, unreadable or corrupt file only means compiling
-as usual, and a file that cannot be written is not written.
+as usual, and a file that cannot be written is not written. Like `__pycache__`, the files hold
+code that runs: they live in the user's own cache directory.
 `FREEZELINT_NO_STARTUP_CACHE=1` turns the cache off.
 """
 
@@ -45,8 +46,9 @@ def user_cache_root() -> Path:
 
 
 def startup_cache_dir() -> Path:
-    version = "-".join(map(str, sys.version_info[:3]))
-    tag = f"{sys.implementation.cache_tag}-{version}-O{sys.flags.optimize}"
+    """One directory per interpreter build: the exact version (hexversion also tells
+    pre-releases apart, whose bytecode may differ) and the optimisation level."""
+    tag = f"{sys.implementation.cache_tag}-{sys.hexversion:x}-O{sys.flags.optimize}"
     return user_cache_root() / "startup" / tag
 
 
