@@ -77,13 +77,13 @@ class _Collector:
     def visit_If(self, node: cst.If) -> None:
         self.guards.append(node.test)
 
-    def leave_If(self, original_node: cst.If) -> None:
+    def leave_If(self, _: cst.If) -> None:
         self.guards.pop()
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
         self.guards.append(node.test)
 
-    def leave_IfExp(self, original_node: cst.IfExp) -> None:
+    def leave_IfExp(self, _: cst.IfExp) -> None:
         self.guards.pop()
 
     def _push_comp(self, node: cst.BaseComp) -> None:
@@ -97,15 +97,13 @@ class _Collector:
         self.guards.append(cst.Tuple([cst.Element(t) for t in tests]) if tests else cst.Name("_"))
         self.key_names.append(keys)
 
-    def _pop_comp(self, original_node: cst.BaseComp) -> None:
+    def _pop_comp(self, _: cst.BaseComp) -> None:
         self.guards.pop()
         self.key_names.pop()
 
-    def leave_For(self, original_node: cst.For) -> None:
+    def leave_For(self, _: cst.For) -> None:
         self.key_names.pop()
 
-    visit_DictComp = visit_ListComp = visit_SetComp = visit_GeneratorExp = _push_comp
-    leave_DictComp = leave_ListComp = leave_SetComp = leave_GeneratorExp = _pop_comp
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         if not isinstance(node.value, cst.Name) or len(node.slice) != 1:
