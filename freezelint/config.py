@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from freezelint.words import edit_distance
+
 FREEZELINT_TOML = "freezelint.toml"
 PYPROJECT_TOML = "pyproject.toml"
 
@@ -359,16 +361,5 @@ def validate_codes(values: list[str] | tuple[str, ...]) -> frozenset[str]:
 def closest(code: str, known: list[str], limit: int = 3) -> list[str]:
     """Known codes within two edits of `code`, nearest first. Edit distance rather than
     difflib's ratio, which ranks FZL112 above FZL101 for the typo FZL1O1."""
-    ranked = sorted((_distance(code, k), k) for k in known)
+    ranked = sorted((edit_distance(code, k), k) for k in known)
     return [k for d, k in ranked if d <= 2][:limit]
-
-
-def _distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]

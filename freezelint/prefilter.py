@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from freezelint.analysis.detect import TIMM_MODELS, TORCHVISION_MODELS, TRANSFORMERS_CLASSES
+from freezelint.words import edit_distance
 
 # The patterns the model-free, syntactic rules look for: without one of them the one-pass
 # syntax collection (analysis/syntax.py) is skipped.
@@ -54,8 +55,9 @@ def _names_a_zoo_model(text: str) -> bool:
     if "torchvision" in text and _TORCHVISION_MODEL.search(text):
         return True
     return "timm" in text and "create_model" in text and _TIMM_MODEL.search(text) is not None
-# Attribute assignments with "grad" in the name: typos of requires_grad (FZL105).
-_GRAD_ASSIGN = re.compile(r"\.(\w*grad\w*)\s*=(?!=)")
+# Attribute assignments that may be typos of requires_grad (FZL105). Two edits leave one of
+# the blocks `requ`, `ires`, `_gra` of the name whole, so every typo contains one of them.
+_TYPO_CANDIDATE = re.compile(r"\.(\w*(?:requ|ires|_gra)\w*)\s*=(?!=)", re.I)
 
 # Without a model, the model-free rules report only what these find (each mirrors its rule's
 # own test, so that ordinary code is not parsed for nothing). Each search starts at the rare
@@ -91,14 +93,14 @@ def looks_like_module_name(name: str) -> bool:
 
 
 def is_requires_grad_typo(attr: str) -> bool:
-    """`requires_grd`, `require_grad`, `requires_grad_`: not `gradient_checkpointing`."""
-    if attr == "requires_grad" or "grad" not in attr.lower():
-        return False
+    """`require_grad`, `requires_grd`, `requires_gard`, `Requires_grad` (within two edits),
+    and the method's name `requires_grad_`. A leading underscore marks a deliberate private
+    name (transformers records `self._requires_grad = False` after freezing)."""
     if attr == "requires_grad_":
         return True
-    import difflib  # only for files that assign a *grad* attribute
-
-    return difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio() >= 0.8
+    if attr == "requires_grad" or attr.startswith("_"):
+        return False
+    return edit_distance(attr.lower(), "requires_grad") <= 2
 
 
 def has_syntactic_patterns(text: str) -> bool:
@@ -106,12 +108,12 @@ def has_syntactic_patterns(text: str) -> bool:
     then is the syntax pass (analysis/syntax.py) worth running."""
     if _SYNTACTIC.search(text):
         return True
-    return any(name != "requires_grad" for name in _GRAD_ASSIGN.findall(text))
+    return any(is_requires_grad_typo(name) for name in _TYPO_CANDIDATE.findall(text))
 
 
 def _model_free_finding_possible(text: str) -> bool:
     if _MODEL_FREE.search(text) or any(is_requires_grad_typo(n)
-                                        for n in _GRAD_ASSIGN.findall(text)):
+                                        for n in _TYPO_CANDIDATE.findall(text)):
         return True
     for match in _UNCALLED.finditer(text):
         receiver = _RECEIVER_NAME.search(text, max(0, match.start() - _LOOK_BACK), match.start())

@@ -1,4 +1,5 @@
-"""How counts read in messages and tables: `87.9M`, `1 file`, `3 files`."""
+"""How counts read in messages and tables (`87.9M`, `1 file`, `3 files`), and how far apart
+two words are (for typos)."""
 
 from __future__ import annotations
 
@@ -13,3 +14,15 @@ def human(count: int) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions, one each."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from freezelint.lint import lint
 
 
@@ -206,3 +208,46 @@ def test_iterator_reused_by_clip_grad_norm():
     """))
     assert [d.rule for d in found] == ["FZL204"]
     assert found[0].fixes[0].edits[0].text == "list(model.parameters())"
+
+
+# -- code the analysis cannot follow ------------------------------------------------------
+
+ESCAPE = """\
+import torch
+from src.models import ASTModel
+from helpers import unfreeze_head
+model = ASTModel(label_dim=10)
+for p in model.parameters():
+    p.requires_grad = False
+{call}
+opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+"""
+
+
+@pytest.mark.parametrize("call", ["unfreeze_head(model)", "unfreeze_head(model.mlp_head)",
+                                  "unfreeze_head(params=list(model.parameters()))"])
+def test_a_model_given_to_unseen_code_is_unknown_after(call: str) -> None:
+    # The helper may unfreeze the head: the empty optimizer is no longer certain.
+    assert "FZL103" not in [d.rule for d in lint(ESCAPE.format(call=call))]
+
+
+@pytest.mark.parametrize("call", ["print(model)", "import logging\nlogging.info(model)",
+                                  "unfreeze_head(3)"])
+def test_read_only_calls_keep_what_is_known(call: str) -> None:
+    assert "FZL103" in [d.rule for d in lint(ESCAPE.format(call=call))]
+
+
+def test_recursive_helpers_end_and_stay_silent() -> None:
+    # torch's meta_utils.py shape: a recursive describer calling itself several times ran
+    # for minutes (8 levels, 4 calls each); recursion is now unresolved, like unseen code.
+    text = ESCAPE.format(call=textwrap.dedent("""\
+        def walk(m, depth):
+            if depth:
+                walk(m, depth - 1)
+                walk(m, depth - 1)
+                walk(m, depth - 1)
+                walk(m, depth - 1)
+            else:
+                m.requires_grad_(True)
+        walk(model, 8)"""))
+    assert "FZL103" not in [d.rule for d in lint(text)]

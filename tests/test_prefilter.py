@@ -47,6 +47,8 @@ KEPT = [
     ("FZL111", "model.fc \\\n    .out_features = 3\n"),
     ("FZL105", "p.require_grad = False\n"),
     ("FZL105", "layer.requires_grad_ = False\n"),
+    ("FZL105", "p.requires_grd = False\n"),
+    ("FZL105", "p.Requires_grad = False\n"),
 ]
 # Constructors of zoo models, which make the names checkable.
 ZOO_LOOP = ("for name, p in model.named_parameters():\n    if name != 'fc.weight':\n"
@@ -74,6 +76,10 @@ SKIPPED = [
     "sig = inspect.signature(f)\nnames = list(sig.parameters)\n",
     "class Linear:\n    def __init__(self, n):\n        self.in_features = n\n        self.out_channels = n\n",
     "def enable(self):\n    self.gradient_checkpointing = True\n    self.grad_scale = 2.0\n",
+    # transformers' Whisper/WavLM encoders record that they froze themselves.
+    "def _freeze_parameters(self):\n    for param in self.parameters():\n"
+    "        param.requires_grad = False\n    self._requires_grad = False\n",
+    "self.requires_grad_flag = True\nself.desires = []\n",
     # A library's name, not one of the models detect.py knows.
     "import torchvision\nresize = torchvision.transforms.Resize(224)\n"
     "if is_torchvision_available():\n    model = build()\n",

@@ -51,6 +51,26 @@ from freezelint.prefilter import has_syntactic_patterns
 ModelResolver = Callable[[ModelRequest], "Manifest | None"]
 
 MAX_CALL_DEPTH = 8
+# Function bodies run per lint, at most: helpers that call helpers several times each grow
+# exponentially with depth (torch's meta_utils.py ran for minutes). Past the budget, calls are
+# unresolved, like calls into code the analysis cannot see.
+MAX_CALLS = 2000
+# Unresolved calls that take a model without changing what trains: the model keeps its
+# known state. Any other unresolved call may freeze or unfreeze what it is given.
+READ_ONLY_CALLS = {
+    "debug", "info", "warning", "warn", "error", "critical", "exception", "log", "watch",
+    "summary", "deepcopy", "copy", "count_parameters", "print_trainable_parameters",
+}
+# Module methods that do not change requires_grad (the others, when the analysis does not
+# model them, leave the module's parameters unknown).
+READ_ONLY_MODULE_METHODS = {
+    "forward", "extra_repr", "num_parameters", "get_parameter", "get_submodule",
+    "get_input_embeddings", "get_output_embeddings", "register_forward_hook",
+    "register_forward_pre_hook", "register_full_backward_hook", "register_buffer",
+    "zero_grad", "print_trainable_parameters", "gradient_checkpointing_enable",
+    "gradient_checkpointing_disable", "save_pretrained", "push_to_hub", "generate",
+    "share_memory", "named_buffers", "buffers", "half", "float",
+}
 MAX_ITERATIONS = 20_000
 OPTIMIZER_NAMES = {
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
@@ -144,6 +164,8 @@ class Interpreter:
         self.facts = F.Facts()
         self.seq = 0
         self.depth = 0
+        self.calls = 0
+        self.running: set[cst.CSTNode] = set()  # definitions being executed (recursion)
         self.uncertain = 0
         self.called: set[cst.FunctionDef] = set()
         self.primary: ModelState | None = None
@@ -972,13 +994,35 @@ class Interpreter:
             return callee.fn(self, args, kwargs, node)
         if isinstance(callee, Qualified):
             return self.call_qualified(callee.name, args, kwargs, node)
+        self.escape([*args, *kwargs.values()])
         return UNKNOWN
+
+    def escape(self, values: Iterable[Any]) -> None:
+        """`values` go to code the analysis cannot follow, which may set requires_grad on
+        whatever parameters they reach: those become unknown, so no rule reports on them."""
+        for value in values:
+            if isinstance(value, (list, tuple, set)):
+                self.escape(value)
+            elif isinstance(value, dict):
+                self.escape(value.values())
+            elif isinstance(value, ModuleObj):
+                for tensor in value.model.manifest.parameters_under(value.path):
+                    value.model.trainable[tensor.name] = None
+            elif isinstance(value, ParamObj):
+                value.model.trainable[value.name] = None
+            elif isinstance(value, ParamIter):
+                names = value.names if value.names is not None else list(value.model.trainable)
+                for name in names:
+                    value.model.trainable[name] = None
 
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],
                       node: cst.CSTNode) -> Any:
-        if self.depth >= MAX_CALL_DEPTH:
-            return UNKNOWN
         definition = fn.node
+        if self.depth >= MAX_CALL_DEPTH or self.calls >= MAX_CALLS \
+                or definition in self.running:
+            self.escape([*args, *kwargs.values(), *(fn.closure or {}).values()])
+            return UNKNOWN
+        self.calls += 1
         local = Frame(parent=self.globals)
         if fn.closure is not None:
             local = Frame(dict(fn.closure), parent=self.globals)
@@ -1000,6 +1044,7 @@ class Interpreter:
                 value = self.eval(param.default, self.globals)
             local.bind(param.name.value, value)
         self.depth += 1
+        self.running.add(definition)
         saved_statement = self.statement
         saved_top = self.top
         if fn.top is not None:
@@ -1014,6 +1059,7 @@ class Interpreter:
             return ret.value
         finally:
             self.depth -= 1
+            self.running.discard(definition)
             self.statement = saved_statement
             self.top = saved_top
 
@@ -1120,6 +1166,8 @@ class Interpreter:
             return state_dicts.of_module(receiver, node)
         if name == "load_state_dict":
             return state_dicts.load_into(self, receiver, args, kwargs, node)
+        if name not in READ_ONLY_MODULE_METHODS:
+            self.escape([receiver, *args, *kwargs.values()])
         return UNKNOWN
 
     def set_mode(self, module: ModuleObj, training: bool, node: cst.CSTNode) -> None:
@@ -1200,6 +1248,8 @@ class Interpreter:
         request = detect_constructor(name, args, kwargs)
         if request is not None:
             return self.construct(request, node)
+        if last not in READ_ONLY_CALLS and not name.startswith("logging."):
+            self.escape([*args, *kwargs.values()])
         return UNKNOWN
 
     def construct(self, request: ModelRequest, node: cst.CSTNode) -> Any:
