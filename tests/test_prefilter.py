@@ -98,3 +98,12 @@ def test_model_free_findings_are_kept(rule: str, text: str) -> None:
 def test_lookalikes_are_not_parsed(text: str) -> None:
     assert lint(text, LintConfig(prefilter=False)) == []
     assert not worth_linting(text, explicit_model=False)
+
+
+def test_a_counted_replace_is_not_reported() -> None:
+    # timm's deepseek_vit: `replace('encoder.', '', 1)` under a startswith guard strips the
+    # prefix only; FZL303 is for the uncounted replace that also strips inner occurrences.
+    text = ("out = {}\nfor k, v in sd.items():\n    if k.startswith('encoder.'):\n"
+            "        k = k.replace('encoder.', '', 1)\n    out[k] = v\n")
+    assert lint(text, LintConfig(prefilter=False)) == lint(text) == []
+    assert [d.rule for d in lint(text.replace(", 1)", ")"))] == ["FZL303"]

@@ -175,9 +175,9 @@ class _Collector:
         if prefix not in KNOWN_PREFIXES:
             return
         if func.attr.value == "replace" and not (
-                len(node.args) >= 2 and isinstance(node.args[1].value, cst.SimpleString)
+                len(node.args) == 2 and isinstance(node.args[1].value, cst.SimpleString)
                 and node.args[1].value.evaluated_value == ""):
-            return
+            return  # a count (`replace('encoder.', '', 1)`) says the author chose how many
         self.facts.prefix_strips.append((node, str(prefix), func.attr.value))
         self._own(node)
 
