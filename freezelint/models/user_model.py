@@ -17,13 +17,13 @@ import contextlib
 import hashlib
 import importlib.machinery
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from freezelint.files import replace_atomically
 from freezelint.models.manifest import Manifest, ManifestError
 from freezelint.models.specs import is_user_model_spec
 from freezelint.startup import user_cache_root
@@ -213,18 +213,8 @@ def _load_cached(cache_file: Path) -> Manifest | None:
 
 
 def _store(cache_file: Path, entry: dict[str, Any]) -> None:
-    """Write atomically (temp file + os.replace): a concurrent reader sees the old entry
-    or the new one, never half of one. A cache that cannot be written is not an error."""
-    temporary: str | None = None
-    try:
+    """Write atomically: a concurrent reader sees the old entry or the new one, never half
+    of one. A cache that cannot be written is not an error."""
+    with contextlib.suppress(OSError):
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache_file.parent,
-                                         prefix=".tmp-", suffix=".json",
-                                         delete=False) as handle:
-            temporary = handle.name
-            json.dump(entry, handle)
-        os.replace(temporary, cache_file)
-    except OSError:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        replace_atomically(cache_file, json.dumps(entry).encode("utf-8"))
