@@ -35,7 +35,7 @@ from pygls.lsp.client import LanguageClient
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from freezelint.lint import analyze  # noqa: E402
+from freezelint.engine.lint import analyze  # noqa: E402
 
 GOAL_MS = 100.0
 
@@ -255,7 +255,7 @@ def phases(text: str, runs: int = 7) -> dict[str, float]:
     from freezelint.analysis.interpreter import Interpreter
     from freezelint.analysis.syntax import collect_syntax
     from freezelint.checks.base import Context
-    from freezelint.lint import zoo_resolver
+    from freezelint.engine.lint import zoo_resolver
 
     def best(run: Callable[[], object]) -> float:
         times = []

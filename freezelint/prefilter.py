@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from freezelint.analysis.detect import TIMM_MODELS, TORCHVISION_MODELS, TRANSFORMERS_CLASSES
-from freezelint.words import edit_distance
+from freezelint.common.words import edit_distance
 
 # The patterns the model-free, syntactic rules look for: without one of them the one-pass
 # syntax collection (analysis/syntax.py) is skipped.

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from freezelint.files import replace_atomically
+from freezelint.common.files import replace_atomically
 
 DISABLE_VARIABLE = "FREEZELINT_NO_STARTUP_CACHE"
 # Far more than any one package defines (libcst: ~900); a bound that keeps a program
@@ -144,6 +144,6 @@ def compiled_dataclass_cache(directory: Path | None = None) -> Iterator[Compiled
 def main() -> None:
     """The `freezelint` command (and `python -m freezelint`)."""
     with compiled_dataclass_cache():
-        from freezelint.cli import main as cli
+        from freezelint.cli.main import main as cli
 
         cli()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from freezelint.lint import LintConfig
+from freezelint.engine.lint import LintConfig
 from freezelint.models.manifest import Manifest
 from freezelint.models.zoo import load_zoo
 

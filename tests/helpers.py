@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from freezelint.cli import main
+from freezelint.cli.main import main
 
 # A freeze loop written for a ResNet, in a helper with no model constructor: the model has to
 # come from the settings or configuration, and is wrong for AST.

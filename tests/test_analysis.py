@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from freezelint.lint import lint
+from freezelint.engine.lint import lint
 
 
 def rules(code: str) -> list[str]:

@@ -23,8 +23,8 @@ from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 
 import freezelint  # noqa: E402
-from freezelint.cli import main  # noqa: E402
-from freezelint.diagnostics import Diagnostic, Severity  # noqa: E402
+from freezelint.cli.main import main  # noqa: E402
+from freezelint.common.diagnostics import Diagnostic, Severity  # noqa: E402
 from freezelint.models.architectures.ast_model import ASTModel  # noqa: E402
 from freezelint.runtime import (  # noqa: E402
     AuditReport,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from freezelint.cli import main
-from freezelint.lint import LintConfig, lint
+from freezelint.cli.main import main
+from freezelint.engine.lint import LintConfig, lint
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "ast_checkpoint_merge.py"
 CHECKPOINT_NAME = "audioset_10_10_0.4593.pth"

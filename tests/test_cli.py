@@ -83,8 +83,8 @@ def test_example_full_format() -> None:
 
 
 def test_colour_only_when_asked() -> None:
-    from freezelint.lint import lint
-    from freezelint.report import FileResult, render_full
+    from freezelint.cli.report import FileResult, render_full
+    from freezelint.engine.lint import lint
 
     diagnostics = lint(EXAMPLE_TEXT)
     coloured = render_full([FileResult(EXAMPLE, diagnostics, EXAMPLE_TEXT)], color=True)
@@ -281,12 +281,12 @@ def test_user_model_refused_without_trust(tmp_path: Path) -> None:
 
 
 def test_internal_error_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import freezelint.lint
+    import freezelint.engine.lint
 
     def broken(text: str, config: object = None) -> list[object]:
         raise RuntimeError("rule exploded")
 
-    monkeypatch.setattr(freezelint.lint, "lint_result", broken)
+    monkeypatch.setattr(freezelint.engine.lint, "lint_result", broken)
     result = run("check", EXAMPLE, "--no-cache")
     assert result.exit_code == 2
     assert f"{EXAMPLE}: internal error: RuntimeError: rule exploded" in result.stderr
@@ -443,7 +443,7 @@ def test_models_table_and_json() -> None:
 
 
 def test_rule() -> None:
-    from freezelint.rule_docs import all_rule_docs
+    from freezelint.common.rule_docs import all_rule_docs
 
     docs = all_rule_docs()
     if "FZL101" not in docs:
@@ -501,7 +501,7 @@ def test_python_dash_m_bad_input(tmp_path: Path) -> None:
 def test_check_never_imports_torch() -> None:
     code = textwrap.dedent(f"""
         import sys
-        from freezelint.cli import main
+        from freezelint.cli.main import main
         try:
             main(["check", {EXAMPLE!r}, "--model", "ast", "--output-format", "json"])
         except SystemExit as exit:
@@ -525,7 +525,7 @@ def test_lsp_accepts_the_stdio_flag_clients_pass() -> None:
 def test_rule_json_lists_every_rule_with_its_catalog_entry() -> None:
     import json as json_module
 
-    from freezelint.rule_docs import all_rule_docs
+    from freezelint.common.rule_docs import all_rule_docs
 
     everything = json_module.loads(run("rule", "--all", "--json").stdout)
     assert [r["id"] for r in everything] == sorted(all_rule_docs())

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 from helpers import chdir, invoke
 
-import freezelint.cli
-from freezelint.cli import main
-from freezelint.config import (
+import freezelint.cli.main
+from freezelint.cli.main import main
+from freezelint.engine.config import (
     ConfigError,
     ProjectConfig,
     WatchedConfigs,
@@ -423,13 +423,13 @@ def test_each_model_is_resolved_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for name in ("a_1.py", "a_2.py", "b_1.py", "b_2.py"):
         write(tmp_path / name, LOOP)
     calls: list[str] = []
-    real = freezelint.cli.resolve_model
+    real = freezelint.cli.main.resolve_model
 
     def counting(spec: str, *args: object, **kwargs: object) -> object:
         calls.append(spec)
         return real(spec, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(freezelint.cli, "resolve_model", counting)
+    monkeypatch.setattr(freezelint.cli.main, "resolve_model", counting)
     result = run(".", "-j", "1", cwd=tmp_path)  # two groups (per-file-ignores), one model
     assert result.exit_code == 1
     assert calls == ["ast"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from freezelint.cli import main
+from freezelint.cli.main import main
 from freezelint.models.zoo import load_zoo
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import freezelint.fixes as fixes
-from freezelint.cli import main
-from freezelint.diagnostics import Diagnostic, Edit, Fix, Safety
-from freezelint.lint import LintConfig, lint
-from freezelint.rule_docs import rule_doc
+import freezelint.engine.fixes as fixes
+from freezelint.cli.main import main
+from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Safety
+from freezelint.common.rule_docs import rule_doc
+from freezelint.engine.lint import LintConfig, lint
 
 REPO = Path(__file__).resolve().parents[1]
 AST_EXAMPLE = REPO / "examples" / "ast_head_finetune.py"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from freezelint.fixes import fix_text
+from freezelint.engine.fixes import fix_text
 
 
 def fixed(code: str) -> str:

@@ -29,13 +29,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import freezelint.fixes as fixes
-from freezelint.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
-from freezelint.fixes import FixResult, apply_edits, chosen_fix, fix_text, parses
-from freezelint.lint import OPT_IN_RULES, LintConfig, lint
+import freezelint.engine.fixes as fixes
+from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
+from freezelint.common.rule_docs import RuleDoc, all_rule_docs
+from freezelint.engine.fixes import FixResult, apply_edits, chosen_fix, fix_text, parses
+from freezelint.engine.lint import OPT_IN_RULES, LintConfig, lint
+from freezelint.inputs.source import decode_source
 from freezelint.models.zoo import load_zoo
-from freezelint.rule_docs import RuleDoc, all_rule_docs
-from freezelint.source import decode_source
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from click.testing import Result
 from helpers import invoke, position
 
 from freezelint import __version__
-from freezelint.rule_docs import all_rule_docs
+from freezelint.common.rule_docs import all_rule_docs
 
 REPO = Path(__file__).resolve().parents[1]
 HEAD = "examples/ast_head_finetune.py"

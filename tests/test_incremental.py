@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from freezelint.analysis.incremental import StatementCache
-from freezelint.lint import LintConfig, analyze
+from freezelint.common.rule_docs import all_rule_docs
+from freezelint.engine.lint import LintConfig, analyze
 from freezelint.models.zoo import load_zoo
-from freezelint.rule_docs import all_rule_docs
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

@@ -23,10 +23,10 @@ from helpers import LOOP_WITHOUT_MODEL, invoke
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from freezelint.fixes import fix_text
-from freezelint.lint import LintConfig, lint
+from freezelint.common.rule_docs import rule_doc
+from freezelint.engine.fixes import fix_text
+from freezelint.engine.lint import LintConfig, lint
 from freezelint.models.zoo import load_zoo
-from freezelint.rule_docs import rule_doc
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = (REPO / "examples" / "ast_head_finetune.py").read_text(encoding="utf-8")
@@ -740,7 +740,7 @@ def test_lint_config_sanity() -> None:
 def test_columns_are_utf16_on_lines_beyond_the_bmp() -> None:
     from pygls.workspace import PositionCodec
 
-    from freezelint.diagnostics import Span
+    from freezelint.common.diagnostics import Span
     from freezelint.lsp.notebooks import Part, prepare_script
     from freezelint.lsp.text import Layout
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from freezelint.cli import main
+from freezelint.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = (REPO / "examples" / "ast_head_finetune.py").read_text(encoding="utf-8")

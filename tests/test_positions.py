@@ -11,9 +11,9 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.positions import StatementPositions
-from freezelint.lint import zoo_resolver
+from freezelint.common.rule_docs import all_rule_docs
+from freezelint.engine.lint import zoo_resolver
 from freezelint.models.zoo import load_zoo
-from freezelint.rule_docs import all_rule_docs
 
 ROOT = Path(__file__).parent.parent
 LAYOUT = '''import torch  # a comment

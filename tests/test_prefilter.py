@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from freezelint.lint import LintConfig, lint
+from freezelint.common.rule_docs import all_rule_docs
+from freezelint.engine.lint import LintConfig, lint
 from freezelint.models.zoo import load_zoo
 from freezelint.prefilter import worth_linting
-from freezelint.rule_docs import all_rule_docs
 
 ROOT = Path(__file__).parent.parent
 TEXTS = [

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from helpers import chdir
 
-from freezelint.cli import main
+from freezelint.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from freezelint.rule_docs import all_rule_docs
+from freezelint.common.rule_docs import all_rule_docs
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

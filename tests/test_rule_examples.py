@@ -11,9 +11,9 @@ import dataclasses
 import pytest
 
 from freezelint.checks import REGISTRY
-from freezelint.fixes import fix_text
-from freezelint.lint import ENGINE_RULES, OPT_IN_RULES, lint
-from freezelint.rule_docs import all_rule_docs
+from freezelint.common.rule_docs import all_rule_docs
+from freezelint.engine.fixes import fix_text
+from freezelint.engine.lint import ENGINE_RULES, OPT_IN_RULES, lint
 
 DOCS = sorted(all_rule_docs().values(), key=lambda d: d.id)
 

@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
-from freezelint.cli import main  # noqa: E402
+from freezelint.cli.main import main  # noqa: E402
 from freezelint.runtime.runner import run_script  # noqa: E402
 
 pytestmark = pytest.mark.torch

@@ -8,8 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from freezelint.diagnostics import Severity
-from freezelint.lint import LintConfig, lint
+from freezelint.common.diagnostics import Severity
+from freezelint.engine.lint import LintConfig, lint
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -301,7 +301,7 @@ def test_directive_names_the_model():
 def test_linting_without_a_model_does_not_import_torch():
     code = textwrap.dedent("""
         import sys
-        from freezelint.lint import lint
+        from freezelint.engine.lint import lint
         text = open(sys.argv[1]).read()
         assert [d.rule for d in lint(text)] == ['FZL101', 'FZL101', 'FZL103']
         assert lint('for p in net.parameters():\\n    p.require_grad = False\\n')

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from freezelint.source import SourceError, decode_source, discover, read_source
+from freezelint.inputs.source import SourceError, decode_source, discover, read_source
 
 
 def _write(path: Path, data: bytes) -> Path:

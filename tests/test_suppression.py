@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 from helpers import invoke
 
-from freezelint.cli import main
-from freezelint.fixes import fix_text
-from freezelint.lint import LintConfig, Suppression, lint, suppressions
+from freezelint.cli.main import main
+from freezelint.engine.fixes import fix_text
+from freezelint.engine.lint import LintConfig, Suppression, lint, suppressions
 from freezelint.models.zoo import load_zoo
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from freezelint.checks.base import (
     rule,
     torch_nn,
 )
-from freezelint.diagnostics import Safety
+from freezelint.common.diagnostics import Safety
 from freezelint.prefilter import is_requires_grad_typo, looks_like_module_name
 
 # Without a model, only a chain like `model.fc.out_features` is surely a layer: `self.x`

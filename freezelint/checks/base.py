@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from freezelint.analysis.facts import Facts
-from freezelint.diagnostics import Safety
+from freezelint.common.diagnostics import Safety
 
 
 @dataclass(frozen=True)

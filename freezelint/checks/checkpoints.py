@@ -12,7 +12,7 @@ from freezelint.analysis.state_dicts import PREFIXES
 from freezelint.analysis.values import StateDict
 from freezelint.analysis.walk import walk
 from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
-from freezelint.diagnostics import Safety
+from freezelint.common.diagnostics import Safety
 
 
 def _prefix_of(keys: list[str], reference: set[str]) -> tuple[str, list[str]] | None:

@@ -11,7 +11,7 @@ from freezelint.analysis.facts import NameTest
 from freezelint.analysis.state_dicts import PREFIXES
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
 from freezelint.checks.suggest import suggestions
-from freezelint.diagnostics import Safety
+from freezelint.common.diagnostics import Safety
 
 _KIND_PHRASE = {
     "equal": "matches no {domain} name of {model}",

@@ -8,7 +8,7 @@ import libcst as cst
 
 from freezelint.analysis.values import OptimizerObj
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
-from freezelint.diagnostics import Safety
+from freezelint.common.diagnostics import Safety
 
 
 @rule("FZL201")

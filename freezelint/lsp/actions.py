@@ -19,12 +19,12 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
-from freezelint.diagnostics import Diagnostic, Fix, Safety
-from freezelint.fixes import chosen_fix, fix_text
+from freezelint.common.diagnostics import Diagnostic, Fix, Safety
+from freezelint.engine.fixes import chosen_fix, fix_text
+from freezelint.inputs.notebook import split_keep_ends
 from freezelint.lsp.convert import Entry
 from freezelint.lsp.linting import LintResult
 from freezelint.lsp.text import to_client_column
-from freezelint.notebook import split_keep_ends
 
 FIX_ALL = "source.fixAll.freezelint"
 KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.SourceFixAll, FIX_ALL]

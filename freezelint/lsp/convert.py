@@ -13,10 +13,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from freezelint.diagnostics import Diagnostic, Severity
+from freezelint.common.diagnostics import Diagnostic, Severity
+from freezelint.common.rule_docs import rule_doc
 from freezelint.lsp.settings import Notice
 from freezelint.lsp.text import Layout, to_client_column
-from freezelint.rule_docs import rule_doc
 
 SOURCE = "freezelint"
 

@@ -16,12 +16,12 @@ import re
 from lsprotocol import types
 
 from freezelint.checks.suggest import suggestions
-from freezelint.diagnostics import Position
-from freezelint.lint import NameMatch
+from freezelint.common.diagnostics import Position
+from freezelint.common.rule_docs import RuleDoc, rule_doc
+from freezelint.engine.lint import NameMatch
 from freezelint.lsp.linting import LintResult
 from freezelint.lsp.text import contains
 from freezelint.models.manifest import Manifest
-from freezelint.rule_docs import RuleDoc, rule_doc
 
 SHOWN = 8  # names listed before "... and N more"
 _STRING = re.compile(r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from freezelint.lint import OptimizerSummary
+from freezelint.engine.lint import OptimizerSummary
 from freezelint.lsp.linting import LintResult
 
 

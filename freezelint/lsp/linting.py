@@ -26,8 +26,8 @@ from lsprotocol import types
 from pygls.workspace import PositionCodec
 
 from freezelint.analysis.incremental import StatementCache
-from freezelint.diagnostics import Diagnostic
-from freezelint.lint import Analysis, LintConfig, analyze
+from freezelint.common.diagnostics import Diagnostic
+from freezelint.engine.lint import Analysis, LintConfig, analyze
 from freezelint.lsp.convert import Entry, entries
 from freezelint.lsp.notebooks import (
     Part,

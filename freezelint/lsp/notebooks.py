@@ -1,12 +1,12 @@
 """What the editor holds (a script, VS Code notebook cells, JupyterLab's notebook text) ->
 one text the linter can parse. The editor-independent core (blanking magics, skipping a
-cell that does not parse, one segment per cell) is `freezelint.notebook`, shared with the
+cell that does not parse, one segment per cell) is `freezelint.inputs.notebook`, shared with the
 CLI's `.ipynb` support; only JupyterLab's single-text form is particular to the server.
 """
 
 from __future__ import annotations
 
-from freezelint.notebook import (
+from freezelint.inputs.notebook import (
     Part,
     Prepared,
     Segment,

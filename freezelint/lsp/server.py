@@ -27,6 +27,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from freezelint import __version__
+from freezelint.inputs.notebook import split_lines
 from freezelint.lsp.actions import KINDS, fix_all, has_safe_fix, line_actions, wants_fix_all
 from freezelint.lsp.completion import TRIGGERS, complete
 from freezelint.lsp.hover import hover
@@ -41,7 +42,6 @@ from freezelint.lsp.linting import (
 )
 from freezelint.lsp.notebooks import Part
 from freezelint.lsp.settings import Settings, settings_section
-from freezelint.notebook import split_lines
 
 LOG = logging.getLogger("freezelint.lsp")
 

@@ -6,7 +6,7 @@ Two sources, merged per document:
   trustLocalModels, debounce);
 - the project: the configuration file the CLI would use for the document
   (`freezelint.toml` or `[tool.freezelint]` in `pyproject.toml`, nearest above it; see
-  freezelint/config.py), with all its keys: model and per-file-models, model-args,
+  freezelint/engine/config.py), with all its keys: model and per-file-models, model-args,
   checkpoint, select, extend-select, ignore and per-file-ignores, trust-local-models.
 The project wins for the model and select, since the model is a fact about the project
 while editor settings are often user-wide; ignores of both apply. A configuration that
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from freezelint.config import ConfigError, ProjectConfig, WatchedConfigs
-from freezelint.diagnostics import Severity
-from freezelint.lint import LintConfig
+from freezelint.common.diagnostics import Severity
+from freezelint.engine.config import ConfigError, ProjectConfig, WatchedConfigs
+from freezelint.engine.lint import LintConfig
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 from freezelint.models.specs import is_user_model_spec

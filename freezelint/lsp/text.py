@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.workspace import PositionCodec
 
-from freezelint.diagnostics import Position, Span
-from freezelint.notebook import Segment
+from freezelint.common.diagnostics import Position, Span
+from freezelint.inputs.notebook import Segment
 
 
 def to_client_column(line: str, column: int, codec: PositionCodec) -> int:

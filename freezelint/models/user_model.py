@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from freezelint.files import replace_atomically
+from freezelint.common.files import replace_atomically
 from freezelint.models.manifest import Manifest, ManifestError
 from freezelint.models.specs import is_user_model_spec
 from freezelint.startup import user_cache_root

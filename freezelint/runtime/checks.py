@@ -22,7 +22,7 @@ from torch.nn import Module
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parameter import is_lazy
 
-from freezelint.diagnostics import Severity
+from freezelint.common.diagnostics import Severity
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal, TextIO
 
 from torch.nn import Module
 
-from freezelint.diagnostics import Diagnostic, Severity, Span
+from freezelint.common.diagnostics import Diagnostic, Severity, Span
 from freezelint.runtime import checks
 from freezelint.runtime.table import ModuleRow, headline, module_rows, render_table
 
@@ -191,7 +191,7 @@ def user_frame(frame: FrameType | None) -> FrameType | None:
 
 def rule_info(rule_id: str) -> tuple[str, Severity]:
     """The rule's name and documented severity, from the catalog (`rules/*.md`)."""
-    from freezelint.rule_docs import rule_doc
+    from freezelint.common.rule_docs import rule_doc
 
     try:
         doc = rule_doc(rule_id)

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from freezelint import __version__
-from freezelint.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
-from freezelint.rule_docs import RuleDoc, all_rule_docs, rule_doc
+from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
+from freezelint.common.rule_docs import RuleDoc, all_rule_docs, rule_doc
 
 if TYPE_CHECKING:
-    from freezelint.notebook import CellMap
+    from freezelint.inputs.notebook import CellMap
 
 OUTPUT_FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github")
 # Formats read by programs: no summary line on stderr, no colour.
@@ -126,7 +126,7 @@ def _full_diagnostic(path: str, d: Diagnostic, source: list[str],
 def _fix_diff(fix: Fix, source: list[str], cells: CellMap | None = None
               ) -> list[list[_Segment]]:
     """The lines a fix changes, before (`-`) and after (`+`), as Ruff shows them."""
-    from freezelint.edits import apply_edits
+    from freezelint.inputs.edits import apply_edits
 
     if not fix.edits:
         return []

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from freezelint.diagnostics import Diagnostic, Edit, Fix, Safety
-from freezelint.edits import apply_edits
-from freezelint.lint import LintConfig, lint
+from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Safety
+from freezelint.engine.lint import LintConfig, lint
+from freezelint.inputs.edits import apply_edits
 
 MAX_ROUNDS = 10
 

@@ -23,12 +23,12 @@ from rich.console import Console, Group
 from rich.text import Text
 from rich.tree import Tree
 
+from freezelint.common.words import human, plural
 from freezelint.models.manifest import Manifest, TensorInfo
-from freezelint.words import human, plural
 
 if TYPE_CHECKING:
-    from freezelint.diagnostics import Span
-    from freezelint.lint import Analysis, OptimizerSummary
+    from freezelint.common.diagnostics import Span
+    from freezelint.engine.lint import Analysis, OptimizerSummary
 
 # A parameter's state after the script: True trains, False frozen, None unknown.
 State = bool | None

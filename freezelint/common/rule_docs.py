@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from freezelint.diagnostics import Severity
+from freezelint.common.diagnostics import Severity
 
 DOCS_URL = "https://github.com/freezelint/freezelint/blob/main/rules/{file}"
 
@@ -53,10 +53,10 @@ class RuleDoc:
 
 
 def rules_dir() -> Path:
-    packaged = Path(__file__).parent / "_rules"
+    packaged = Path(__file__).parents[1] / "_rules"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).parent.parent / "rules"
+    return Path(__file__).parents[2] / "rules"
 
 
 def _parse(path: Path) -> RuleDoc:

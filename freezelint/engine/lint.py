@@ -22,10 +22,10 @@ from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
-from freezelint.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
+from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
+from freezelint.common.rule_docs import rule_doc
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import worth_linting
-from freezelint.rule_docs import rule_doc
 
 _DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from freezelint.words import edit_distance
+from freezelint.common.words import edit_distance
 
 FREEZELINT_TOML = "freezelint.toml"
 PYPROJECT_TOML = "pyproject.toml"
@@ -338,8 +338,8 @@ def _validate(file: Path, table: Mapping[str, Any]) -> ProjectConfig:
 def known_codes() -> list[str]:
     """Every rule code: the documented ones, the registered ones and the engine's own."""
     from freezelint.checks import REGISTRY
-    from freezelint.lint import ENGINE_RULES
-    from freezelint.rule_docs import all_rule_docs
+    from freezelint.common.rule_docs import all_rule_docs
+    from freezelint.engine.lint import ENGINE_RULES
 
     return sorted({*ENGINE_RULES, *REGISTRY, *all_rule_docs()})
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from freezelint.cache import ResultCache
-from freezelint.diagnostics import Diagnostic
-from freezelint.lint import LintConfig, lint_result, selected
-from freezelint.notebook import Notebook, NotebookError, editable, read_notebook
-from freezelint.report import FileResult
-from freezelint.runner import Outcome, Settings, fixed_rules
-from freezelint.source import SourceText
+from freezelint.cli.batch import Outcome, Settings, fixed_rules
+from freezelint.cli.report import FileResult
+from freezelint.common.diagnostics import Diagnostic
+from freezelint.engine.cache import ResultCache
+from freezelint.engine.lint import LintConfig, lint_result, selected
+from freezelint.inputs.notebook import Notebook, NotebookError, editable, read_notebook
+from freezelint.inputs.source import SourceText
 
 
 def check_notebook(target: str, data: bytes, settings: Settings, config: LintConfig,
@@ -81,7 +81,7 @@ def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: 
                                     fixed_text=fixed.text, fixed_cells=fixed.cells,
                                     applied=changes, fixed_rules=rules)
         return outcome
-    from freezelint.writeback import WriteError, write_atomic
+    from freezelint.inputs.writeback import WriteError, write_atomic
 
     try:
         content = fixed.dumps()
@@ -103,11 +103,11 @@ def _edit(text: str, config: LintConfig, settings: Settings, target: str,
           outcome: Outcome) -> tuple[str, int]:
     """The marked text after the fixes (or the suppression comments) and how many."""
     if settings.mode.add_noqa:
-        from freezelint.lint import add_noqa, lint
+        from freezelint.engine.lint import add_noqa, lint
 
         added = add_noqa(text, lint(text, config))
         return added.text, added.added
-    from freezelint.fixes import fix_text
+    from freezelint.engine.fixes import fix_text
 
     fixed = fix_text(text, config, unsafe=settings.mode.unsafe)
     if fixed.rejected:

@@ -27,15 +27,15 @@ import click
 from click.core import ParameterSource
 
 from freezelint import __version__
-from freezelint.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
-from freezelint.config import closest, known_codes
+from freezelint.cli.report import MACHINE_FORMATS, OUTPUT_FORMATS
+from freezelint.common.words import human, plural
+from freezelint.engine.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
+from freezelint.engine.config import closest, known_codes
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
-from freezelint.report import MACHINE_FORMATS, OUTPUT_FORMATS
-from freezelint.words import human, plural
 
 if TYPE_CHECKING:
-    from freezelint.report import FileResult
+    from freezelint.cli.report import FileResult
 
 STDIN = "-"
 
@@ -182,9 +182,9 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
 
     Each file is checked with the nearest configuration above it ([tool.freezelint] in
     pyproject.toml, or freezelint.toml); options given here override it."""
-    from freezelint.config import ConfigError, ConfigFinder
-    from freezelint.runner import FixMode, check_all, default_jobs
-    from freezelint.source import discover
+    from freezelint.cli.batch import FixMode, check_all, default_jobs
+    from freezelint.engine.config import ConfigError, ConfigFinder
+    from freezelint.inputs.source import discover
 
     ctx = click.get_current_context()
     if config_file is not None and isolated:
@@ -269,7 +269,7 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         fixed = sum(r.applied for r in results)
         if fix and fixed:
             click.echo(f"Fixed {plural(fixed, 'problem')}.", err=True)
-        from freezelint.report import summary
+        from freezelint.cli.report import summary
 
         click.echo(summary(results, unreadable), err=True)
 
@@ -301,7 +301,7 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
     extend-select and ignore, --ignore and --extend-select add to them, --model replaces model and
     per-file-models, --checkpoint and --[no-]unsafe-fixes replace theirs. Models and
     checkpoints are resolved once each, however many groups use them."""
-    from freezelint.runner import Settings
+    from freezelint.cli.batch import Settings
 
     keyed: dict[tuple[Any, ...], list[str]] = {}
     configs: dict[tuple[Any, ...], Any] = {}
@@ -360,7 +360,7 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
 def _config_model(config: Any, key: tuple[str, str, str, bool]) -> Manifest:
     """A model named in a configuration file, relative to its directory. The user's own
     code runs only when that file (or the command line) says trust-local-models."""
-    from freezelint.config import ConfigError
+    from freezelint.engine.config import ConfigError
     from freezelint.models.specs import is_user_model_spec
 
     spec, kwargs, _, trust = key
@@ -377,7 +377,7 @@ def _config_model(config: Any, key: tuple[str, str, str, bool]) -> Manifest:
 
 
 def _config_checkpoint(config: Any, path: str) -> Manifest:
-    from freezelint.config import ConfigError
+    from freezelint.engine.config import ConfigError
     from freezelint.models.checkpoint import CheckpointError, read_checkpoint
 
     try:
@@ -388,7 +388,7 @@ def _config_checkpoint(config: Any, path: str) -> Manifest:
 
 def _render(results: list[FileResult], output_format: str, show_statistics: bool,
             unsafe: bool, color: bool) -> str:
-    from freezelint import report
+    from freezelint.cli import report
 
     if show_statistics:
         return report.render_statistics(results, unsafe,
@@ -534,7 +534,7 @@ def _fixes_report(results: list[FileResult]) -> str:
 def _parse_codes(value: str | None, option: str) -> frozenset[str] | None:
     """`FZL101, fzl2` -> {"FZL101", "FZL2"}; every item must be a code or a prefix of one,
     since a typo would otherwise silently select nothing (or ignore nothing)."""
-    from freezelint.config import validate_codes
+    from freezelint.engine.config import validate_codes
 
     if value is None:
         return None
@@ -593,7 +593,7 @@ def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_mode
         click.echo(manifest.dumps(), nl=False)
         return
     if not flat:
-        from freezelint.tree import draw
+        from freezelint.cli.tree import draw
 
         _echo_rich(draw(manifest))
     rows = [(p.name, _shape(p.shape), p.dtype) for p in manifest.parameters]
@@ -617,7 +617,7 @@ def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_mode
 def _echo_rich(renderable: object) -> None:
     """Print a rich renderable: colour only for a terminal without NO_COLOR, box-drawing
     characters only when stdout can encode them."""
-    from freezelint.tree import render
+    from freezelint.cli.tree import render
 
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     try:
@@ -649,13 +649,13 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
     module, the totals and what each optimizer gets. The model is found as for `check`:
     --model, else the configuration's (per-file-)model, else a `# freezelint: model=...`
     comment, else detected from its constructor."""
-    from freezelint.config import ConfigError
-    from freezelint.lint import LintConfig, analyze
-    from freezelint.notebook import is_notebook, read_notebook
-    from freezelint.report import location
-    from freezelint.runner import DirectiveResolver
-    from freezelint.source import SourceError, read_source
-    from freezelint.tree import explanation
+    from freezelint.cli.batch import DirectiveResolver
+    from freezelint.cli.report import location
+    from freezelint.cli.tree import explanation
+    from freezelint.engine.config import ConfigError
+    from freezelint.engine.lint import LintConfig, analyze
+    from freezelint.inputs.notebook import is_notebook, read_notebook
+    from freezelint.inputs.source import SourceError, read_source
 
     model = _resolve_explicit(model_spec, model_args, trust_local_models)
     trust = (trust_local_models if click.get_current_context().get_parameter_source(
@@ -696,7 +696,7 @@ def _configured_model(path: Path, trust: bool | None, with_model: bool
     """The model (unless --model replaces it) and checkpoint that the configuration governing
     `path` names, resolved as `check` resolves them (trust: --[no-]trust-local-models when
     given, else the file's own setting)."""
-    from freezelint.config import ConfigFinder
+    from freezelint.engine.config import ConfigFinder
 
     config = ConfigFinder().for_path(path)
     if config is None:
@@ -743,7 +743,7 @@ def _table(rows: list[tuple[str, ...]], right_aligned: frozenset[int] | set[int]
               help="Machine-readable: id, name, severity, fix safety, url, summary, body.")
 def rule(code: str | None, show_all: bool, as_json: bool) -> None:
     """Print the documentation of a rule: freezelint rule FZL101."""
-    from freezelint.rule_docs import RuleDoc, all_rule_docs, rule_doc
+    from freezelint.common.rule_docs import RuleDoc, all_rule_docs, rule_doc
 
     def render(doc: RuleDoc) -> str:
         body = doc.body.strip()

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from freezelint import __version__
-from freezelint.diagnostics import Diagnostic, diagnostic_from_json
-from freezelint.files import replace_atomically
+from freezelint.common.diagnostics import Diagnostic, diagnostic_from_json
+from freezelint.common.files import replace_atomically
 
 DEFAULT_DIRECTORY = ".freezelint_cache"
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from freezelint.diagnostics import Diagnostic, Severity, Span
-from freezelint.source import SourceError
+from freezelint.common.diagnostics import Diagnostic, Severity, Span
+from freezelint.inputs.source import SourceError
 
 # -- lines -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from freezelint.source import SourceText
+from freezelint.inputs.source import SourceText
 
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from freezelint.cli.report import FileResult
 from freezelint.models.manifest import Manifest
-from freezelint.report import FileResult
 
 STDIN = "-"
 
@@ -56,7 +56,7 @@ class Settings:
     def fingerprint(self) -> str:
         """The cache key of the configuration: everything that changes a file's findings.
         (`mode` does not: cached results are only read and written without fixes.)"""
-        from freezelint.cache import fingerprint
+        from freezelint.engine.cache import fingerprint
 
         model = self.model.identity() if self.model else None
         checkpoint = self.checkpoint.identity() if self.checkpoint else None
@@ -107,7 +107,7 @@ _RESOLVER = DirectiveResolver()
 
 def check_file(target: str, settings: Settings, data: bytes | None = None) -> Outcome:
     """Read, lint and (with --fix/--diff) fix one file."""
-    from freezelint.source import SourceError, decode_source, read_source
+    from freezelint.inputs.source import SourceError, decode_source, read_source
 
     mode = settings.mode
     outcome = Outcome(target, None)
@@ -128,7 +128,7 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
         if mode.add_noqa:
             return _add_noqa(target, source, config, outcome)
         if not mode.computes_fixes:
-            from freezelint.lint import lint_result
+            from freezelint.engine.lint import lint_result
 
             analysis = lint_result(source.text, config)
             if cache is not None and data is not None:
@@ -145,7 +145,7 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
 
 def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outcome) -> Outcome:
     """An `.ipynb` file: its code cells linted together (see notebook_check)."""
-    from freezelint.notebook_check import check_notebook
+    from freezelint.cli.notebooks import check_notebook
 
     cache = _cache(settings) if not settings.mode.computes_fixes else None
     try:
@@ -157,9 +157,9 @@ def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outco
 
 def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Settings,
          outcome: Outcome) -> Outcome:
-    from freezelint.fixes import fix_text
-    from freezelint.lint import lint
-    from freezelint.writeback import WriteError, write_atomic
+    from freezelint.engine.fixes import fix_text
+    from freezelint.engine.lint import lint
+    from freezelint.inputs.writeback import WriteError, write_atomic
 
     mode = settings.mode
     before = lint(source.text, config)
@@ -200,8 +200,8 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Se
 def _add_noqa(target: str, source: Any, config: Any, outcome: Outcome) -> Outcome:
     """--add-noqa: a suppression comment on each line with a finding, written atomically
     (encoding, BOM and line endings kept; only those lines change)."""
-    from freezelint.lint import add_noqa, lint
-    from freezelint.writeback import WriteError, write_atomic
+    from freezelint.engine.lint import add_noqa, lint
+    from freezelint.inputs.writeback import WriteError, write_atomic
 
     added = add_noqa(source.text, lint(source.text, config))
     if added.added:
@@ -215,7 +215,7 @@ def _add_noqa(target: str, source: Any, config: Any, outcome: Outcome) -> Outcom
 
 
 def _config(target: str, settings: Settings) -> Any:
-    from freezelint.lint import LintConfig
+    from freezelint.engine.lint import LintConfig
 
     return LintConfig(model=settings.model, select=settings.select, ignore=settings.ignore,
                       extend_select=settings.extend_select,
@@ -229,7 +229,7 @@ _CACHES: dict[tuple[Path, str], Any] = {}
 def _cache(settings: Settings) -> Any:
     if settings.cache_dir is None:
         return None
-    from freezelint.cache import ResultCache
+    from freezelint.engine.cache import ResultCache
 
     key = (settings.cache_dir, id(settings))
     if key not in _CACHES:
@@ -290,7 +290,7 @@ def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Out
 
     # Imported before the workers fork, which then start with libcst and the analysis in
     # memory instead of importing them each (and the start-up cache sees libcst's classes).
-    import freezelint.lint  # noqa: F401
+    import freezelint.engine.lint  # noqa: F401
 
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(settings,)) as pool:
@@ -321,10 +321,10 @@ def _cached(target: str, settings: Settings) -> Outcome | None:
     diagnostics = cache.get(data)
     if diagnostics is None:
         return None
-    from freezelint.source import SourceError, decode_source
+    from freezelint.inputs.source import SourceError, decode_source
 
     if is_notebook(target):  # the cell map again: a JSON parse, no linting
-        from freezelint.notebook import read_notebook
+        from freezelint.inputs.notebook import read_notebook
 
         try:
             notebook = read_notebook(data)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from freezelint.diagnostics import Edit, Position
+from freezelint.common.diagnostics import Edit, Position
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 

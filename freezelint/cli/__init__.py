@@ -1,0 +1,1 @@
+"""The command line front end: commands, many-file runs, output formats, trees."""

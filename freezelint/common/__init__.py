@@ -1,0 +1,1 @@
+"""Shared vocabulary: diagnostics, rule documentation, wording, atomic file writes."""

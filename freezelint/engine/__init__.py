@@ -1,0 +1,1 @@
+"""The engine: lint(text, config), fixes until stable, configuration, the result cache."""

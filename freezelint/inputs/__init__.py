@@ -1,0 +1,1 @@
+"""Input: reading sources, notebooks as lintable text, text edits, safe write-back."""
