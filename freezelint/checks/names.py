@@ -25,7 +25,8 @@ _KIND_PHRASE = {
 @rule("FZL101")
 def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
     for test in ctx.facts.name_tests.values():
-        if test.matched or not test.tested or test.model.is_opaque(test.literal):
+        if test.matched or not test.tested or test.model.is_opaque(test.literal) \
+                or test.model.manifest.could_match(test.literal, test.kind):
             continue
         manifest = test.model.manifest
         if _matches_known(test):
@@ -82,7 +83,8 @@ def _requote(node: cst.SimpleString, value: str) -> str:
 @rule("FZL102")
 def name_overmatch(ctx: Context) -> Iterator[Finding]:
     for test in ctx.facts.name_tests.values():
-        if test.kind not in {"substring", "prefix"} or len(test.matched) < 2:
+        if test.kind not in {"substring", "prefix"} or len(test.matched) < 2 \
+                or test.model.manifest.could_match(test.literal, test.kind):
             continue
         literal = test.literal
         clean = [n for n in test.matched if _clean_match(literal, n)]

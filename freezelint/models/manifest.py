@@ -64,6 +64,12 @@ class Manifest:
     names came from (zoo, checkpoint, json, user); `aliases` holds other parameter-name sets
     the same model is known by (transformers 4.x vs 5.x names), used only to avoid calling a
     real name unknown.
+
+    `holes` are module paths whose contents could not be worked out (a layer built from
+    arguments the static reader could not evaluate, a module of unknown class); '' is the
+    whole model (names registered under names it could not compute). Names under a hole are
+    unknown: whatever a rule would say about a name that could fall into one, it must not say.
+    A manifest without holes is complete.
     """
 
     name: str
@@ -73,6 +79,33 @@ class Manifest:
     source: str = "zoo"
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     aliases: tuple[tuple[str, ...], ...] = ()
+    holes: tuple[str, ...] = ()
+
+    # -- holes ---------------------------------------------------------------------------
+    def in_hole(self, name: str) -> bool:
+        """Whether `name` (a parameter, buffer or module path) is, or may be, under a hole."""
+        return any(not hole or name == hole or name.startswith(hole + ".")
+                   for hole in self.holes)
+
+    def hole_under(self, path: str) -> bool:
+        """Whether the module at `path` has a hole in or above it: its `parameters()`,
+        `named_modules()`, `state_dict()` are not fully known."""
+        if not path:
+            return bool(self.holes)
+        return any(not hole or hole == path or hole.startswith(path + ".")
+                   or path.startswith(hole + ".") for hole in self.holes)
+
+    def could_match(self, literal: str, kind: str) -> bool:
+        """Whether some name inside a hole could pass the name test `kind` (equal, prefix,
+        suffix, substring, regex) against `literal`: then the test's outcome is unknown."""
+        if not self.holes:
+            return False
+        if kind == "equal":
+            return self.in_hole(literal)
+        if kind == "prefix":
+            return any(not hole or literal.startswith(hole + ".")
+                       or (hole + ".").startswith(literal) for hole in self.holes)
+        return True  # a suffix, a substring or a pattern may occur in any name under a hole
 
     # -- queries -------------------------------------------------------------------------
     @property
@@ -173,8 +206,9 @@ class Manifest:
         position = next((i for i, m in enumerate(self.modules) if m.path == path), len(modules))
         modules[position:position] = list(new_modules)
         buffers = [b for b in self.buffers if not b.name.startswith(prefix)]
+        holes = tuple(h for h in self.holes if h != path and not h.startswith(prefix))
         return replace(self, parameters=tuple(params), buffers=tuple(buffers),
-                       modules=tuple(modules))
+                       modules=tuple(modules), holes=holes)
 
     # -- JSON ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -190,6 +224,8 @@ class Manifest:
         }
         if self.aliases:
             doc["aliases"] = [list(a) for a in self.aliases]
+        if self.holes:
+            doc["holes"] = list(self.holes)
         return doc
 
     def dumps(self) -> str:
@@ -214,6 +250,7 @@ class Manifest:
                               for m in doc.get("modules", [])),
                 meta=dict(doc.get("meta", {})),
                 aliases=tuple(tuple(a) for a in doc.get("aliases", [])),
+                holes=tuple(str(h) for h in doc.get("holes", [])),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"malformed manifest: {error!r}") from error
