@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from freezelint.analysis.interpreter import STRICT_ENV
 from freezelint.engine.lint import LintConfig
 from freezelint.models.manifest import Manifest
 from freezelint.models.zoo import load_zoo
+
+# A bug in the analysis raises in every test (and in the command lines the tests start)
+# instead of being counted, logged and skipped: see freezelint/analysis/interpreter.py.
+os.environ[STRICT_ENV] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -163,6 +163,48 @@ class EmptyFilter:
 
 
 @dataclass(eq=False)
+class InternalError:
+    """The analysis failed on a statement (a bug in freezelint, not in the script): the
+    statement was skipped, as if it could not be evaluated, and the failure is reported."""
+
+    node: cst.CSTNode
+    line: int | None  # the script's line, when it can be computed
+    error: str  # "KeyError: 'x'"
+    where: str  # the analysis code that raised: "analysis/modules.py:120 in get_attr"
+
+    @property
+    def message(self) -> str:
+        at = f"line {self.line}" if self.line is not None else "a statement"
+        return f"internal error in the analysis at {at}: {self.error} ({self.where})"
+
+    @classmethod
+    def of(cls, node: cst.CSTNode, error: Exception, module: cst.Module, text: str | None,
+           owner: dict[cst.CSTNode, int]) -> InternalError:
+        import traceback
+
+        frames = traceback.extract_tb(error.__traceback__)
+        last = frames[-1] if frames else None
+        where = "unknown" if last is None else \
+            f"{_short(last.filename)}:{last.lineno} in {last.name}"
+        line: int | None = None
+        try:
+            from freezelint.analysis.positions import StatementPositions
+
+            positions = StatementPositions(module, text if text is not None else module.code,
+                                           owner)
+            line = positions[node].start.line
+        except Exception:  # the location is a courtesy: never fail while reporting a failure
+            line = None
+        return cls(node, line, f"{type(error).__name__}: {error}", where)
+
+
+def _short(filename: str) -> str:
+    parts = Path(filename).parts
+    return "/".join(parts[parts.index("freezelint") + 1:]) if "freezelint" in parts \
+        else filename
+
+
+@dataclass(eq=False)
 class Facts:
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
@@ -190,3 +232,5 @@ class Facts:
     # Files besides the source whose content shaped the result (checkpoint headers).
     files_read: list[Path] = field(default_factory=list)
     add_param_group_seqs: list[int] = field(default_factory=list)
+    # Statements the analysis failed on (its own bugs): skipped, counted and logged.
+    internal_errors: list[InternalError] = field(default_factory=list)

@@ -17,16 +17,11 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis.values import UNKNOWN, LitStr, ModelState, ModuleObj, StateDict, TensorVal
+from freezelint.common.torch_api import CHECKPOINT_SUFFIXES, STACKED_PREFIXES
 from freezelint.models.manifest import Manifest
 
 if TYPE_CHECKING:
-    from freezelint.analysis.interpreter import Interpreter
-
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
-PREFIXES = ("module.", "_orig_mod.", "model.", "backbone.", "encoder.", "module._orig_mod.",
-            "_orig_mod.module.", "model.module.")
-LOADERS = {"torch.load", "safetensors.torch.load_file", "torch.hub.load_state_dict_from_url",
-           "torch.utils.model_zoo.load_url"}
+    from freezelint.analysis.evaluator import Evaluator
 
 
 def from_manifest(manifest: Manifest, node: cst.CSTNode | None, origin: str,
@@ -35,7 +30,7 @@ def from_manifest(manifest: Manifest, node: cst.CSTNode | None, origin: str,
     return StateDict(items, origin=origin, node=node, label=manifest.name)
 
 
-def load(interp: Interpreter, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+def load(interp: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
     """`torch.load(path)`: the checkpoint's keys when the analysis can know them."""
     path = kwargs.get("f", args[0] if args else None)
     if isinstance(path, str) and path in interp.saved:
@@ -54,7 +49,7 @@ def load(interp: Interpreter, args: list[Any], kwargs: dict[str, Any], node: cst
     return {LitStr(container, node): state} if isinstance(container, str) else state
 
 
-def _read(interp: Interpreter, path: str) -> Manifest | None:
+def _read(interp: Evaluator, path: str) -> Manifest | None:
     if not path.endswith(CHECKPOINT_SUFFIXES):
         return None
     file = Path(path)
@@ -71,7 +66,7 @@ def _read(interp: Interpreter, path: str) -> Manifest | None:
         return None
 
 
-def save(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> None:
+def save(interp: Evaluator, args: list[Any], kwargs: dict[str, Any]) -> None:
     """`torch.save(model.state_dict(), 'x.pth')`: a later `torch.load('x.pth')` gets these keys."""
     obj = kwargs.get("obj", args[0] if args else None)
     path = kwargs.get("f", args[1] if len(args) > 1 else None)
@@ -89,7 +84,7 @@ def of_module(module: ModuleObj, node: cst.CSTNode) -> StateDict:
                      label=module.model.label)
 
 
-def load_into(interp: Interpreter, module: ModuleObj, args: list[Any], kwargs: dict[str, Any],
+def load_into(interp: Evaluator, module: ModuleObj, args: list[Any], kwargs: dict[str, Any],
               node: cst.Call) -> Any:
     source = kwargs.get("state_dict", args[0] if args else None)
     strict = kwargs.get("strict", args[1] if len(args) > 1 else True)
@@ -105,7 +100,7 @@ def load_into(interp: Interpreter, module: ModuleObj, args: list[Any], kwargs: d
     return UNKNOWN
 
 
-def lookup(interp: Interpreter, state: StateDict, key: Any, node: cst.CSTNode) -> bool | None:
+def lookup(interp: Evaluator, state: StateDict, key: Any, node: cst.CSTNode) -> bool | None:
     """Record a literal key looked up in a state dict; True/False when known."""
     if not isinstance(key, LitStr):
         return None
@@ -118,14 +113,14 @@ def lookup(interp: Interpreter, state: StateDict, key: Any, node: cst.CSTNode) -
     return found
 
 
-def infer(interp: Interpreter, state: StateDict, key: str) -> None:
+def infer(interp: Evaluator, state: StateDict, key: str) -> None:
     """Learn an unknown checkpoint's keys from one literal key the code names: if it is a
     real key of a model in the script behind a wrapper prefix (or none), the checkpoint is
     that model's state dict behind that prefix."""
     for model in _models(interp):
         names = model.manifest.state_dict_keys
         known = set(names)
-        for prefix in ("", *PREFIXES):
+        for prefix in ("", *STACKED_PREFIXES):
             if key.startswith(prefix) and key[len(prefix):] in known:
                 state.update({prefix + n: TensorVal(None) for n in names})
                 state.known = True
@@ -135,7 +130,7 @@ def infer(interp: Interpreter, state: StateDict, key: str) -> None:
                 return
 
 
-def _models(interp: Interpreter) -> list[ModelState]:
+def _models(interp: Evaluator) -> list[ModelState]:
     models = list(interp.facts.models)
     if interp.primary in models:
         models.remove(interp.primary)
@@ -143,7 +138,7 @@ def _models(interp: Interpreter) -> list[ModelState]:
     return models
 
 
-def method(interp: Interpreter, state: StateDict, name: str, args: list[Any],
+def method(interp: Evaluator, state: StateDict, name: str, args: list[Any],
            kwargs: dict[str, Any], node: cst.Call) -> Any:
     """Methods of a state dict the analysis follows; others make it unknown."""
     if name in {"pop", "get", "__getitem__"} and args:
@@ -169,7 +164,7 @@ def method(interp: Interpreter, state: StateDict, name: str, args: list[Any],
     return UNKNOWN
 
 
-def _update(interp: Interpreter, target: StateDict, source: Any, node: cst.Call) -> None:
+def _update(interp: Evaluator, target: StateDict, source: Any, node: cst.Call) -> None:
     if not isinstance(source, StateDict) or not source.known or not target.known:
         target.known = False
         return None
@@ -182,13 +177,13 @@ def _update(interp: Interpreter, target: StateDict, source: Any, node: cst.Call)
     return None
 
 
-def delete(interp: Interpreter, state: StateDict, key: Any, node: cst.CSTNode) -> None:
+def delete(interp: Evaluator, state: StateDict, key: Any, node: cst.CSTNode) -> None:
     if lookup(interp, state, key, node):
         del state[str(key)]
 
 
 def comprehension(pairs: list[tuple[Any, Any]] | None, source: Any, node: cst.DictComp,
-                  interp: Interpreter) -> Any:
+                  interp: Evaluator) -> Any:
     """`{k: v for k, v in sd.items() if ...}` over a known state dict is a state dict."""
     if pairs is None:
         return UNKNOWN

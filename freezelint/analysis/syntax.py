@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from freezelint.analysis.walk import Handler, traverse, walk
+from freezelint.common.torch_api import (
+    CHECKPOINT_PREFIXES,
+    ITERATOR_METHODS,
+    TORCH_OPTIMIZER_NAMES,
+)
 
-ITERATOR_METHODS = frozenset({"parameters", "named_parameters", "modules", "named_modules",
-                              "children", "named_children", "buffers", "named_buffers"})
 # Wrapper prefixes by length, to read `k[7:]` as "strip `module.`".
-PREFIX_BY_LENGTH = {len(p): p for p in ("_orig_mod.", "backbone.", "encoder.", "module.",
-                                          "model.")}
+PREFIX_BY_LENGTH = {len(p): p for p in CHECKPOINT_PREFIXES}
 KNOWN_PREFIXES = frozenset(PREFIX_BY_LENGTH.values())
 CONSUMERS = frozenset({"filter", "list", "tuple", "enumerate", "sorted", "set", "map", "zip",
-                       "sum", "clip_grad_norm_", "clip_grad_value_", "SGD", "Adam", "AdamW",
-                       "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"})
+                       "sum", "clip_grad_norm_", "clip_grad_value_", *TORCH_OPTIMIZER_NAMES})
 
 
 @dataclass

@@ -254,3 +254,56 @@ class StateDict(dict):  # type: ignore[type-arg]
         self.reached_model = False
 
     __hash__ = object.__hash__  # identity, like the torch object it stands for
+
+
+# -- values of the interpreter's own making ----------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class MissingAttr:
+    """`model.fcc` on a model without `fcc`: only a mistake if it is then used as a module."""
+
+    model: ModelState
+    path: str
+    node: cst.CSTNode
+
+
+@dataclass(eq=False)
+class Instance:
+    """`self` inside a class defined in the file: its attributes as the methods set them."""
+
+    methods: dict[str, cst.FunctionDef]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> Instance:
+        """The same attributes over fresh copies of the models they hold."""
+        clones: dict[int, ModelState] = {}
+
+        def clone(value: Any) -> Any:
+            if isinstance(value, ModuleObj):
+                model = value.model
+                if id(model) not in clones:
+                    clones[id(model)] = ModelState(
+                        model.manifest, model.origin, dict(model.trainable), set(model.opaque),
+                        model.wrapped_by, model.wrap_node, dict(model.bn_eval))
+                return ModuleObj(clones[id(model)], value.path, value.prefix)
+            return value
+
+        return Instance(self.methods, {k: clone(v) for k, v in self.attrs.items()})
+
+
+@dataclass(frozen=True)
+class ClassOf:
+    """`type(module)` / `module.__class__`: compared with `nn.X`, it is a type test."""
+
+    type_name: str
+
+
+class Enumerated(list):  # type: ignore[type-arg]
+    """Elements of enumerate() over parameters: (EnumIndex, element) pairs."""
+
+
+class PositionalList(list):  # type: ignore[type-arg]
+    """A positional slice of a parameter list: `list(model.parameters())[:-2]`."""
+
+
+class LazyValues(list):  # type: ignore[type-arg]
+    """A generator of plain values (e.g. `any(x in name for x in names)`)."""

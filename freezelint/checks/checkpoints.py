@@ -8,17 +8,17 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.analysis.facts import Load
-from freezelint.analysis.state_dicts import PREFIXES
 from freezelint.analysis.values import StateDict
 from freezelint.analysis.walk import walk
 from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
 from freezelint.common.diagnostics import Safety
+from freezelint.common.torch_api import STACKED_PREFIXES
 
 
 def _prefix_of(keys: list[str], reference: set[str]) -> tuple[str, list[str]] | None:
     """The wrapper prefix most of `keys` carry in front of a name in `reference`."""
     best: tuple[str, list[str]] | None = None
-    for prefix in PREFIXES:
+    for prefix in STACKED_PREFIXES:
         hits = [k for k in keys if k.startswith(prefix) and k[len(prefix):] in reference]
         if hits and (best is None or len(hits) > len(best[1])):
             best = (prefix, hits)
@@ -266,7 +266,7 @@ def _describe(state: StateDict) -> str:
 
 def _close_keys(key: str, keys: list[str]) -> list[str]:
     options: list[str] = []
-    for prefix in PREFIXES:  # the same name with or without a wrapper prefix
+    for prefix in STACKED_PREFIXES:  # the same name with or without a wrapper prefix
         for candidate in (prefix + key, key.removeprefix(prefix)):
             if candidate != key and candidate in keys and candidate not in options:
                 options.append(candidate)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.analysis.facts import NameTest
-from freezelint.analysis.state_dicts import PREFIXES
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
 from freezelint.checks.suggest import suggestions
 from freezelint.common.diagnostics import Safety
+from freezelint.common.torch_api import STACKED_PREFIXES
 
 _KIND_PHRASE = {
     "equal": "matches no {domain} name of {model}",
@@ -51,7 +51,8 @@ def _matches_known(test: NameTest) -> bool:
     a module used in a parameter loop) is not a name that matches nothing."""
     known = test.model.manifest.all_known_names()
     # Names yielded through a wrapper (`module.` after DataParallel) carry its prefix.
-    wrapped = next((p for p in PREFIXES if test.tested and all(n.startswith(p) for n in test.tested)),
+    wrapped = next((p for p in STACKED_PREFIXES
+                    if test.tested and all(n.startswith(p) for n in test.tested)),
                    "")
     if wrapped:
         known = {wrapped + n for n in known}

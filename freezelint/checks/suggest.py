@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from freezelint.common.torch_api import MEMORY_WRAPPER_PREFIXES
 from freezelint.models.manifest import Manifest
 
 # Classifier-head module names across torchvision, timm and transformers recipes.
@@ -52,7 +53,7 @@ def suggestions(literal: str, names: list[str], manifest: Manifest, kind: str) -
 
 
 def _wrapper_prefix(names: list[str]) -> str:
-    for prefix in ("module.", "_orig_mod.", "_fsdp_wrapped_module."):
+    for prefix in MEMORY_WRAPPER_PREFIXES:
         if names and all(n.startswith(prefix) for n in names):
             return prefix
     return ""

@@ -1,0 +1,53 @@
+"""Calls of library functions and classes known by their qualified name.
+
+`torch.optim.AdamW(...)`, `torch.nn.DataParallel(model)`, `torch.load(path)`,
+`nn.Linear(768, 10)`, `ASTModel(...)`: each qualified name is handed to the module that
+knows what it does. A call the table does not know may change what it is given, so the
+models reachable from its arguments become unknown (unless it only reads them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from freezelint.analysis import modules, optimizers, recording, state_dicts, trainable
+from freezelint.analysis.detect import detect_constructor
+from freezelint.analysis.nn_modules import build_nn_module
+from freezelint.analysis.values import UNKNOWN, ModuleObj
+from freezelint.common import torch_api as api
+
+if TYPE_CHECKING:
+    from freezelint.analysis.evaluator import Evaluator
+
+_REGEX_FUNCTIONS = frozenset({"re.match", "re.search", "re.fullmatch"})
+
+
+def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
+         node: cst.Call) -> Any:
+    last = name.rpartition(".")[2]
+    if last in api.OPTIMIZER_NAMES and ("optim" in name or name == last or "." in name):
+        return optimizers.build(it, args, kwargs, node)
+    if name in api.GRAD_CLIPPERS:
+        if args:
+            modules.consume(it, args[0], node)
+        return UNKNOWN
+    if name in api.WRAPPER_CONSTRUCTORS and args and isinstance(args[0], ModuleObj):
+        return modules.wrap(name, args[0], node)
+    if name in api.CHECKPOINT_LOADERS:
+        return state_dicts.load(it, args, kwargs, node)
+    if name == api.CHECKPOINT_SAVE:
+        state_dicts.save(it, args, kwargs)
+        return None
+    if name in _REGEX_FUNCTIONS and len(args) >= 2:
+        return recording.regex(it, name, args[0], args[1])
+    built = build_nn_module(name, args, kwargs)
+    if built is not None:
+        return built
+    request = detect_constructor(name, args, kwargs)
+    if request is not None:
+        return modules.construct(it, request, node)
+    if last not in api.READ_ONLY_CALLS and not name.startswith("logging."):
+        trainable.escape([*args, *kwargs.values()])
+    return UNKNOWN

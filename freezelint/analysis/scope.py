@@ -1,0 +1,50 @@
+"""Scopes and control flow of the interpreted script, and the budgets that bound a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_CALL_DEPTH = 8
+# Function bodies run per lint, at most: helpers that call helpers several times each grow
+# exponentially with depth (torch's meta_utils.py ran for minutes). Past the budget, calls are
+# unresolved, like calls into code the analysis cannot see.
+MAX_CALLS = 2000
+MAX_ITERATIONS = 20_000
+
+
+class ReturnSignal(Exception):
+    """`return` inside a function the interpreter follows."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class ContinueSignal(Exception):
+    """`continue` in a loop the interpreter runs per element."""
+
+
+class BreakSignal(Exception):
+    """`break` in a loop the interpreter runs per element."""
+
+
+@dataclass
+class Frame:
+    """Variables of one scope; `parent` is the module scope for functions."""
+
+    names: dict[str, Any] = field(default_factory=dict)
+    parent: Frame | None = None
+
+    def lookup(self, name: str) -> Any:
+        frame: Frame | None = self
+        while frame is not None:
+            if name in frame.names:
+                return frame.names[name]
+            frame = frame.parent
+        return MISSING
+
+    def bind(self, name: str, value: Any) -> None:
+        self.names[name] = value
+
+
+MISSING = object()
