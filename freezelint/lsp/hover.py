@@ -18,6 +18,7 @@ from lsprotocol import types
 from freezelint.checks.suggest import suggestions
 from freezelint.common.diagnostics import Position
 from freezelint.common.rule_docs import RuleDoc, rule_doc
+from freezelint.common.torch_api import HOVER_PREFIXES
 from freezelint.engine.lint import NameMatch
 from freezelint.lsp.linting import LintResult
 from freezelint.lsp.text import contains
@@ -25,8 +26,6 @@ from freezelint.models.manifest import Manifest
 
 SHOWN = 8  # names listed before "... and N more"
 _STRING = re.compile(r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
-# What wrappers put in front of every name (DataParallel, torch.compile, Lightning).
-_WRAPPERS = ("module.", "_orig_mod.", "model.")
 
 
 def hover(result: LintResult, uri: str, position: types.Position) -> types.Hover | None:
@@ -76,7 +75,7 @@ def describe_match(match: NameMatch, manifest: Manifest | None) -> str:
 def describe_real_name(literal: str, models: list[Manifest]) -> str | None:
     """A string that is a real parameter, buffer or module name (a state-dict key)."""
     for manifest in models:
-        for name in (literal, *(literal[len(w):] for w in _WRAPPERS if literal.startswith(w))):
+        for name in (literal, *(literal[len(w):] for w in HOVER_PREFIXES if literal.startswith(w))):
             for tensor in manifest.parameters:
                 if tensor.name == name:
                     return f"parameter of `{manifest.name}`: {_name_text(name, manifest, 'parameter')}"

@@ -36,13 +36,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from freezelint.common.torch_api import CHECKPOINT_PREFIXES, CHECKPOINT_SUFFIXES
 from freezelint.models.manifest import Manifest, TensorInfo
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
-
 # Prefixes that wrappers put in front of every key: DataParallel/DDP, torch.compile,
-# Lightning, and backbone/encoder holders. Order matters only for documentation.
-WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.", "backbone.", "encoder.")
+# Lightning, and backbone/encoder holders (the shared table's CHECKPOINT_PREFIXES).
+WRAPPER_PREFIXES = CHECKPOINT_PREFIXES
 
 # `torch.save(..., _use_new_zipfile_serialization=False)` starts with this pickled int.
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C

@@ -24,11 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from freezelint.common.torch_api import CHECKPOINT_SUFFIXES
 from freezelint.models.manifest import Manifest, ManifestError, TensorInfo
-
-# Kept here rather than imported from `checkpoint`, so that classifying a spec does not load
-# the checkpoint reader; `tests/test_resolve.py` checks that both lists agree.
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
 
 class ModelSpecError(ValueError):
