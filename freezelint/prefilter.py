@@ -78,6 +78,7 @@ _MODEL_FREE = re.compile(
     r"requires_grad\s*=="  # discarded comparison (FZL106)
     r"|\[\s*(?:6|7|8|9|10|len\(\s*['\"])\s*:\s*\]"  # prefix slices (FZL302)
     r"|\.(?:replace|lstrip)\(\s*['\"]\w+\.['\"]"  # prefix strips (FZL303)
+    r"|_(?:modules|save)\s*=\s*[\w.]+\.(?:append|extend)\("  # a PEFT list that is None (FZL404)
 )
 
 # With an explicit model or checkpoint: any use of a module, a parameter or a state dict.

@@ -26,6 +26,7 @@ from freezelint.analysis import (
     recording,
     state_dicts,
     trainable,
+    trainers,
 )
 from freezelint.analysis import facts as F
 from freezelint.analysis.detect import ModelRequest
@@ -182,7 +183,7 @@ class Evaluator:
             return BoundMethod(owner, attr, node) if attr in owner.methods else UNKNOWN
         if isinstance(owner, ClassOf) and attr == "__name__":
             return owner.type_name
-        if isinstance(owner, (str, list, dict, tuple, OptimizerObj)):
+        if isinstance(owner, (str, list, dict, tuple, OptimizerObj, trainers.HFTrainer)):
             return BoundMethod(owner, attr, node)
         return UNKNOWN
 
@@ -438,6 +439,8 @@ class Evaluator:
             return state_dicts.method(self, receiver, name, args, kwargs, node)
         if isinstance(receiver, OptimizerObj):
             return optimizers.method(self, receiver, name, args, node)
+        if isinstance(receiver, trainers.HFTrainer):
+            return trainers.method(self, receiver, name, args, kwargs, node)
         if isinstance(receiver, RealName) and name in {"startswith", "endswith"} and args:
             return recording.affix_test(self, receiver, name, args[0])
         if isinstance(receiver, list) and name in {"append", "extend"}:

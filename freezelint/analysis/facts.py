@@ -12,6 +12,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from freezelint.analysis.peft_configs import PeftFacts
 from freezelint.analysis.syntax import SyntaxFacts
 from freezelint.analysis.values import ModelState, OptimizerObj, StateDict
 
@@ -234,3 +235,5 @@ class Facts:
     add_param_group_seqs: list[int] = field(default_factory=list)
     # Statements the analysis failed on (its own bugs): skipped, counted and logged.
     internal_errors: list[InternalError] = field(default_factory=list)
+    # PEFT configs and the models they were applied to.
+    peft: PeftFacts = field(default_factory=PeftFacts)

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from freezelint.analysis import modules, optimizers, recording, state_dicts, trainable
+from freezelint.analysis import (
+    modules,
+    optimizers,
+    peft_configs,
+    recording,
+    state_dicts,
+    trainable,
+    trainers,
+)
 from freezelint.analysis.detect import detect_constructor
 from freezelint.analysis.nn_modules import build_nn_module
 from freezelint.analysis.values import UNKNOWN, ModuleObj
@@ -28,7 +36,14 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
          node: cst.Call) -> Any:
     last = name.rpartition(".")[2]
     if last in api.OPTIMIZER_NAMES and ("optim" in name or name == last or "." in name):
-        return optimizers.build(it, args, kwargs, node)
+        return optimizers.build(it, args, kwargs, node, last)
+    if peft_configs.handles(name):
+        result = peft_configs.call(it, name, args, kwargs, node)
+        if result is UNKNOWN:  # the model PEFT wrapped: its names are no longer known
+            trainable.escape([*args, *kwargs.values()])
+        return result
+    if name in trainers.HF_TRAINERS:
+        return trainers.call(it, name, args, kwargs, node)
     if name in api.GRAD_CLIPPERS:
         if args:
             modules.consume(it, args[0], node)

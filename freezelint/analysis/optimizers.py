@@ -20,17 +20,20 @@ if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
 
 
-def build(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+def build(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call,
+          kind: str = "") -> Any:
     source = kwargs.get("params", args[0] if args else UNKNOWN)
     groups: list[ParamGroup] = []
     explicit_groups = False
     if isinstance(source, (list, tuple)) and source and all(isinstance(g, dict) for g in source):
         explicit_groups = True
-        groups = [_group(it, g, node) for g in source]
+        written = _written_groups(node, len(source))
+        groups = [_group(it, g, node, written[i]) for i, g in enumerate(source)]
     else:
         groups = [_group(it, source, node)]
     model = next((g.model for g in groups if g.model is not None), None)
-    optimizer = OptimizerObj(node, model, groups, explicit_groups, it.seq)
+    defaults = {k: v for k, v in kwargs.items() if k != "params"}
+    optimizer = OptimizerObj(node, model, groups, explicit_groups, it.seq, kind, defaults)
     it.optimizers.append(optimizer)
     last_freeze = None
     if model is not None:
@@ -45,12 +48,32 @@ def method(it: Evaluator, optimizer: OptimizerObj, name: str, args: list[Any],
            node: cst.Call) -> Any:
     """`optimizer.add_param_group({...})` adds a group; other methods change no membership."""
     if name == "add_param_group" and args:
-        optimizer.groups.append(_group(it, args[0], node))
+        group = _group(it, args[0], node, node)
+        group.added = True
+        optimizer.groups.append(group)
         it.facts.add_param_group_seqs.append(it.seq)
     return UNKNOWN
 
 
-def _group(it: Evaluator, source: Any, node: cst.CSTNode) -> ParamGroup:
+def _written_groups(node: cst.Call, count: int) -> list[cst.CSTNode | None]:
+    """The dict literal each group was written as, when the groups are a list literal in the
+    call itself (a rule points at the group)."""
+    first = node.args[0].value if node.args and node.args[0].keyword is None else None
+    if isinstance(first, (cst.List, cst.Tuple)) and len(first.elements) == count:
+        return [e.value for e in first.elements]
+    return [None] * count
+
+
+def _group(it: Evaluator, source: Any, node: cst.CSTNode,
+           written: cst.CSTNode | None = None) -> ParamGroup:
+    group = _members(it, source, node)
+    if isinstance(source, dict):
+        group.options = {k: v for k, v in source.items() if k != "params"}
+    group.node = written
+    return group
+
+
+def _members(it: Evaluator, source: Any, node: cst.CSTNode) -> ParamGroup:
     if isinstance(source, dict):
         source = source.get("params", UNKNOWN)
     if isinstance(source, ParamIter):

@@ -174,6 +174,11 @@ class ModuleIter:
 class ParamGroup:
     names: list[str] | None
     model: ModelState | None
+    # The group's other keys as evaluated (`lr`, `weight_decay`), where it was written, and
+    # whether `add_param_group` added it.
+    options: dict[str, Any] = field(default_factory=dict)
+    node: cst.CSTNode | None = None
+    added: bool = False
 
 
 @dataclass(eq=False)
@@ -183,6 +188,9 @@ class OptimizerObj:
     groups: list[ParamGroup]
     explicit_groups: bool
     seq: int
+    # The optimizer's class (`AdamW`) and keyword arguments: a group's defaults.
+    kind: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def names(self) -> set[str] | None:

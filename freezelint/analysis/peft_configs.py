@@ -1,0 +1,176 @@
+"""PEFT configs and the models they adapt: which real modules each entry of
+`target_modules` and `modules_to_save` reaches, matched the way PEFT matches them.
+
+`LoraConfig(target_modules=[...], modules_to_save=[...])` only becomes a question about real
+names when it meets a model: `get_peft_model(model, config)` (or `LoraModel`, `PeftModel`,
+`inject_adapter_in_model`). At that call the entries are matched against the model's
+`named_modules()` as PEFT 0.21 does (`peft.tuners.tuners_utils.check_target_module_exists`
+and `peft.utils.other._set_trainable`):
+- a `target_modules` list entry matches a module whose name is the entry or ends with
+  `.entry`; a `target_modules` string is a regular expression that must match a whole name;
+  `"all-linear"` is PEFT's own shorthand;
+- a `modules_to_save` entry matches a module whose name ends with the entry (no dot needed);
+- `task_type="SEQ_CLS"` adds `classifier` and `score` to `modules_to_save`.
+What PEFT does to the model afterwards (new names, what stays trainable) is not modelled
+here: the model handed to PEFT becomes unknown, as for any library call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from freezelint.analysis.values import UNKNOWN, LitStr, ModuleObj, Qualified, is_unknown
+
+if TYPE_CHECKING:
+    from freezelint.analysis.evaluator import Evaluator
+
+ALL_LINEAR = "all-linear"
+SEQ_CLS_HEADS = ("classifier", "score")
+# The config arguments that name modules.
+NAME_LISTS = ("target_modules", "modules_to_save", "exclude_modules")
+# List methods that change the list in place and return None.
+LIST_MUTATORS = frozenset({"append", "extend", "insert", "remove", "sort", "reverse", "clear"})
+# Calls that apply a config to a model: qualified name -> (model position, config position).
+_APPLY = {
+    "peft.get_peft_model": (0, 1),
+    "peft.mapping.get_peft_model": (0, 1),
+    "peft.mapping_func.get_peft_model": (0, 1),
+    "peft.LoraModel": (0, 1),
+    "peft.tuners.LoraModel": (0, 1),
+    "peft.PeftModel": (0, 1),
+    "peft.PeftModelForSequenceClassification": (0, 1),
+    "peft.PeftModelForCausalLM": (0, 1),
+    "peft.PeftModelForSeq2SeqLM": (0, 1),
+    "peft.PeftModelForTokenClassification": (0, 1),
+    "peft.PeftModelForQuestionAnswering": (0, 1),
+    "peft.PeftModelForFeatureExtraction": (0, 1),
+    "peft.inject_adapter_in_model": (1, 0),
+}
+_KEYWORDS = {"model": 0, "peft_config": 1, "config": 1}
+
+
+@dataclass(eq=False)
+class PeftConfig:
+    """One `LoraConfig(...)` (or another PEFT config) as the script wrote it."""
+
+    node: cst.Call
+    kind: str  # "LoraConfig"
+    arguments: dict[str, Any]  # evaluated keyword arguments
+    argument_nodes: dict[str, cst.CSTNode]  # keyword -> the argument's value expression
+
+    def entries(self, keyword: str) -> list[Any] | str | Any | None:
+        """The list's entries, a regex string, None (not given) or UNKNOWN."""
+        value = self.arguments.get(keyword)
+        if value is None or isinstance(value, str) or is_unknown(value):
+            return value
+        if isinstance(value, (list, tuple, set)):
+            return list(value)
+        return UNKNOWN
+
+    @property
+    def task_type(self) -> str | Any | None:
+        value = self.arguments.get("task_type")
+        if isinstance(value, Qualified):
+            return value.last
+        if value is None or isinstance(value, str):
+            return value
+        return UNKNOWN
+
+
+@dataclass(eq=False)
+class PeftApplied:
+    """A config applied to a model whose names are known."""
+
+    node: cst.Call
+    config: PeftConfig
+    module: ModuleObj
+
+
+@dataclass(eq=False)
+class NoneArgument:
+    """`modules_to_save=targets.append("score")`: a config argument that is None because it
+    is the result of a list method."""
+
+    node: cst.CSTNode  # the argument's value expression
+    keyword: str
+    method: str
+
+
+@dataclass
+class PeftFacts:
+    applied: list[PeftApplied] = field(default_factory=list)
+    none_arguments: list[NoneArgument] = field(default_factory=list)
+
+
+def handles(name: str) -> bool:
+    last = name.rpartition(".")[2]
+    return name.startswith("peft.") and (name in _APPLY or _is_config(last))
+
+
+def _is_config(last: str) -> bool:
+    return last.endswith("Config") and last not in {"PeftConfig", "PeftConfigMixin"}
+
+
+def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
+         node: cst.Call) -> Any:
+    if name in _APPLY:
+        _apply(it, name, args, kwargs, node)
+        return UNKNOWN
+    nodes = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    for keyword in NAME_LISTS:
+        value_node = nodes.get(keyword)
+        if kwargs.get(keyword) is None and isinstance(value_node, cst.Call) \
+                and isinstance(value_node.func, cst.Attribute) \
+                and value_node.func.attr.value in LIST_MUTATORS:
+            it.facts.peft.none_arguments.append(
+                NoneArgument(value_node, keyword, value_node.func.attr.value))
+    return PeftConfig(node, name.rpartition(".")[2], dict(kwargs), nodes)
+
+
+def _apply(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
+           node: cst.Call) -> None:
+    model_at, config_at = _APPLY[name]
+    found: dict[int, Any] = {}
+    for position, value in enumerate(args):
+        found[position] = value
+    for keyword, position in _KEYWORDS.items():
+        if keyword in kwargs:
+            found[position if name != "peft.inject_adapter_in_model" else 1 - position] = \
+                kwargs[keyword]
+    model, config = found.get(model_at), found.get(config_at)
+    if isinstance(model, ModuleObj) and isinstance(config, PeftConfig) and not model.prefix:
+        it.facts.peft.applied.append(PeftApplied(node, config, model))
+
+
+# -- matching, as PEFT does it ------------------------------------------------------------------
+def target_matches(entry: str, keys: list[str]) -> list[str]:
+    """The module names a `target_modules` list entry reaches."""
+    suffix = "." + entry
+    return [k for k in keys if k == entry or k.endswith(suffix)]
+
+
+def pattern_matches(pattern: str, keys: list[str]) -> list[str] | None:
+    """The module names a `target_modules` string reaches (None: not a valid pattern)."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return None
+    return [k for k in keys if compiled.fullmatch(k)]
+
+
+def save_matches(entry: str, keys: list[str]) -> list[str]:
+    """The module names a `modules_to_save` entry reaches (a plain suffix test)."""
+    return [k for k in keys if k.endswith(entry)]
+
+
+def saved_by(modules_to_save: list[str], key: str) -> bool:
+    """PEFT never puts an adapter on a module it saves whole."""
+    return any(re.match(rf"(^|.*\.){re.escape(m)}($|\..*)", key) for m in modules_to_save)
+
+
+def literal_node(value: Any, fallback: cst.CSTNode) -> cst.CSTNode:
+    return value.node if isinstance(value, LitStr) else fallback

@@ -1,0 +1,118 @@
+"""FZL206-FZL207: param groups checked as the name tests they are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from freezelint.analysis.values import OptimizerObj, ParamGroup, is_unknown
+from freezelint.checks.base import Context, Finding, examples, plural, rule
+
+# torch.optim's default weight_decay per class (AdamW decays unless told otherwise).
+_DEFAULT_DECAY = {"AdamW": 0.01, "SGD": 0.0, "Adam": 0.0, "RMSprop": 0.0, "Adagrad": 0.0,
+                  "Adamax": 0.0, "NAdam": 0.0, "RAdam": 0.0, "Adadelta": 0.0, "ASGD": 0.0}
+_MISSING: Any = object()
+
+
+@rule("FZL207")
+def param_in_two_groups(ctx: Context) -> Iterator[Finding]:
+    for built in ctx.facts.optimizers:
+        optimizer = built.optimizer
+        owner: dict[tuple[int, str], int] = {}
+        for index, group in enumerate(optimizer.groups):
+            if group.names is None or group.model is None:
+                continue
+            shared = [n for n in group.names if (id(group.model), n) in owner]
+            if shared:
+                first = owner[(id(group.model), shared[0])]
+                yield _two_groups(optimizer, group, first, index, shared)
+                break
+            for name in group.names:
+                owner[(id(group.model), name)] = index
+
+
+def _two_groups(optimizer: OptimizerObj, group: ParamGroup, first: int, second: int,
+                shared: list[str]) -> Finding:
+    label = group.model.label if group.model else "the model"
+    message = (f"{plural(len(shared), 'parameter')} of `{label}` ({examples(shared, 2)}) "
+               f"{'is' if len(shared) == 1 else 'are'} in param group {first} and again in "
+               f"group {second}: torch raises ValueError \"some parameters appear in more than "
+               f"one parameter group\"")
+    node = group.node if group.added else optimizer.node
+    related = ((optimizer.groups[first].node, f"group {first}"),) \
+        if optimizer.groups[first].node is not None else ()
+    return Finding(node, message, related=related)
+
+
+@rule("FZL206")
+def norm_weight_decay_split(ctx: Context) -> Iterator[Finding]:
+    for built in ctx.facts.optimizers:
+        optimizer = built.optimizer
+        model = optimizer.model
+        if not optimizer.explicit_groups or model is None or model.manifest.holes \
+                or model.opaque or not model.manifest.modules:
+            continue
+        decay: dict[str, Any] = {}
+        for group in optimizer.groups:
+            if group.names is None or group.model is not model:
+                break
+            value = _weight_decay(optimizer, group)
+            for name in group.names:
+                decay[name] = _MISSING if name in decay else value
+        else:
+            yield from _splits(optimizer, decay)
+
+
+def _weight_decay(optimizer: OptimizerObj, group: ParamGroup) -> Any:
+    if "weight_decay" in group.options:
+        return group.options["weight_decay"]
+    if "weight_decay" in optimizer.defaults:
+        return optimizer.defaults["weight_decay"]
+    return _DEFAULT_DECAY.get(optimizer.kind, _MISSING)
+
+
+def _splits(optimizer: OptimizerObj, decay: dict[str, Any]) -> Iterator[Finding]:
+    model = optimizer.model
+    assert model is not None
+    manifest = model.manifest
+    kinds: dict[tuple[str, str], list[str]] = {}
+    for tensor in manifest.parameters:
+        info = manifest.module(tensor.module)
+        if info is None or not _is_norm(info.type) or tensor.name not in decay:
+            continue
+        leaf = tensor.name.rpartition(".")[2]
+        kinds.setdefault((info.type, leaf), []).append(tensor.name)
+    for (type_name, leaf), names in kinds.items():
+        values = [decay[n] for n in names]
+        if any(v is _MISSING for v in values):
+            continue
+        zero = [n for n in names if _is_zero(decay[n])]
+        decayed = [n for n in names if not _is_zero(decay[n]) and _decays(decay[n])]
+        if not zero or not decayed or len(zero) + len(decayed) != len(names):
+            continue
+        shown = _value(decay[decayed[0]])
+        parts = sorted({n.rpartition(".")[0].rpartition(".")[2] for n in decayed})
+        yield Finding(optimizer.node,
+                      f"the {type_name} {leaf}s of `{model.label}` get two weight decays: "
+                      f"{len(zero)} are in a group without decay ({examples(zero, 2)}), "
+                      f"{len(decayed)} in a group with weight_decay {shown} "
+                      f"({examples(decayed, 2)}); the names that pick the no-decay group "
+                      f"miss the {type_name} layers named {examples(parts, 3)}")
+
+
+def _is_norm(type_name: str) -> bool:
+    return "Norm" in type_name and "Normal" not in type_name
+
+
+def _is_zero(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+
+
+def _decays(value: Any) -> bool:
+    """A value that is not zero: a non-zero number, or an expression the analysis could not
+    evaluate where the script sets a weight decay apart from the zero group."""
+    return is_unknown(value) or (isinstance(value, (int, float)) and value != 0)
+
+
+def _value(value: Any) -> str:
+    return "set by the script" if is_unknown(value) else f"{value:g}"

@@ -1,0 +1,218 @@
+"""FZL401-FZL404: PEFT configs checked against the real modules of the model they adapt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.analysis.peft_configs import (
+    ALL_LINEAR,
+    SEQ_CLS_HEADS,
+    PeftApplied,
+    literal_node,
+    pattern_matches,
+    save_matches,
+    saved_by,
+    target_matches,
+)
+from freezelint.checks.base import Context, Finding, examples, plural, rule
+from freezelint.models import nn_table
+from freezelint.models.manifest import Manifest
+
+# What LoRA can wrap (peft.tuners.lora.model.LoraModel._create_new_module's dispatchers):
+# these classes, their subclasses and the quantized linears of bitsandbytes, GPTQ, HQQ...
+LORA_TYPES = frozenset({
+    "Linear", "Embedding", "Conv1d", "Conv2d", "Conv3d", "Conv1D", "MultiheadAttention",
+    "NonDynamicallyQuantizableLinear",
+})
+LORA_CONFIGS = frozenset({"LoraConfig"})
+# Attention projections by role, as architectures name them: a name for one role suggests
+# this model's names for the same role.
+_ROLES = (
+    frozenset({"q_proj", "query", "q", "q_lin", "wq", "to_q", "query_proj", "Wq"}),
+    frozenset({"k_proj", "key", "k", "k_lin", "wk", "to_k", "key_proj", "Wk"}),
+    frozenset({"v_proj", "value", "v", "v_lin", "wv", "to_v", "value_proj", "Wv"}),
+)
+_FUSED = frozenset({"c_attn", "query_key_value", "qkv", "Wqkv", "W_pack", "qkv_proj",
+                    "in_proj"})
+
+
+def _modules(applied: PeftApplied) -> list[tuple[str, str]] | None:
+    """(name relative to the adapted module, type) for every submodule, or None when some
+    names are unknown."""
+    module = applied.module
+    model = module.model
+    manifest = model.manifest
+    if manifest.hole_under(module.path) or model.opaque or not manifest.modules:
+        return None
+    base = module.path + "." if module.path else ""
+    return [(m.path[len(base):], m.type) for m in manifest.modules
+            if m.path.startswith(base) and m.path != module.path]
+
+
+def _leaf_names(modules: list[tuple[str, str]], types: frozenset[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for path, type_name in modules:
+        if type_name in types:
+            seen.setdefault(path.rpartition(".")[2], None)
+    return list(seen)
+
+
+def _quoted(names: list[str], limit: int = 6) -> str:
+    return examples(names, limit)
+
+
+@rule("FZL401")
+def peft_target_matches_nothing(ctx: Context) -> Iterator[Finding]:
+    for applied in ctx.facts.peft.applied:
+        modules = _modules(applied)
+        entries = applied.config.entries("target_modules")
+        if modules is None or entries is None or not isinstance(entries, (list, str)):
+            continue
+        keys = [path for path, _ in modules]
+        label = applied.module.model.label
+        fallback = applied.config.argument_nodes.get("target_modules", applied.config.node)
+        if isinstance(entries, str):
+            if entries.lower() == ALL_LINEAR:
+                continue
+            matched = pattern_matches(entries, keys)
+            if matched is None or matched:
+                continue
+            yield Finding(literal_node(entries, fallback),
+                          f"the pattern '{entries}' matches no module name of `{label}` "
+                          f"(PEFT matches a string against whole names, "
+                          f"e.g. `{keys[0] if keys else ''}`); {_alternatives(modules)}",
+                          related=((applied.node, "applied to the model here"),))
+            continue
+        if not all(isinstance(e, str) for e in entries):
+            continue
+        for entry in entries:
+            if target_matches(entry, keys):
+                continue
+            yield Finding(literal_node(entry, fallback),
+                          f"'{entry}' names no module of `{label}`, so PEFT adapts nothing "
+                          f"there; {_suggest(entry, modules)}",
+                          related=((applied.node, "applied to the model here"),))
+
+
+def _suggest(entry: str, modules: list[tuple[str, str]]) -> str:
+    leaves = _leaf_names(modules, LORA_TYPES)
+    for role in _ROLES:
+        if entry in role:
+            same = [n for n in leaves if n in role]
+            if same:
+                return f"its layers for that role are named {_quoted(same)}"
+            fused = [n for n in leaves if n in _FUSED]
+            if fused:
+                return (f"its attention computes query, key and value in one layer, "
+                        f"{_quoted(fused)}")
+    return _alternatives(modules)
+
+
+def _alternatives(modules: list[tuple[str, str]]) -> str:
+    leaves = _leaf_names(modules, LORA_TYPES)
+    if not leaves:
+        return "it has no layer LoRA can wrap"
+    return f"the layers LoRA can wrap are named {_quoted(leaves)}"
+
+
+@rule("FZL402")
+def peft_target_unsupported(ctx: Context) -> Iterator[Finding]:
+    for applied in ctx.facts.peft.applied:
+        config = applied.config
+        modules = _modules(applied)
+        entries = config.entries("target_modules")
+        if config.kind not in LORA_CONFIGS or modules is None or not isinstance(entries, list) \
+                or not all(isinstance(e, str) for e in entries):
+            continue
+        if config.arguments.get("exclude_modules") is not None:
+            continue
+        saved = config.entries("modules_to_save")
+        if not isinstance(saved, list) and saved is not None:
+            continue
+        saved = [s for s in (saved or []) if isinstance(s, str)]
+        types = dict(modules)
+        children = _children(modules)
+        fallback = config.argument_nodes.get("target_modules", config.node)
+        for entry in entries:
+            reached = [k for k in target_matches(entry, list(types)) if not saved_by(saved, k)]
+            bad = [k for k in reached if _unsupported(types[k], k, children, applied)]
+            if not bad:
+                continue
+            kinds = sorted({types[k] for k in bad})
+            yield Finding(literal_node(entry, fallback),
+                          f"'{entry}' reaches {plural(len(bad), 'module')} of "
+                          f"`{applied.module.model.label}` that LoRA cannot wrap "
+                          f"({', '.join(kinds)}: {examples(bad, 2)}): get_peft_model raises "
+                          f"ValueError \"Target module ... is not supported\"; LoRA wraps "
+                          f"Linear, Embedding, Conv and Conv1D layers",
+                          related=((applied.node, "applied to the model here"),))
+
+
+def _children(modules: list[tuple[str, str]]) -> set[str]:
+    """Module names that have submodules."""
+    parents: set[str] = set()
+    for path, _ in modules:
+        parents.add(path.rpartition(".")[0])
+    return parents
+
+
+def _unsupported(type_name: str, key: str, parents: set[str], applied: PeftApplied) -> bool:
+    """Only what is certainly not a LoRA-wrappable layer: a torch.nn class outside the
+    supported ones, a normalization layer, or a container that owns no parameter itself
+    (a Linear, or a subclass of one, owns its weight)."""
+    if type_name in LORA_TYPES:
+        return False
+    if nn_table.known_class(type_name) or type_name.endswith("Norm"):
+        return True
+    if key in parents:
+        manifest: Manifest = applied.module.model.manifest
+        base = applied.module.path + "." if applied.module.path else ""
+        own = f"{base}{key}"
+        return not any(p.module == own for p in manifest.parameters)
+    return False
+
+
+@rule("FZL403")
+def peft_modules_to_save_matches_nothing(ctx: Context) -> Iterator[Finding]:
+    for applied in ctx.facts.peft.applied:
+        config = applied.config
+        modules = _modules(applied)
+        entries = config.entries("modules_to_save")
+        if modules is None or not isinstance(entries, list) \
+                or not all(isinstance(e, str) for e in entries):
+            continue
+        task = config.task_type
+        seq_cls = task == "SEQ_CLS" or (task is not None and not isinstance(task, str))
+        keys = [path for path, _ in modules]
+        label = applied.module.model.label
+        head = _head(applied)
+        covered = head is not None and (
+            any(save_matches(e, [head]) for e in entries)
+            or (seq_cls and any(save_matches(e, [head]) for e in SEQ_CLS_HEADS)))
+        fallback = config.argument_nodes.get("modules_to_save", config.node)
+        for entry in entries:
+            if save_matches(entry, keys) or (seq_cls and entry in SEQ_CLS_HEADS):
+                continue
+            message = f"'{entry}' names no module of `{label}`: PEFT saves and trains nothing there"
+            if head is not None and not covered:
+                message += (f", and the model's head `{head}` is in no entry, so it stays "
+                            f"frozen; did you mean '{head.rpartition('.')[2]}'?")
+            yield Finding(literal_node(entry, fallback), message,
+                          related=((applied.node, "applied to the model here"),))
+
+
+def _head(applied: PeftApplied) -> str | None:
+    head = applied.module.model.manifest.head
+    if head is None:
+        return None
+    base = applied.module.path + "." if applied.module.path else ""
+    return head[len(base):] if head.startswith(base) else None
+
+
+@rule("FZL404")
+def list_method_result_passed(ctx: Context) -> Iterator[Finding]:
+    for argument in ctx.facts.peft.none_arguments:
+        yield Finding(argument.node,
+                      f"`{argument.method}` changes the list in place and returns None, so "
+                      f"`{argument.keyword}` is None here (and the list itself now holds the "
+                      f"new entry); pass a list literal instead")
