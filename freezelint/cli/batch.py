@@ -132,8 +132,9 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
 
             analysis = lint_result(source.text, config)
             if cache is not None and data is not None:
-                cache.put(data, analysis.diagnostics, analysis.dependencies)
-            outcome.result = FileResult(target, analysis.diagnostics, source.text)
+                cache.put(data, analysis.diagnostics, analysis.dependencies, analysis.coverage)
+            outcome.result = FileResult(target, analysis.diagnostics, source.text,
+                                        coverage=analysis.coverage)
             return outcome
         return _fix(target, source, data, config, settings, outcome)
     except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
@@ -158,11 +159,12 @@ def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outco
 def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Settings,
          outcome: Outcome) -> Outcome:
     from freezelint.engine.fixes import fix_text
-    from freezelint.engine.lint import lint
+    from freezelint.engine.lint import lint_result
     from freezelint.inputs.writeback import WriteError, write_atomic
 
     mode = settings.mode
-    before = lint(source.text, config)
+    analysis = lint_result(source.text, config)
+    before, coverage = analysis.diagnostics, analysis.coverage
     fixed = fix_text(source.text, config, unsafe=mode.unsafe)
     if fixed.rejected:  # a rule's fix is broken: it is not applied, the others are
         discarded = "fix" if fixed.rejected == 1 else f"{fixed.rejected} fixes"
@@ -179,7 +181,7 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Se
             outcome.stdout = data or b""
             return outcome
     if not fixed.changed:
-        outcome.result = FileResult(target, fixed.remaining, source.text)
+        outcome.result = FileResult(target, fixed.remaining, source.text, coverage=coverage)
         return outcome
     rules = fixed_rules(before, fixed.remaining)
     if mode.apply and not mode.diff:
@@ -190,10 +192,10 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Se
                 outcome.messages.append(f"{target}: error: {error}")
                 return outcome
         outcome.result = FileResult(target, fixed.remaining, fixed.text, applied=fixed.applied,
-                                    fixed_rules=rules)
+                                    fixed_rules=rules, coverage=coverage)
         return outcome
     outcome.result = FileResult(target, before, source.text, fixed_text=fixed.text,
-                                applied=fixed.applied, fixed_rules=rules)
+                                applied=fixed.applied, fixed_rules=rules, coverage=coverage)
     return outcome
 
 
@@ -318,9 +320,10 @@ def _cached(target: str, settings: Settings) -> Outcome | None:
         data = Path(target).read_bytes()
     except OSError:
         return None
-    diagnostics = cache.get(data)
-    if diagnostics is None:
+    entry = cache.get(data)
+    if entry is None:
         return None
+    diagnostics, coverage = entry
     from freezelint.inputs.source import SourceError, decode_source
 
     if is_notebook(target):  # the cell map again: a JSON parse, no linting
@@ -331,12 +334,12 @@ def _cached(target: str, settings: Settings) -> Outcome | None:
         except SourceError:
             return None
         return Outcome(target, FileResult(target, diagnostics, notebook.text,
-                                          cells=notebook.cells))
+                                          cells=notebook.cells, coverage=coverage))
     try:
         text = decode_source(data).text
     except SourceError:
         return None
-    return Outcome(target, FileResult(target, diagnostics, text))
+    return Outcome(target, FileResult(target, diagnostics, text, coverage=coverage))
 
 
 _WORKER_SETTINGS: Settings | None = None

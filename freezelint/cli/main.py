@@ -269,8 +269,10 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         fixed = sum(r.applied for r in results)
         if fix and fixed:
             click.echo(f"Fixed {plural(fixed, 'problem')}.", err=True)
-        from freezelint.cli.report import summary
+        from freezelint.cli.report import coverage_statistics, summary
 
+        if show_statistics and (coverage := coverage_statistics(results)):
+            click.echo(coverage, err=True)
         click.echo(summary(results, unreadable), err=True)
 
     if unreadable:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from freezelint.cli.batch import Outcome, Settings, fixed_rules
 from freezelint.cli.report import FileResult
+from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic
 from freezelint.engine.cache import ResultCache
 from freezelint.engine.lint import LintConfig, lint_result, selected
@@ -31,38 +32,41 @@ def check_notebook(target: str, data: bytes, settings: Settings, config: LintCon
     except NotebookError as error:
         outcome.messages.append(f"{target}: error: {error}")
         return outcome
-    before, dependencies = lint_notebook(notebook, config)
+    before, dependencies, coverage = lint_notebook(notebook, config)
     if not mode.computes_fixes:
         if cache is not None:
-            cache.put(data, before, dependencies)
-        outcome.result = result_for(target, notebook, before)
+            cache.put(data, before, dependencies, coverage)
+        outcome.result = result_for(target, notebook, before, coverage)
         return outcome
-    return _rewrite(target, notebook, before, config, settings, outcome)
+    return _rewrite(target, notebook, before, config, settings, outcome, coverage)
 
 
-def lint_notebook(notebook: Notebook, config: LintConfig) -> tuple[list[Diagnostic], list[Path]]:
-    """Diagnostics of the joined code cells (with one FZL000 per cell left out), and the
-    files besides the notebook that they depend on."""
+def lint_notebook(notebook: Notebook, config: LintConfig
+                  ) -> tuple[list[Diagnostic], list[Path], Coverage]:
+    """Diagnostics of the joined code cells (with one FZL000 per cell left out), the
+    files besides the notebook that they depend on, and what was (not) checked."""
     if not notebook.python:
-        return [], []
+        return [], [], Coverage()
     prepared = notebook.prepare()
     analysis = lint_result(prepared.text, config)
     skipped = [d for d in prepared.skipped if selected(d.rule, config)]
     diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)
-    return diagnostics, list(analysis.dependencies)
+    return diagnostics, list(analysis.dependencies), analysis.coverage
 
 
-def result_for(target: str, notebook: Notebook, diagnostics: list[Diagnostic]) -> FileResult:
-    return FileResult(target, diagnostics, notebook.text, cells=notebook.cells)
+def result_for(target: str, notebook: Notebook, diagnostics: list[Diagnostic],
+               coverage: Coverage | None = None) -> FileResult:
+    return FileResult(target, diagnostics, notebook.text, cells=notebook.cells,
+                      coverage=coverage)
 
 
 def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: LintConfig,
-             settings: Settings, outcome: Outcome) -> Outcome:
+             settings: Settings, outcome: Outcome, coverage: Coverage) -> Outcome:
     """Fix the code cells (or add suppression comments to them), then write the notebook
     back, or keep the new cells for `--diff`."""
     mode = settings.mode
     if not notebook.python:
-        outcome.result = result_for(target, notebook, before)
+        outcome.result = result_for(target, notebook, before, coverage)
         return outcome
     marked = editable(notebook.prepare())
     new_text, changes = _edit(marked.text, config, settings, target, outcome)
@@ -71,15 +75,15 @@ def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: 
         outcome.messages.append(f"{target}: warning: fixes not applied: one of them reached "
                                 "across notebook cells (a freezelint bug, please report it)")
     if not changes or sources is None:
-        outcome.result = result_for(target, notebook, before)
+        outcome.result = result_for(target, notebook, before, coverage)
         return outcome
     fixed = notebook.with_sources(sources)
-    remaining, _ = lint_notebook(fixed, config)
+    remaining, _, _ = lint_notebook(fixed, config)
     rules = fixed_rules(before, remaining)
     if mode.diff and not mode.add_noqa:
         outcome.result = FileResult(target, before, notebook.text, cells=notebook.cells,
                                     fixed_text=fixed.text, fixed_cells=fixed.cells,
-                                    applied=changes, fixed_rules=rules)
+                                    applied=changes, fixed_rules=rules, coverage=coverage)
         return outcome
     from freezelint.inputs.writeback import WriteError, write_atomic
 
@@ -89,7 +93,7 @@ def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: 
     except (NotebookError, WriteError) as error:
         outcome.messages.append(f"{target}: error: {error}")
         return outcome
-    result = result_for(target, fixed, remaining)
+    result = result_for(target, fixed, remaining, coverage)
     if mode.add_noqa:
         result.noqa_added = changes
     else:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from freezelint import __version__
+from freezelint.common.coverage import Coverage, file_message, statistics_line, summary_line
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
 from freezelint.common.rule_docs import RuleDoc, all_rule_docs, rule_doc
 
@@ -50,6 +51,9 @@ class FileResult:
     # `cells` maps to `cell N:line` (and `fixed_cells` for `fixed_text`).
     cells: CellMap | None = None
     fixed_cells: CellMap | None = None
+    # The sites model-aware rules check and how many of them were checked (None: not
+    # counted, e.g. a file that could not be read).
+    coverage: Coverage | None = None
 
 
 def _ordered(results: list[FileResult]) -> list[tuple[str, Diagnostic, str | None]]:
@@ -214,7 +218,11 @@ def _colored(lines: list[list[_Segment]]) -> str:
 def json_records(results: list[FileResult]) -> list[dict[str, Any]]:
     """One record per diagnostic. A notebook's records also have `cell` (numbered from 1
     among all cells, as in `path:cell N:line:col`), and their ranges count lines within
-    that cell; so do their related locations and fix edits, each with its own `cell`."""
+    that cell; so do their related locations and fix edits, each with its own `cell`.
+
+    A file whose model was unknown at some sites also gets one record of `"kind":
+    "not-checked"` (no rule, severity info, not a finding: the exit code ignores it) with
+    the first such site as its range and the counts in `coverage`."""
     records = []
     cells = _cell_maps(results)
     for path, diagnostic, _ in _ordered(results):
@@ -223,7 +231,34 @@ def json_records(results: list[FileResult]) -> list[dict[str, Any]]:
         if path in cells:
             record = _in_cells(record, diagnostic, cells[path])
         records.append({"path": path, **record, "url": doc.url if doc is not None else None})
+    for path, coverage, span in _not_checked(results):
+        record = {"path": path, "kind": "not-checked", "rule": None, "name": "not-checked",
+                  "severity": "info", "message": file_message(coverage),
+                  "range": span.to_json(), "related": [], "fixes": [], "url": None,
+                  "coverage": {"sites": coverage.sites, "checked": coverage.checked}}
+        if path in cells:
+            cell, _ = cells[path].locate(span.start.line)
+            record = {"cell": cell, **record, "range": _cell_span(span, cell, cells[path])}
+        records.append(record)
     return records
+
+
+def _not_checked(results: list[FileResult]) -> list[tuple[str, Coverage, Span]]:
+    """Files with sites where the model was unknown, by path, with the first such site."""
+    found = []
+    for result in sorted(results, key=lambda r: r.path):
+        coverage = result.coverage
+        if coverage is not None and coverage.unchecked():
+            found.append((result.path, coverage,
+                          coverage.first_unchecked or Span.of(1, 0, 1, 0)))
+    return found
+
+
+def _cell_span(span: Span, cell: int, cells: CellMap) -> dict[str, Any]:
+    doc = span.to_json()
+    doc["start"]["line"] = cells.local(span.start.line, cell)
+    doc["end"]["line"] = cells.local(span.end.line, cell)
+    return doc
 
 
 def _cell_local(d: Diagnostic, cells: CellMap | None) -> Diagnostic:
@@ -251,10 +286,7 @@ def _cell_local(d: Diagnostic, cells: CellMap | None) -> Diagnostic:
 def _in_cells(record: dict[str, Any], d: Diagnostic, cells: CellMap) -> dict[str, Any]:
     def where(span: Span) -> dict[str, Any]:
         cell, _ = cells.locate(span.start.line)
-        doc = span.to_json()
-        doc["start"]["line"] = cells.local(span.start.line, cell)
-        doc["end"]["line"] = cells.local(span.end.line, cell)
-        return {"cell": cell, "range": doc}
+        return {"cell": cell, "range": _cell_span(span, cell, cells)}
 
     main = where(d.span)
     record = {"cell": main["cell"], **record, "range": main["range"]}
@@ -293,6 +325,16 @@ def render_github(results: list[FileResult]) -> str:
             f"title={_github_property(f'{d.rule} {d.name}')}",
         ])
         lines.append(f"::{_GITHUB_LEVEL[d.severity]} {properties}::{_github_data(d.message)}\n")
+    for path, coverage, span in _not_checked(results):
+        cell = ""
+        if path in cells:
+            number, line = cells[path].locate(span.start.line)
+            span, cell = Span.of(line, span.start.column, line, span.start.column), \
+                f"cell {number}: "
+        properties = ",".join([f"file={_github_property(path)}", f"line={span.start.line}",
+                               f"col={span.start.column + 1}",
+                               f"title={_github_property('not checked: model unknown')}"])
+        lines.append(f"::notice {properties}::{_github_data(cell + file_message(coverage))}\n")
     return "".join(lines)
 
 
@@ -353,9 +395,41 @@ def render_sarif(results: list[FileResult]) -> str:
             }},
             "columnKind": "unicodeCodePoints",
             "results": sarif_results,
+            "invocations": [_sarif_invocation(results)],
+            "properties": {"coverage": _coverage_totals(results)},
         }],
     }
     return json.dumps(log, indent=2) + "\n"
+
+
+def _sarif_invocation(results: list[FileResult]) -> dict[str, Any]:
+    """What was not checked, as tool notifications (not results: nothing was found there)."""
+    cells = _cell_maps(results)
+    notes = []
+    for path, coverage, span in _not_checked(results):
+        message = file_message(coverage)
+        if path in cells:
+            number, line = cells[path].locate(span.start.line)
+            span, message = Span.of(line, span.start.column, line, span.start.column + 1), \
+                f"cell {number}: {message}"
+        notes.append({"level": "note", "message": {"text": message},
+                      "locations": [_sarif_location(path, span)],
+                      "descriptor": {"id": "not-checked"},
+                      "properties": {"sites": coverage.sites, "checked": coverage.checked}})
+    return {"executionSuccessful": True, "toolExecutionNotifications": notes}
+
+
+def _coverage_totals(results: list[FileResult]) -> dict[str, Any]:
+    sites: dict[str, int] = {}
+    checked: dict[str, int] = {}
+    for result in results:
+        if result.coverage is None:
+            continue
+        for kind, n in result.coverage.sites.items():
+            sites[kind] = sites.get(kind, 0) + n
+        for kind, n in result.coverage.checked.items():
+            checked[kind] = checked.get(kind, 0) + n
+    return {"sites": sites, "checked": checked}
 
 
 def _sarif_rule(doc: RuleDoc) -> dict[str, Any]:
@@ -453,6 +527,13 @@ def render_statistics(results: list[FileResult], unsafe: bool = False,
     return "".join(lines)
 
 
+def coverage_statistics(results: list[FileResult]) -> str:
+    """With --statistics: at how many sites the model was known (stderr, like the summary:
+    the table on stdout keeps Ruff's shape)."""
+    coverages = [r.coverage for r in results if r.coverage is not None]
+    return statistics_line(coverages) if any(c.total for c in coverages) else ""
+
+
 # -- summary ---------------------------------------------------------------------------
 
 
@@ -463,7 +544,12 @@ def summary(results: list[FileResult], unreadable: int = 0) -> str:
     skipped = ""
     if unreadable:
         skipped = f"{_count(unreadable, 'file')} could not be checked"
+    unchecked = summary_line(r.coverage for r in results if r.coverage is not None)
+    if unchecked:
+        skipped = f"{skipped}; {unchecked}" if skipped else unchecked
     if not diagnostics:
+        if unchecked and not unreadable:
+            return f"No problems found; {unchecked}."
         return f"No problems found, but {skipped}." if skipped else "All checks passed!"
     safe = sum(1 for d in diagnostics if any(f.safety is Safety.SAFE for f in d.fixes))
     unsafe = sum(1 for d in diagnostics

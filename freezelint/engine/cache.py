@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from freezelint import __version__
+from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, diagnostic_from_json
 from freezelint.common.files import replace_atomically
 
@@ -41,7 +42,8 @@ class ResultCache:
         key = hashlib.sha256(self.config.encode() + b"\0" + data).hexdigest()
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, data: bytes) -> list[Diagnostic] | None:
+    def get(self, data: bytes) -> tuple[list[Diagnostic], Coverage] | None:
+        """The stored diagnostics and coverage (what was and was not checked)."""
         path = self._path(data)
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
@@ -50,17 +52,19 @@ class ResultCache:
         try:
             if any(_stamp(Path(p)) != stamp for p, stamp in entry["depends"].items()):
                 return None
-            return [diagnostic_from_json(d) for d in entry["diagnostics"]]
+            return ([diagnostic_from_json(d) for d in entry["diagnostics"]],
+                    Coverage.from_json(entry["coverage"]))
         except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, data: bytes, diagnostics: list[Diagnostic],
-            depends: Iterable[Path] = ()) -> None:
+            depends: Iterable[Path] = (), coverage: Coverage | None = None) -> None:
         """Store a result; a cache that cannot be written is simply not used."""
         path = self._path(data)
         entry: dict[str, Any] = {
             "diagnostics": [d.to_json() for d in diagnostics],
             "depends": {str(p): _stamp(p) for p in depends},
+            "coverage": (coverage or Coverage()).to_json(),
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import io
 import re
 import tokenize
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import libcst as cst
@@ -22,8 +22,11 @@ from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
+from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
+from freezelint.inputs.nesting import check_nesting
+from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import worth_linting
 
@@ -118,11 +121,15 @@ class Analysis:
     trainable: list[dict[str, bool | None]] = field(default_factory=list)
     # Files besides the source that the result depends on (for the result cache).
     dependencies: list[Path] = field(default_factory=list)
+    # The sites model-aware rules check, and at how many of them the model was known: the
+    # report says what was not checked instead of "All checks passed!".
+    coverage: Coverage = field(default_factory=Coverage)
 
 
 def lint(text: str, config: LintConfig | None = None) -> list[Diagnostic]:
     """Diagnostics for `text`, sorted by position. Positions are computed only when there
-    is something to report."""
+    is something to report. Raises `inputs.nesting.TooDeep` (a SourceError) for a text
+    nested deeper than the parser can take: it cannot be checked."""
     return _run(text, config or LintConfig(), details=False).diagnostics
 
 
@@ -145,8 +152,11 @@ def _run(text: str, config: LintConfig, details: bool,
     if config.prefilter and not details and not worth_linting(text, explicit_model=explicit_model):
         # Nothing to find but syntax errors: Python's own parser checks those several times
         # faster than building the libcst tree.
-        error = _python_syntax_error(text)
-        return Analysis(_filter([error] if error else [], config, text))
+        error, tree = _python_syntax_error(text)
+        coverage = unanalysed_sites(tree) if tree is not None and MAY_HAVE_SITES.search(text) \
+            else Coverage()
+        return Analysis(_filter([error] if error else [], config, text), coverage=coverage)
+    check_nesting(text)  # TooDeep: a text libcst's native parser could crash on
     try:
         module = statements.parse(text) if statements else cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -168,15 +178,19 @@ def _run(text: str, config: LintConfig, details: bool,
             import logging  # imported on this rare path only: it costs milliseconds at start
 
             logging.getLogger("freezelint").exception("rule %s failed", rule_id)
-    if not findings and not details:
-        return Analysis(_filter([], config, text), dependencies=facts.files_read)
+    coverage, first_unchecked = analysed_sites(module, facts, text, facts.owner)
+    if not findings and not details and first_unchecked is None:
+        return Analysis(_filter([], config, text), dependencies=facts.files_read,
+                        coverage=coverage)
     positions = StatementPositions(module, text, facts.owner,
                                    statements.positions if statements else None)
+    if first_unchecked is not None:
+        coverage = replace(coverage, first_unchecked=_span(positions, first_unchecked))
     lines = _LINE.findall(text)
     diagnostics = [_diagnostic(rule_id, finding, positions, module, lines)
                    for rule_id, finding in findings]
     analysis = Analysis(_filter(_dedupe(diagnostics), config, text),
-                        dependencies=facts.files_read)
+                        dependencies=facts.files_read, coverage=coverage)
     if details:
         analysis.name_matches = [
             NameMatch(_span(positions, t.node), t.literal, t.kind, t.domain, t.model.label,
@@ -288,17 +302,20 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return unique
 
 
-def _python_syntax_error(text: str) -> Diagnostic | None:
+def _python_syntax_error(text: str) -> tuple[Diagnostic | None, ast.Module | None]:
+    """Python's own parse: the syntax error, or else the tree (the unchecked sites of a
+    skipped file are counted on it)."""
     try:
-        compile(text, "<freezelint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = compile(text, "<freezelint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max((error.offset or 1) - 1, 0)
         return Diagnostic("FZL000", "syntax-error", Severity.ERROR,
-                          f"syntax error: {error.msg}", Span.of(line, column, line, column + 1))
+                          f"syntax error: {error.msg}",
+                          Span.of(line, column, line, column + 1)), None
     except (ValueError, OverflowError, RecursionError, MemoryError) as error:
-        return _generic_error(str(error))
-    return None
+        return _generic_error(str(error)), None
+    return None, tree
 
 
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> Diagnostic:

@@ -1,4 +1,5 @@
-"""Code lens on each optimizer construction: what it will actually train.
+"""Code lens on each optimizer construction: what it will actually train; and one lens per
+document at the first site checked against no model, saying what was not checked.
 
 "trains 0 of 159 parameters" above `torch.optim.SGD(...)` says at a glance what no other
 tool shows: the result of the freeze loop, the head replacement and the filter, replayed
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from freezelint.common.coverage import describe_unchecked
 from freezelint.engine.lint import OptimizerSummary
 from freezelint.lsp.linting import LintResult
 
@@ -26,7 +28,23 @@ def code_lenses(result: LintResult, uri: str) -> list[types.CodeLens]:
             # An empty command id: a label, not a button.
             command=types.Command(title=lens_title(summary), command=""),
         ))
+    coverage = result.analysis.coverage
+    unchecked = coverage.unchecked()
+    if unchecked and coverage.first_unchecked is not None:
+        # A label at the first such site, never a diagnostic: nothing is wrong there, the
+        # user is told that no model-aware rule looked at it.
+        where = result.layout.locate(coverage.first_unchecked)
+        if where is not None and where[0] == uri:
+            start = where[1].start
+            lenses.append(types.CodeLens(
+                range=types.Range(start, start),
+                command=types.Command(title=unchecked_title(unchecked), command="")))
     return lenses
+
+
+def unchecked_title(unchecked: dict[str, int]) -> str:
+    return (f"freezelint: {describe_unchecked(unchecked)} in this document not checked: model "
+            "unknown (set freezelint.model or add a `# freezelint: model=...` comment)")
 
 
 def lens_title(summary: OptimizerSummary) -> str:

@@ -1,0 +1,324 @@
+"""Counting the sites of a file (see common/coverage.py for what a site is).
+
+Two readers count the same sites: the libcst tree of a file the engine analysed (where the
+interpreter's facts say which sites it checked), and Python's own `ast` of a file the
+pre-filter skipped (no model anywhere in it, so no site is checked; parsing it with libcst
+only to count would cost what the pre-filter saves). tests/test_unchecked.py holds them equal.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+
+import libcst as cst
+
+from freezelint.analysis.facts import Facts
+from freezelint.analysis.walk import children
+from freezelint.common.coverage import FREEZE, LOAD, NAME_TEST, OPTIMIZER, Coverage
+from freezelint.common.diagnostics import Span
+from freezelint.common.torch_api import OPTIMIZER_NAMES as OPTIMIZERS
+
+# Iterating these yields (name, value) pairs whose names a rule compares with real names.
+NAME_METHODS = frozenset({"named_parameters", "named_modules", "named_children",
+                          "named_buffers"})
+NAME_TESTS = frozenset({"startswith", "endswith"})
+REGEX_TESTS = frozenset({"match", "search", "fullmatch"})
+# A file without any of these has no site (checked before any tree is walked).
+MAY_HAVE_SITES = re.compile(
+    r"requires_grad|named_(?:parameters|modules|children|buffers)|load_state_dict"
+    r"|\b(?:" + "|".join(sorted(OPTIMIZERS)) + r")\b")
+
+
+# -- the libcst reader (files the engine analysed) -----------------------------------------
+
+
+def _last(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    return func.attr.value if isinstance(func, cst.Attribute) else ""
+
+
+def _cst_anchor(iterable: cst.BaseExpression) -> cst.Attribute | None:
+    """The `X.named_parameters` of the call a loop iterates (inside enumerate(), list()...)."""
+    stack: list[cst.CSTNode] = [iterable]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in NAME_METHODS:
+            return node.func
+        if not isinstance(node, (cst.Lambda, cst.BaseComp)):
+            stack.extend(children(node))
+    return None
+
+
+def _cst_bound(target: cst.BaseExpression, iterable: cst.BaseExpression) -> str | None:
+    """The variable that holds the name: `n` in `for n, p in ...`, `for i, (n, p) in
+    enumerate(...)`."""
+    enumerated = isinstance(iterable, cst.Call) and _last(iterable.func) == "enumerate"
+    if isinstance(target, cst.Tuple) and target.elements:
+        first = target.elements[1 if enumerated and len(target.elements) > 1 else 0].value
+        if isinstance(first, cst.Tuple) and first.elements:
+            first = first.elements[0].value
+        return first.value if isinstance(first, cst.Name) else None
+    return target.value if isinstance(target, cst.Name) and not enumerated else None
+
+
+class _CstSites:
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.names: list[tuple[str, cst.Attribute]] = []
+        self.sites: dict[str, int] = {}
+        self.checked: dict[str, int] = {}
+        self.first: cst.CSTNode | None = None
+        self.first_top = 0
+        self.top = 0
+        self.optimizers = {b.optimizer.node for b in facts.optimizers
+                           if b.optimizer.model is not None}
+
+    def add(self, kind: str, node: cst.CSTNode, checked: bool) -> None:
+        self.sites[kind] = self.sites.get(kind, 0) + 1
+        if checked:
+            self.checked[kind] = self.checked.get(kind, 0) + 1
+        elif self.first is None:
+            self.first, self.first_top = node, self.top
+
+    def _bound(self, node: cst.CSTNode) -> cst.Attribute | None:
+        if isinstance(node, cst.Name):
+            for name, anchor in reversed(self.names):
+                if name == node.value:
+                    return anchor
+        return None
+
+    def _tested(self, node: cst.CSTNode, anchor: cst.Attribute) -> bool:
+        if anchor in self.facts.module_method_refs:
+            return True
+        tests = self.facts.name_tests
+        return any(sub in tests for sub in _subtree(node))
+
+    def _bind(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> int:
+        anchor = _cst_anchor(iterable)
+        name = _cst_bound(target, iterable) if anchor is not None else None
+        if name is None or anchor is None:
+            return 0
+        self.names.append((name, anchor))
+        return 1
+
+    def visit(self, node: cst.CSTNode) -> None:
+        pushed = 0
+        if isinstance(node, cst.For):
+            self.visit(node.iter)
+            pushed = self._bind(node.target, node.iter)
+            for part in (node.body, node.orelse):
+                if part is not None:
+                    self.visit(part)
+        elif isinstance(node, cst.BaseComp):
+            clause: cst.CompFor | None = node.for_in
+            while clause is not None:
+                self.visit(clause.iter)
+                pushed += self._bind(clause.target, clause.iter)
+                for test in clause.ifs:
+                    self.visit(test.test)
+                clause = clause.inner_for_in
+            for part in ("elt", "key", "value"):
+                sub = getattr(node, part, None)
+                if sub is not None:
+                    self.visit(sub)
+        else:
+            self._site(node)
+            for child in children(node):
+                self.visit(child)
+        if pushed:
+            del self.names[-pushed:]
+
+    def _site(self, node: cst.CSTNode) -> None:
+        facts = self.facts
+        if isinstance(node, cst.Comparison):
+            if self.names and all(isinstance(c.operator, (cst.Equal, cst.NotEqual, cst.In,
+                                                          cst.NotIn)) for c in node.comparisons):
+                sides = [node.left, *(c.comparator for c in node.comparisons)]
+                anchor = next((a for a in map(self._bound, sides) if a is not None), None)
+                if anchor is not None:
+                    self.add(NAME_TEST, node, self._tested(node, anchor))
+        elif isinstance(node, cst.Call):
+            name = _last(node.func)
+            func = node.func
+            if name in NAME_TESTS and isinstance(func, cst.Attribute) and self.names:
+                anchor = self._bound(func.value)
+                if anchor is not None:
+                    self.add(NAME_TEST, node, self._tested(node, anchor))
+            elif name in REGEX_TESTS and isinstance(func, cst.Attribute) and self.names \
+                    and isinstance(func.value, cst.Name) and func.value.value == "re":
+                anchor = next((a for a in (self._bound(x.value) for x in node.args) if a), None)
+                if anchor is not None:
+                    self.add(NAME_TEST, node, self._tested(node, anchor))
+            elif name == "requires_grad_" and isinstance(func, cst.Attribute):
+                self.add(FREEZE, node, func in facts.module_method_refs
+                         or any(sub in facts.grad_assigns for sub in _subtree(node)))
+            elif name in OPTIMIZERS:
+                self.add(OPTIMIZER, node, node in self.optimizers)
+            elif name == "load_state_dict" and isinstance(func, cst.Attribute):
+                load = facts.loads.get(node)
+                self.add(LOAD, node, load is not None and load.model is not None)
+        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
+                else [node.target]
+            if any(_cst_assigns_requires_grad(t) for t in targets):
+                # A parameter's flag (GradAssign), or a plain attribute set on a known
+                # module (`model.fc.requires_grad = False`, FZL104's fact).
+                self.add(FREEZE, node, node in facts.grad_assigns
+                         or node in facts.module_grad_attrs
+                         or any(sub in facts.grad_assigns for sub in _subtree(node)))
+
+
+def _cst_assigns_requires_grad(target: cst.BaseExpression) -> bool:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return any(_cst_assigns_requires_grad(e.value) for e in target.elements)
+    return isinstance(target, cst.Attribute) and target.attr.value == "requires_grad"
+
+
+def _subtree(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        sub = stack.pop()
+        yield sub
+        stack.extend(children(sub))
+
+
+def analysed_sites(module: cst.Module, facts: Facts, text: str,
+                   owner: dict[cst.CSTNode, int]) -> tuple[Coverage, cst.CSTNode | None]:
+    """The sites of an analysed file, and the node of the first unchecked one (recorded in
+    `owner` under its top-level statement, so that its position can be computed)."""
+    if not MAY_HAVE_SITES.search(text):
+        return Coverage(), None
+    reader = _CstSites(facts)
+    for index, statement in enumerate(module.body):
+        reader.top = index
+        reader.visit(statement)
+    if reader.first is not None:
+        owner.setdefault(reader.first, reader.first_top)
+    return Coverage(reader.sites, reader.checked), reader.first
+
+
+# -- the ast reader (files the pre-filter skipped: no model, nothing checked) --------------
+
+
+def _ast_last(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _ast_anchored(iterable: ast.expr) -> bool:
+    stack: list[ast.AST] = [iterable]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in NAME_METHODS:
+            return True
+        if not isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                                 ast.GeneratorExp)):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _ast_bound(target: ast.expr, iterable: ast.expr) -> str | None:
+    enumerated = isinstance(iterable, ast.Call) and _ast_last(iterable.func) == "enumerate"
+    if isinstance(target, ast.Tuple) and target.elts:
+        first = target.elts[1 if enumerated and len(target.elts) > 1 else 0]
+        if isinstance(first, ast.Tuple) and first.elts:
+            first = first.elts[0]
+        return first.id if isinstance(first, ast.Name) else None
+    return target.id if isinstance(target, ast.Name) and not enumerated else None
+
+
+class _AstSites:
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.sites: dict[str, int] = {}
+        self.first: ast.AST | None = None
+
+    def add(self, kind: str, node: ast.AST) -> None:
+        self.sites[kind] = self.sites.get(kind, 0) + 1
+        if self.first is None:
+            self.first = node
+
+    def _bind(self, target: ast.expr, iterable: ast.expr) -> int:
+        name = _ast_bound(target, iterable) if _ast_anchored(iterable) else None
+        if name is None:
+            return 0
+        self.names.append(name)
+        return 1
+
+    def _bound(self, node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id in self.names
+
+    def visit(self, node: ast.AST) -> None:
+        pushed = 0
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            self.visit(node.iter)
+            pushed = self._bind(node.target, node.iter)
+            for sub in (*node.body, *node.orelse):
+                self.visit(sub)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for clause in node.generators:
+                self.visit(clause.iter)
+                pushed += self._bind(clause.target, clause.iter)
+                for test in clause.ifs:
+                    self.visit(test)
+            parts = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+            for sub in parts:
+                self.visit(sub)
+        else:
+            self._site(node)
+            for child in ast.iter_child_nodes(node):
+                self.visit(child)
+        if pushed:
+            del self.names[-pushed:]
+
+    def _site(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Compare):
+            if self.names and all(isinstance(o, (ast.Eq, ast.NotEq, ast.In, ast.NotIn))
+                                  for o in node.ops) \
+                    and any(map(self._bound, [node.left, *node.comparators])):
+                self.add(NAME_TEST, node)
+        elif isinstance(node, ast.Call):
+            name = _ast_last(node.func)
+            func = node.func
+            if name in NAME_TESTS and isinstance(func, ast.Attribute) and self.names:
+                if self._bound(func.value):
+                    self.add(NAME_TEST, node)
+            elif name in REGEX_TESTS and isinstance(func, ast.Attribute) and self.names \
+                    and isinstance(func.value, ast.Name) and func.value.id == "re":
+                if any(self._bound(arg) for arg in node.args):
+                    self.add(NAME_TEST, node)
+            elif name == "requires_grad_" and isinstance(func, ast.Attribute):
+                self.add(FREEZE, node)
+            elif name in OPTIMIZERS:
+                self.add(OPTIMIZER, node)
+            elif name == "load_state_dict" and isinstance(func, ast.Attribute):
+                self.add(LOAD, node)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(_assigns_requires_grad(t) for t in targets):
+                self.add(FREEZE, node)
+
+
+def _assigns_requires_grad(target: ast.expr) -> bool:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_assigns_requires_grad(t) for t in target.elts)
+    return isinstance(target, ast.Attribute) and target.attr == "requires_grad"
+
+
+def unanalysed_sites(tree: ast.Module) -> Coverage:
+    """The sites of a file the pre-filter skipped: none of them checked."""
+    reader = _AstSites()
+    reader.visit(tree)
+    first = reader.first
+    span = None
+    if first is not None:
+        line, column = getattr(first, "lineno", 1), getattr(first, "col_offset", 0)
+        span = Span.of(line, column, getattr(first, "end_lineno", line) or line,
+                       getattr(first, "end_col_offset", column + 1) or column + 1)
+    return Coverage(reader.sites, {}, span)
