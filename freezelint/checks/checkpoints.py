@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from freezelint.analysis.checkpoint_flow import tested_key
 from freezelint.analysis.facts import Load
 from freezelint.analysis.values import StateDict
-from freezelint.analysis.walk import walk
 from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
+from freezelint.checks.saved_checkpoints import flow_of
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
 
@@ -150,14 +151,20 @@ def strict_false_unchecked(ctx: Context) -> Iterator[Finding]:
                         f"`{load.model.label}` would load ({plural(len(missing), 'missing key')}"
                         + (f": {examples(missing, 2)}" if missing else "") + ")")
         message += "; check `missing_keys` and `unexpected_keys` of the result"
-        yield Finding(load.node, message, fixes=_report_fix(load))
+        yield Finding(load.node, message, fixes=_report_fix(load.node, load.statement))
+    # Without the model: the discarded result is the same bug on every model.
+    for node, statement in flow_of(ctx).discarded_nonstrict:
+        if node not in ctx.facts.loads:
+            yield Finding(node, "`strict=False` with the result thrown away: keys that do not "
+                                "match are skipped without a word; check `missing_keys` and "
+                                "`unexpected_keys` of the result",
+                          fixes=_report_fix(node, statement))
 
 
-def _report_fix(load: Load) -> tuple:  # type: ignore[type-arg]
-    statement = load.statement
+def _report_fix(node: cst.Call, statement: cst.CSTNode | None) -> tuple:  # type: ignore[type-arg]
     if not isinstance(statement, cst.Expr):
         return ()
-    assigned = cst.Assign(targets=[cst.AssignTarget(cst.Name("load_result"))], value=load.node)
+    assigned = cst.Assign(targets=[cst.AssignTarget(cst.Name("load_result"))], value=node)
     report = ("print('missing keys:', load_result.missing_keys, "
               "'unexpected keys:', load_result.unexpected_keys)")
     return (fix("Report missing and unexpected keys", Safety.SAFE,
@@ -180,31 +187,24 @@ def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
                    f"{merge.target_size}: `update()` adds them instead of loading them")
         fixes = ()
         if isinstance(node, cst.DictComp):
-            tested = _tested_key(node)
+            tested = tested_key(node)
             if tested is not None:
                 message += f"; the filter tests `{ctx.module.code_for_node(tested)}` but keeps `{ctx.module.code_for_node(node.key)}`"
                 fixes = (fix("Keep the key that was tested", Safety.SAFE, (node.key, tested)),)
         yield Finding(node, message, fixes=fixes)
-
-
-def _tested_key(comp: cst.DictComp) -> cst.BaseExpression | None:
-    """In `{k: v for k, v in sd.items() if k[7:] in model_dict}`, the expression `k[7:]`:
-    the key the filter checked, which is the one that should be kept."""
-    key = comp.key
-    if not isinstance(key, cst.Name):
-        return None
-    for clause in comp.for_in.ifs:
-        test = clause.test
-        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
-                and isinstance(test.comparisons[0].operator, cst.In) \
-                and not (isinstance(test.left, cst.Name) and test.left.value == key.value) \
-                and _mentions(test.left, key.value):
-            return test.left
-    return None
-
-
-def _mentions(node: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(sub, cst.Name) and sub.value == name for sub in walk(node))
+    # Without the model: a filter that tests `k[7:]` but keeps `k`, whose result is merged
+    # into the dict it tested or loaded into its model, keeps only keys that cannot match.
+    reported = {id(e.node) for e in ctx.facts.empty_filters.values()} | {
+        id(m.source.node) for m in ctx.facts.merges.values()}
+    for comp, tested in flow_of(ctx).tested_not_kept:
+        if id(comp) in reported:
+            continue
+        code = ctx.module.code_for_node
+        yield Finding(comp, (
+            f"the filter tests `{code(tested)}` but keeps `{code(comp.key)}`, which still has what "
+            f"the test took off: no kept key matches the model's, strict loading fails with "
+            f"unexpected keys and with strict=False nothing is loaded"), fixes=(fix("Keep the key that was tested", Safety.SAFE,
+                                   (comp.key, tested)),))
 
 
 @rule("FZL306")

@@ -1,0 +1,116 @@
+"""FZL308-FZL309: a checkpoint the script saves, loaded back in a format that cannot fit.
+
+The key format comes from the code (analysis/checkpoint_flow.py), not from the model's names:
+these rules work when the model is unknown. Where the model's keys are known, FZL301 speaks
+for the same load and these stay silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from freezelint.analysis.checkpoint_flow import CheckpointFlow, PrefixLoad, follow
+from freezelint.analysis.walk import walk
+from freezelint.checks.base import Context, Finding, FixSpec, fix, rule
+from freezelint.common.diagnostics import Safety
+
+
+def flow_of(ctx: Context) -> CheckpointFlow:
+    """The checkpoint flow of the file, followed once per lint run."""
+    flow = ctx.data.get("checkpoint_flow")
+    if not isinstance(flow, CheckpointFlow):
+        flow = follow(ctx.module)
+        for node, top in flow.owner.items():
+            ctx.facts.owner.setdefault(node, top)
+        ctx.data["checkpoint_flow"] = flow
+    return flow
+
+
+def _known_to_interpreter(ctx: Context, load: PrefixLoad) -> bool:
+    """The model-aware rules (FZL301, FZL306) judge loads whose keys the interpreter knows."""
+    known = ctx.facts.loads.get(load.node)
+    if known is not None and known.state_dict is not None:
+        return True
+    read = {id(node) for node, _ in ctx.facts.checkpoints}
+    return any(id(node) in read for node in walk(load.argument))
+
+
+def _strict(load: PrefixLoad) -> bool:
+    for position, arg in enumerate(load.node.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword == "strict" or (keyword is None and position == 1):
+            return not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
+    return True
+
+
+def _consequence(load: PrefixLoad, what: str = "nothing is loaded") -> str:
+    if _strict(load):
+        return "strict loading fails with missing and unexpected keys"
+    return f"with strict=False {what} and the model keeps its initial weights, silently"
+
+
+@rule("FZL308")
+def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
+    for load in flow_of(ctx).loads:
+        if load.kind == "container" or _known_to_interpreter(ctx, load):
+            continue
+        receiver = ctx.module.code_for_node(load.receiver)
+        argument = ctx.module.code_for_node(load.argument)
+        related = ((load.saved.node, "saved here"),)
+        if load.kind == "carry":
+            message = (f"every key of this state dict starts with `{load.prefix}` (it was saved "
+                       f"from `{load.cause}(...)`) and `{receiver}` is the model without the "
+                       f"wrapper: {_consequence(load)}; strip it with "
+                       f"`k.removeprefix('{load.prefix}')`")
+            yield Finding(load.node, message, related, (_strip(load, argument, filtered=False),))
+        elif load.kind == "lack":
+            attr = load.prefix.rstrip(".")
+            message = (f"`{receiver}` is wrapped in `{load.cause}(...)`, so its keys start with "
+                       f"`{load.prefix}`, and this state dict was saved from the model without "
+                       f"the wrapper: {_consequence(load)}; load into `{receiver}.{attr}`")
+            yield Finding(load.node, message, related, (
+                fix(f"Load into {receiver}.{attr}", Safety.SAFE,
+                    (load.receiver, f"{receiver}.{attr}")),))
+        elif load.kind == "lightning":
+            message = (f"this state dict holds the keys of the whole LightningModule "
+                       f"`{load.cause}`, and `{receiver}` is its submodule at `{load.prefix}`: "
+                       f"its weights are saved as `{load.prefix}...`, "
+                       f"{_consequence(load)}; keep the keys under `{load.prefix}` without "
+                       f"the prefix")
+            yield Finding(load.node, message, related, (_strip(load, argument, filtered=True),))
+        elif load.kind == "compiled":
+            paths = ", ".join(f"`{p}`" for p in load.paths)
+            sample = load.paths[0]
+            if load.cause == "saved":
+                how = (f"{paths} had been compiled in place when this state dict was saved: "
+                       f"its keys read `{sample}._orig_mod.*`, and `{receiver}` has `{sample}.*`")
+            else:
+                how = (f"{paths} of `{receiver}` is compiled in place: its keys read "
+                       f"`{sample}._orig_mod.*`, and this state dict has `{sample}.*`")
+            message = (f"{how}: {_consequence(load, 'those weights are skipped')}; "
+                       f"compile the submodule with `.compile()`, which keeps its names")
+            yield Finding(load.node, message, related)
+
+
+def _strip(load: PrefixLoad, argument: str, filtered: bool) -> FixSpec:
+    prefix = load.prefix
+    condition = f" if k.startswith('{prefix}')" if filtered else ""
+    text = f"{{k.removeprefix('{prefix}'): v for k, v in {argument}.items(){condition}}}"
+    return fix(f"Strip '{prefix}' from the keys", Safety.SAFE, (load.argument, text))
+
+
+@rule("FZL309")
+def checkpoint_dict_loaded_whole(ctx: Context) -> Iterator[Finding]:
+    for load in flow_of(ctx).loads:
+        if load.kind != "container" or _known_to_interpreter(ctx, load):
+            continue
+        argument = ctx.module.code_for_node(load.argument)
+        entries = ", ".join(f"'{k}'" for k in load.paths)
+        message = (f"the file holds a dict with the entries {entries}, not a state dict: "
+                   f"{_consequence(load)}; the model's state dict is "
+                   f"`{argument}['{load.key}']`")
+        yield Finding(load.node, message, ((load.saved.node, "saved here"),), (
+            fix(f"Load {argument}['{load.key}']", Safety.SAFE,
+                (load.argument, f"{argument}[{load.key!r}]")),))
