@@ -137,6 +137,11 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
                                         coverage=analysis.coverage)
             return outcome
         return _fix(target, source, data, config, settings, outcome)
+    except SourceError as error:  # a text the parser cannot take (nesting.TooDeep)
+        outcome.messages.append(f"{target}: error: {error}")
+        if mode.writes_stdout(target) and data is not None:
+            outcome.stdout = data
+        return outcome
     except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
         outcome.messages.append(f"{target}: internal error: {describe(error)}")
         if mode.writes_stdout(target) and data is not None:
@@ -256,8 +261,9 @@ def is_notebook(target: str) -> bool:
 
 
 def describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    from freezelint.common.errors import describe_error
+
+    return describe_error(error)
 
 
 def _reason(error: BaseException) -> str:

@@ -683,7 +683,10 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
         raise _InputError(f"{path}: {error}") from None
     config = LintConfig(model=model, path=Path(path), checkpoint=checkpoint,
                         resolve_spec=DirectiveResolver().for_file(path))
-    analysis = analyze(text, config)
+    try:
+        analysis = analyze(text, config)
+    except SourceError as error:  # nested deeper than the parser can take
+        raise _InputError(f"{path}: {error}") from None
     if not analysis.models:
         raise _InputError(
             f"{path}: no model found; name it with --model, a `# freezelint: model=...` "
@@ -834,6 +837,6 @@ def version() -> None:
 
 
 def _describe(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    from freezelint.common.errors import describe_error
 
+    return describe_error(error)

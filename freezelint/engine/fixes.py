@@ -88,7 +88,10 @@ def fix_text(text: str, config: LintConfig | None = None, unsafe: bool = False) 
 
 
 def parses(text: str) -> bool:
+    from freezelint.inputs.nesting import check_nesting
+
     try:
+        check_nesting(text)  # never hand the native parser a text it could crash on
         cst.parse_module(text)
     except Exception:
         return False

@@ -26,6 +26,7 @@ from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
 from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
+from freezelint.inputs.nesting import check_nesting
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import worth_linting
 
@@ -127,7 +128,8 @@ class Analysis:
 
 def lint(text: str, config: LintConfig | None = None) -> list[Diagnostic]:
     """Diagnostics for `text`, sorted by position. Positions are computed only when there
-    is something to report."""
+    is something to report. Raises `inputs.nesting.TooDeep` (a SourceError) for a text
+    nested deeper than the parser can take: it cannot be checked."""
     return _run(text, config or LintConfig(), details=False).diagnostics
 
 
@@ -154,6 +156,7 @@ def _run(text: str, config: LintConfig, details: bool,
         coverage = unanalysed_sites(tree) if tree is not None and MAY_HAVE_SITES.search(text) \
             else Coverage()
         return Analysis(_filter([error] if error else [], config, text), coverage=coverage)
+    check_nesting(text)  # TooDeep: a text libcst's native parser could crash on
     try:
         module = statements.parse(text) if statements else cst.parse_module(text)
     except cst.ParserSyntaxError as error:

@@ -26,8 +26,9 @@ from lsprotocol import types
 from pygls.workspace import PositionCodec
 
 from freezelint.analysis.incremental import StatementCache
-from freezelint.common.diagnostics import Diagnostic
+from freezelint.common.diagnostics import Diagnostic, Severity
 from freezelint.engine.lint import Analysis, LintConfig, analyze
+from freezelint.inputs.source import SourceError
 from freezelint.lsp.convert import Entry, entries
 from freezelint.lsp.notebooks import (
     Part,
@@ -36,7 +37,7 @@ from freezelint.lsp.notebooks import (
     prepare_jupyterlab,
     prepare_script,
 )
-from freezelint.lsp.settings import ModelCache, Settings, lint_setup
+from freezelint.lsp.settings import ModelCache, Notice, Settings, lint_setup
 from freezelint.lsp.text import Layout
 from freezelint.models.manifest import Manifest
 
@@ -95,7 +96,12 @@ def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
     """Lint one snapshot. Runs in a worker thread."""
     config, notices = lint_setup(snapshot.settings, snapshot.path, snapshot.root, models)
     prepared = prepare(snapshot)
-    analysis = analyze(prepared.text, config, statements=_STATEMENTS)
+    try:
+        analysis = analyze(prepared.text, config, statements=_STATEMENTS)
+    except SourceError as error:  # nested deeper than the parser can take: not checked
+        analysis = Analysis([])
+        notices = [*notices, Notice(f"freezelint cannot check this file: {error}",
+                                    Severity.WARNING)]
     _freeze_new_trees()
     skipped = [d for d in prepared.skipped if _selected(d.rule, config)]
     diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)

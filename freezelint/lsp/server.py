@@ -27,6 +27,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from freezelint import __version__
+from freezelint.common.errors import bounded_traceback, describe_error
 from freezelint.inputs.notebook import split_lines
 from freezelint.lsp.actions import KINDS, fix_all, has_safe_fix, line_actions, wants_fix_all
 from freezelint.lsp.completion import TRIGGERS, complete
@@ -144,7 +145,11 @@ class FreezelintServer(LanguageServer):
             self._send(uri, [])
 
     def report_failure(self, key: str, error: BaseException) -> None:
-        LOG.error("linting %s failed: %s", key, error, exc_info=error)
+        """Log a failed lint in a bounded size: one line and the last frames only (a
+        RecursionError's full traceback is thousands of frames, and its str() may itself
+        recurse)."""
+        LOG.error("linting %s failed: %s", key, describe_error(error))
+        LOG.debug("%s", bounded_traceback(error))
 
     def _send(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None = None) -> None:
         self.text_document_publish_diagnostics(

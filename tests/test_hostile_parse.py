@@ -1,0 +1,123 @@
+"""Hostile input to the parser (issue 18): texts nested deeper than libcst can take.
+
+A flat `or` chain of 10,000 terms is valid Python that kills libcst's native parser with
+SIGSEGV; a 500-branch elif chain makes libcst's code generation raise RecursionError whose
+str() recurses. Each must become a per-file error naming the file, with every other file's
+results still reported, at any -j, in `explain` and in the language server. Inputs are
+generated here; every command runs as a subprocess, so a crash shows as an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from freezelint.engine.fixes import fix_text
+from freezelint.engine.lint import lint
+from freezelint.inputs.nesting import MAX_DEPTH, TooDeep, check_nesting, nesting_depth
+
+MODEL = "import torchvision\n\nmodel = torchvision.models.resnet50(weights=None)\n"
+FINDING = "model.layer1.requires_grad = False\n"  # FZL104
+
+
+def or_chain(terms: int) -> str:
+    return MODEL + FINDING + "y = " + " or ".join(f"x{i}" for i in range(terms)) + "\n"
+
+
+def elif_chain(branches: int) -> str:
+    return (MODEL + "if x == 0:\n    " + FINDING
+            + "".join(f"elif x == {i}:\n    {FINDING}" for i in range(1, branches)))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "freezelint", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Six ordinary files with a finding each, and the two hostile ones."""
+    for index in range(6):
+        (tmp_path / f"ok{index}.py").write_text(MODEL + FINDING, encoding="utf-8")
+    (tmp_path / "orchain.py").write_text(or_chain(10_000), encoding="utf-8")
+    (tmp_path / "elifs.py").write_text(elif_chain(500), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("jobs", ["1", "4"])
+def test_a_text_too_deep_for_the_parser_is_a_per_file_error(project: Path, jobs: str) -> None:
+    result = run("check", "--no-cache", "-j", jobs, "--output-format", "concise", ".",
+                 cwd=project)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    for name in ("orchain.py", "elifs.py"):
+        line = next(line for line in result.stderr.splitlines() if line.startswith(name))
+        assert "error: code nested too deeply" in line and f"takes {MAX_DEPTH}" in line
+    for index in range(6):  # every other file's finding is still reported
+        assert f"ok{index}.py:4:" in result.stdout
+    assert len(result.stderr) < 5000
+
+
+def test_explain_says_it_in_one_line(project: Path) -> None:
+    for name in ("orchain.py", "elifs.py"):
+        result = run("explain", name, cwd=project)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+        assert f"{name}: code nested too deeply" in result.stderr
+
+
+def test_fixes_never_hand_the_parser_a_text_too_deep() -> None:
+    with pytest.raises(TooDeep):
+        fix_text(elif_chain(500))
+
+
+@pytest.mark.parametrize("shape", ["or", "attr", "call", "str", "not", "lambda", "paren",
+                                   "elif", "comp", "ifexp", "fstring"])
+def test_every_text_within_the_bound_lints_and_fixes(shape: str) -> None:
+    """The bound is sound: for each construct that nests, the deepest text the check lets
+    through lints and fixes without reaching Python's recursion limit, and one more level
+    is refused."""
+
+    def text(n: int) -> str:
+        body = {
+            "or": lambda: " or ".join(f"x{i}" for i in range(n)),
+            "attr": lambda: "x" + ".a" * n,
+            "call": lambda: "x" + "()" * n,
+            "str": lambda: " ".join(["'a'"] * n),
+            "not": lambda: "not " * n + "x",
+            "lambda": lambda: "lambda: " * n + "x",
+            "paren": lambda: "(" * n + "x" + ")" * n,
+            "comp": lambda: "[x " + " ".join(f"for a{i} in b" for i in range(n)) + "]",
+            "ifexp": lambda: " ".join(f"{i} if x else" for i in range(n)) + " 0",
+            "fstring": lambda: "f'{" + " or ".join(f"x{i}" for i in range(n)) + "}'",
+        }
+        if shape == "elif":
+            return elif_chain(n)
+        return MODEL + "model.layer1.requires_grad = " + body[shape]() + "\n"
+
+    n = 1
+    while nesting_depth(text(n * 2))[0] <= MAX_DEPTH:
+        n *= 2
+    low, high = n, n * 2  # the largest n within the bound, by bisection
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if nesting_depth(text(middle))[0] <= MAX_DEPTH else (low, middle)
+    deepest = text(low)
+    check_nesting(deepest)
+    assert any(d.rule == "FZL104" for d in lint(deepest))
+    fix_text(deepest)
+    with pytest.raises(TooDeep):
+        check_nesting(text(high))
+
+
+def test_real_code_is_far_within_the_bound() -> None:
+    """The deepest statement of a real training script measures a small part of the bound
+    (the module docstring gives the figures for whole site-packages trees)."""
+    example = (Path(__file__).resolve().parents[1] / "examples" / "ast_head_finetune.py")
+    depth, _ = nesting_depth(example.read_text(encoding="utf-8"))
+    assert depth < MAX_DEPTH // 4
