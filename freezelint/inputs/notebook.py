@@ -5,7 +5,9 @@ in another is the common case. But notebooks hold things that are not Python: IP
 magics (`%time`, `!pip`), help syntax (`x?`) and cells that are simply unfinished. One such
 cell must not hide the diagnostics of all the others, so when the joined text does not parse:
 
-1. magic, shell and help lines are blanked out;
+1. magic, shell and help lines are blanked out, with the lines a trailing backslash
+   continues (`!pip install a` + backslash, then `    b`); one that sits in an indented block becomes
+   `pass` at its indentation instead, so that `if x:` + `    %pip install y` keeps a body;
 2. if it still does not parse, the chunk holding the syntax error (a cell, or whatever
    chunks the caller passes) is blanked out and reported once as FZL000, and this repeats
    until the rest parses.
@@ -103,6 +105,8 @@ class Prepared:
     segments: tuple[Segment, ...]
     blanked: frozenset[int]  # 0-based lines emptied for the linter
     skipped: tuple[Diagnostic, ...]  # one FZL000 per chunk left out
+    # Of `blanked`: indented magic lines, which read as `pass` at their indentation.
+    stubs: frozenset[int] = frozenset()
 
 
 def prepare_script(part: Part) -> Prepared:
@@ -144,11 +148,14 @@ def prepare_lines(physical: list[str], segments: tuple[Segment, ...],
     if syntax_error(text) is None:
         return Prepared(text, _editor_lines(original, segments), segments, frozenset(), ())
     blanked: set[int] = set()
-    for index in _magic_lines(original, chunks if cell_magics else []):
+    stubs: set[int] = set()
+    for index, first in _magic_lines(original, chunks if cell_magics else []):
         blanked.add(index)
-    skipped = _skip_unparsable(physical, chunks, blanked)
-    return Prepared(_blank(physical, blanked), _editor_lines(original, segments), segments,
-                    frozenset(blanked), tuple(skipped))
+        if first and original[index][:1].isspace():
+            stubs.add(index)
+    skipped = _skip_unparsable(physical, chunks, blanked, stubs)
+    return Prepared(_blank(physical, blanked, stubs), _editor_lines(original, segments),
+                    segments, frozenset(blanked), tuple(skipped), frozenset(stubs & blanked))
 
 
 def _editor_lines(original: tuple[str, ...], segments: tuple[Segment, ...]) -> tuple[str, ...]:
@@ -157,45 +164,77 @@ def _editor_lines(original: tuple[str, ...], segments: tuple[Segment, ...]) -> t
     return original + ("",) * max(end - len(original), 0)
 
 
-def _magic_lines(lines: tuple[str, ...], cells: list[tuple[int, int]]) -> list[int]:
-    found: list[int] = []
+def _magic_lines(lines: tuple[str, ...], cells: list[tuple[int, int]]
+                 ) -> list[tuple[int, bool]]:
+    """Lines that are not Python, each with whether it starts a magic (a line a backslash
+    continues does not: it must not become a statement of its own)."""
+    found: list[tuple[int, bool]] = []
     for start, end in cells:
         first = next((i for i in range(start, end) if lines[i].strip()), None)
         match = _CELL_MAGIC.match(lines[first]) if first is not None else None
         if match is not None:
-            found.extend([first] if match.group(1) in _PYTHON_CELL_MAGICS else range(start, end))
-    for index, line in enumerate(lines):
+            found.extend([(first, False)] if match.group(1) in _PYTHON_CELL_MAGICS
+                         else ((i, False) for i in range(start, end)))
+    ends = {end for _, end in cells}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
         if _LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP.match(line):
-            found.append(index)
+            found.append((index, True))
+            # IPython joins a magic's lines ended by a backslash (within its cell).
+            while lines[index].endswith("\\") and index + 1 < len(lines) \
+                    and index + 1 not in ends:
+                index += 1
+                found.append((index, False))
+        index += 1
     return found
 
 
 def _skip_unparsable(physical: list[str], chunks: list[tuple[int, int]],
-                     blanked: set[int]) -> list[Diagnostic]:
+                     blanked: set[int], stubs: set[int]) -> list[Diagnostic]:
     """Blank out the chunk holding each syntax error until the text parses; one FZL000 per
     chunk. Gives up (leaving `lint` to report the error) if an error lies outside every
-    chunk, which bounds the loop by the number of chunks."""
+    chunk, which bounds the loop by the number of chunks.
+
+    Python reports a block left without a body (`if x:` ending a cell) at the next line it
+    reads, which may be the next cell's; its message names the opening line, and that line
+    is the error's. Line numbers in messages count within the cell, as the report does."""
     skipped: list[Diagnostic] = []
     done: set[tuple[int, int]] = set()
     for _ in range(len(chunks) + 1):
-        error = syntax_error(_blank(physical, blanked))
+        error = syntax_error(_blank(physical, blanked, stubs))
         if error is None or error.lineno is None:
             break
         line = error.lineno - 1
+        column = max((error.offset or 1) - 1, 0)
+        opened = _OPENED_ON.search(error.msg or "")
+        if opened is not None and "indented block" in error.msg:
+            line = int(opened.group(1)) - 1
+            column = len(physical[line]) - len(physical[line].lstrip())
         chunk = _chunk_at(chunks, line, done, physical, blanked)
         if chunk is None:
             break
         done.add(chunk)
         if not chunk[0] <= line < chunk[1]:
             line, column = chunk[0], 0
-        else:
-            column = max((error.offset or 1) - 1, 0)
+        message = _OPENED_ON.sub(lambda m, at=chunk: _within(at, int(m.group(1))),
+                                 error.msg or "")
         skipped.append(Diagnostic(
             "FZL000", "syntax-error", Severity.ERROR,
-            f"syntax error: {error.msg}; this cell is skipped, the others are still checked",
+            f"syntax error: {message}; this cell is skipped, the others are still checked",
             Span.of(line + 1, column, line + 1, column + 1)))
         blanked.update(range(*chunk))
     return skipped
+
+
+_OPENED_ON = re.compile(r"on line (\d+)")
+
+
+def _within(chunk: tuple[int, int], line: int) -> str:
+    """`on line N` of the joined text, counted within the chunk (cell) when it is there."""
+    if chunk[0] < line <= chunk[1]:
+        return f"on line {line - chunk[0]}"
+    return "in an earlier cell" if line <= chunk[0] else "in a later cell"
 
 
 def _chunk_at(chunks: list[tuple[int, int]], line: int, done: set[tuple[int, int]],
@@ -210,11 +249,18 @@ def _chunk_at(chunks: list[tuple[int, int]], line: int, done: set[tuple[int, int
     return candidates[-1] if candidates else None
 
 
-def _blank(physical: list[str], blanked: set[int]) -> str:
+def _blank(physical: list[str], blanked: set[int], stubs: set[int] | frozenset[int] = frozenset()
+           ) -> str:
     if not blanked:
         return "".join(physical)
-    return "".join(line[len(line.rstrip("\r\n")):] if index in blanked else line
-                   for index, line in enumerate(physical))
+    return "".join((_stub(line) if index in stubs else line[len(line.rstrip("\r\n")):])
+                   if index in blanked else line for index, line in enumerate(physical))
+
+
+def _stub(line: str) -> str:
+    """An indented magic as `pass` at its indentation, with the line's own ending."""
+    content = line.rstrip("\r\n")
+    return content[:len(content) - len(content.lstrip())] + "pass" + line[len(content):]
 
 
 def syntax_error(text: str) -> SyntaxError | None:
@@ -255,7 +301,8 @@ class Editable:
             content = line.rstrip("\r\n")
             if content == f"#{self.marker} cell":
                 cells.append([])
-            elif content == f"#{self.marker} keep {kept}" and cells:
+            elif content.strip() in (f"#{self.marker} keep {kept}",
+                                     f"pass  #{self.marker} keep {kept}") and cells:
                 cells[-1].append(self.kept[kept])
                 kept += 1
             elif self.marker in line or not cells:
@@ -285,7 +332,9 @@ def editable(prepared: Prepared) -> Editable:
             line = physical[index]
             if index in prepared.blanked:
                 ending = line[len(line.rstrip("\r\n")):]
-                out.append(f"#{marker} keep {len(kept)}{ending}")
+                # A stub keeps its `pass`, so that the block around it still parses.
+                stub = _stub(line).rstrip("\r\n") + "  " if index in prepared.stubs else ""
+                out.append(f"{stub}#{marker} keep {len(kept)}{ending}")
                 kept.append(prepared.lines[index] + ending)
             else:
                 out.append(line)
