@@ -10,6 +10,7 @@ import libcst as cst
 from freezelint.analysis.checkpoint_flow import tested_key
 from freezelint.analysis.facts import Load
 from freezelint.analysis.values import StateDict
+from freezelint.analysis.walk import walk
 from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
 from freezelint.checks.saved_checkpoints import flow_of
 from freezelint.common.diagnostics import Safety
@@ -26,14 +27,22 @@ def _prefix_of(keys: list[str], reference: set[str]) -> tuple[str, list[str]] | 
     return best
 
 
-@rule("FZL301")
+# A checkpoint whose keys come from its file or from a save in the same script: its rules can
+# report with no model given.
+CHECKPOINT_IO = r"torch\.(?:save|load\(\s*['\"])"
+
+
+@rule("FZL301", reads=("loads", "checkpoints", "models"), triggers=(CHECKPOINT_IO,))
 def state_dict_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
+    # A load whose save the script shows is FZL308/FZL309's: they say which wrapper added
+    # the prefix, and their fix is certain.
+    followed = {id(n) for load in flow_of(ctx).loads for n in (load.node, *walk(load.argument))}
     for load in ctx.facts.loads.values():
-        finding = _load_mismatch(load)
+        finding = None if id(load.node) in followed else _load_mismatch(load)
         if finding is not None:
             yield finding
     for node, state in ctx.facts.checkpoints:
-        finding = _checkpoint_mismatch(ctx, node, state)
+        finding = None if id(node) in followed else _checkpoint_mismatch(ctx, node, state)
         if finding is not None:
             yield finding
 
@@ -89,7 +98,7 @@ def _consequence(load: Load) -> str:
     return "strict loading fails with missing and unexpected keys"
 
 
-@rule("FZL302")
+@rule("FZL302", reads=("syntax",), triggers=(r"\[\s*(?:6|7|8|9|10|len\(\s*['\"])\s*:\s*\]",))
 def unguarded_prefix_slice(ctx: Context) -> Iterator[Finding]:
     names = _example_names(ctx)
     for node, prefix in ctx.facts.syntax.prefix_slices:
@@ -114,7 +123,7 @@ def _example_names(ctx: Context) -> list[str]:
     return []
 
 
-@rule("FZL303")
+@rule("FZL303", reads=("syntax",), triggers=(r"\.(?:replace|lstrip)\(\s*['\"]\w+\.['\"]",))
 def prefix_replace(ctx: Context) -> Iterator[Finding]:
     names = _example_names(ctx)
     for node, prefix, method in ctx.facts.syntax.prefix_strips:
@@ -136,7 +145,7 @@ def prefix_replace(ctx: Context) -> Iterator[Finding]:
             fix(f"Use .removeprefix('{prefix}')", Safety.SAFE, (node, replacement)),))
 
 
-@rule("FZL304")
+@rule("FZL304", reads=("loads",), triggers=(r"strict\s*=\s*False",))
 def strict_false_unchecked(ctx: Context) -> Iterator[Finding]:
     for load in ctx.facts.loads.values():
         if load.strict is not False or not load.result_discarded:
@@ -171,7 +180,7 @@ def _report_fix(node: cst.Call, statement: cst.CSTNode | None) -> tuple:  # type
                 (statement, Lines((assigned, report)))),)
 
 
-@rule("FZL305")
+@rule("FZL305", reads=("empty_filters", "merges"), triggers=(CHECKPOINT_IO,))
 def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
     for empty in ctx.facts.empty_filters.values():
         source = empty.source
@@ -207,7 +216,7 @@ def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
                                    (comp.key, tested)),))
 
 
-@rule("FZL306")
+@rule("FZL306", reads=("loads",), triggers=(CHECKPOINT_IO,))
 def shape_mismatch(ctx: Context) -> Iterator[Finding]:
     for load in ctx.facts.loads.values():
         state = load.state_dict
@@ -237,7 +246,7 @@ def _drop_fix(load: Load, keys: list[str]) -> tuple:  # type: ignore[type-arg]
     return (fix("Drop the mismatched keys", Safety.UNSAFE, (arg, text)),)
 
 
-@rule("FZL307")
+@rule("FZL307", reads=("key_lookups",), triggers=(CHECKPOINT_IO,))
 def key_not_found(ctx: Context) -> Iterator[Finding]:
     for lookup in ctx.facts.key_lookups.values():
         if lookup.found:

@@ -1,8 +1,8 @@
 """FZL308-FZL309: a checkpoint the script saves, loaded back in a format that cannot fit.
 
 The key format comes from the code (analysis/checkpoint_flow.py), not from the model's names:
-these rules work when the model is unknown. Where the model's keys are known, FZL301 speaks
-for the same load and these stay silent.
+these rules work when the model is unknown. Where they report a load, FZL301 (which needs the
+model's keys) leaves it to them: they name the wrapper and their fix is certain.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.analysis.checkpoint_flow import CheckpointFlow, PrefixLoad, follow
-from freezelint.analysis.walk import walk
 from freezelint.checks.base import Context, Finding, FixSpec, fix, rule
 from freezelint.common.diagnostics import Safety
 
@@ -26,15 +25,6 @@ def flow_of(ctx: Context) -> CheckpointFlow:
             ctx.facts.owner.setdefault(node, top)
         ctx.data["checkpoint_flow"] = flow
     return flow
-
-
-def _known_to_interpreter(ctx: Context, load: PrefixLoad) -> bool:
-    """The model-aware rules (FZL301, FZL306) judge loads whose keys the interpreter knows."""
-    known = ctx.facts.loads.get(load.node)
-    if known is not None and known.state_dict is not None:
-        return True
-    read = {id(node) for node, _ in ctx.facts.checkpoints}
-    return any(id(node) in read for node in walk(load.argument))
 
 
 def _strict(load: PrefixLoad) -> bool:
@@ -54,7 +44,7 @@ def _consequence(load: PrefixLoad, what: str = "nothing is loaded") -> str:
 @rule("FZL308")
 def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
     for load in flow_of(ctx).loads:
-        if load.kind == "container" or _known_to_interpreter(ctx, load):
+        if load.kind == "container":
             continue
         receiver = ctx.module.code_for_node(load.receiver)
         argument = ctx.module.code_for_node(load.argument)
@@ -104,7 +94,7 @@ def _strip(load: PrefixLoad, argument: str, filtered: bool) -> FixSpec:
 @rule("FZL309")
 def checkpoint_dict_loaded_whole(ctx: Context) -> Iterator[Finding]:
     for load in flow_of(ctx).loads:
-        if load.kind != "container" or _known_to_interpreter(ctx, load):
+        if load.kind != "container":
             continue
         argument = ctx.module.code_for_node(load.argument)
         entries = ", ".join(f"'{k}'" for k in load.paths)

@@ -1,0 +1,357 @@
+"""Issue 17: checkpoints followed through the code, with or without the model's names.
+
+Each scenario is a real script run with real torch: the flagged version fails the way torch
+fails (RuntimeError with missing/unexpected keys, or a strict=False load that loads nothing),
+freezelint reports it without knowing the model, and the version its --fix gives (or the
+corrected one, where no fix is certain) runs and really restores the saved weights, and is
+quiet. The model is a small network in the project's own `nets.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from freezelint.engine.fixes import fix_text
+from freezelint.engine.lint import LintConfig, lint
+
+pytestmark = pytest.mark.torch
+
+NETS = '''
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.bn(self.conv(x))).flatten(1))
+'''
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project directory with `nets.py`, importable, as the working directory."""
+    pytest.importorskip("torch")
+    (tmp_path / "nets.py").write_text(NETS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "nets", raising=False)
+    return tmp_path
+
+
+def run(text: str) -> dict:
+    """Run a script for real; its namespace afterwards."""
+    import torch
+
+    torch.manual_seed(0)
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(text, "train.py", "exec"), namespace)
+    return namespace
+
+
+def same_weights(a, b) -> bool:
+    import torch
+
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def check(project: Path, text: str) -> list:
+    script = project / "train.py"
+    script.write_text(text)
+    return lint(text, LintConfig(path=script, prefilter=False))
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def reported(diagnostics, rules: set[str], line: int) -> bool:
+    return any(d.rule in rules and d.span.start.line == line for d in diagnostics)
+
+
+PREFIX_RULES = {"FZL301", "FZL308"}  # FZL301 when the model's keys are known, else FZL308
+
+
+def assert_fails_then_fixed(project: Path, flagged: str, rules: set[str], needle: str,
+                            restored: str = "restored", saved: str = "model") -> str:
+    """The flagged script raises torch's own error at the load, freezelint reports that
+    line, and its fix gives a script that runs, restores the saved weights and is quiet."""
+    flagged = textwrap.dedent(flagged)
+    with pytest.raises(RuntimeError, match="Error\\(s\\) in loading state_dict"):
+        run(flagged)
+    diagnostics = check(project, flagged)
+    assert reported(diagnostics, rules, line_of(flagged, needle)), \
+        [(d.rule, d.span.start.line, d.message) for d in diagnostics]
+    fixed = fix_text(flagged, LintConfig(path=project / "train.py", prefilter=False)).text
+    assert fixed != flagged
+    namespace = run(fixed)
+    inner = namespace[saved]
+    inner = getattr(inner, "module", getattr(inner, "_orig_mod", inner))
+    assert same_weights(getattr(namespace[restored], "module", namespace[restored]), inner)
+    assert check(project, fixed) == []
+    return fixed
+
+
+# -- a wrapper's prefix -----------------------------------------------------------------------
+def test_data_parallel_save_loaded_into_the_bare_model(project):
+    fixed = assert_fails_then_fixed(project, """
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        model = Net()
+        model = nn.DataParallel(model)
+        torch.save(model.state_dict(), 'best.pth')
+
+        restored = Net()
+        restored.load_state_dict(torch.load('best.pth'))
+        """, PREFIX_RULES, "restored.load_state_dict")
+    assert "k.removeprefix('module.')" in fixed
+
+
+def test_dict_wrapped_save_with_an_fstring_path(project):
+    """`torch.save({'state_dict': sd, 'epoch': e}, f'{out_dir}/last.pth')` and the entry read
+    back: the path is followed through the f-string, the entry through the dict."""
+    (project / "runs").mkdir()
+    assert_fails_then_fixed(project, """
+        import os
+
+        import torch
+        from torch.nn.parallel import DataParallel as DP
+
+        from nets import Net
+
+        out_dir = 'runs'
+        model = DP(Net(num_classes=5))
+        epoch = 3
+        torch.save({'state_dict': model.state_dict(), 'epoch': epoch}, f'{out_dir}/last.pth')
+
+        restored = Net(num_classes=5)
+        checkpoint = torch.load(os.path.join(out_dir, 'last.pth'))
+        restored.load_state_dict(checkpoint['state_dict'])
+        """, PREFIX_RULES, "restored.load_state_dict")
+
+
+def test_compiled_model_save_loaded_into_the_bare_model(project):
+    fixed = assert_fails_then_fixed(project, """
+        import torch
+
+        from nets import Net
+
+        model = Net()
+        compiled = torch.compile(model)
+        torch.save(compiled.state_dict(), 'compiled.pth')
+
+        restored = Net()
+        restored.load_state_dict(torch.load('compiled.pth'))
+        """, PREFIX_RULES, "restored.load_state_dict")
+    assert "k.removeprefix('_orig_mod.')" in fixed
+
+
+def test_bare_save_loaded_into_a_wrapped_model(project):
+    fixed = assert_fails_then_fixed(project, """
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        model = Net()
+        torch.save(model.state_dict(), 'model.pth')
+
+        restored = nn.DataParallel(Net())
+        restored.load_state_dict(torch.load('model.pth'))
+        """, PREFIX_RULES, "restored.load_state_dict")
+    assert "restored.module.load_state_dict" in fixed
+
+
+def test_submodule_compiled_in_place(project):
+    """`model.fc = torch.compile(model.fc)` saves `fc._orig_mod.weight`: no certain rewrite
+    of the load, the message says to compile with `.compile()`, which keeps the names."""
+    flagged = textwrap.dedent("""
+        import torch
+
+        from nets import Net
+
+        model = Net()
+        model.fc = torch.compile(model.fc)
+        torch.save(model.state_dict(), 'net.pth')
+
+        restored = Net()
+        restored.load_state_dict(torch.load('net.pth'))
+        """)
+    with pytest.raises(RuntimeError, match=r'Unexpected key.*"fc._orig_mod.weight"'):
+        run(flagged)
+    diagnostics = check(project, flagged)
+    assert [d.rule for d in diagnostics] == ["FZL308"]
+    assert "`fc`" in diagnostics[0].message and ".compile()" in diagnostics[0].message
+    corrected = flagged.replace("model.fc = torch.compile(model.fc)", "model.fc.compile()")
+    namespace = run(corrected)
+    assert same_weights(namespace["restored"], namespace["model"])
+    assert check(project, corrected) == []
+
+
+def test_whole_checkpoint_dict_loaded(project):
+    assert_fails_then_fixed(project, """
+        import torch
+
+        from nets import Net
+
+        model = Net()
+        torch.save({'state_dict': model.state_dict(), 'epoch': 10}, 'last.pth')
+
+        restored = Net()
+        restored.load_state_dict(torch.load('last.pth'))
+        """, {"FZL309"}, "restored.load_state_dict")
+
+
+def test_wrapped_on_one_branch_only_is_not_reported(project):
+    """Whether the keys carry `module.` depends on the machine: not certain, not reported."""
+    text = textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        model = Net()
+        if torch.cuda.device_count() > 1:
+            model = nn.DataParallel(model)
+        torch.save(model.state_dict(), 'best.pth')
+
+        restored = Net()
+        restored.load_state_dict(torch.load('best.pth'))
+        """)
+    assert not [d for d in check(project, text) if d.rule == "FZL308"]
+
+
+def test_path_unknown_or_saved_twice_is_not_reported(project):
+    text = textwrap.dedent("""
+        import sys
+
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        model = nn.DataParallel(Net())
+        torch.save(model.state_dict(), sys.argv[1])
+        torch.save(model.module.state_dict(), 'best.pth')
+
+        restored = Net()
+        restored.load_state_dict(torch.load('best.pth'))
+        """)
+    assert not [d for d in check(project, text) if d.rule == "FZL308"]
+
+
+# -- Lightning --------------------------------------------------------------------------------
+LIGHTNING = """
+import lightning as L
+import torch
+from torch import nn
+
+from nets import Net
+
+
+class Classifier(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.model = Net(num_classes=2)
+        self.loss = nn.CrossEntropyLoss()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return self.loss(self.model(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+data = torch.utils.data.TensorDataset(torch.randn(8, 3, 8, 8), torch.randint(0, 2, (8,)))
+classifier = Classifier()
+trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,
+                    enable_progress_bar=False, enable_model_summary=False)
+trainer.fit(classifier, torch.utils.data.DataLoader(data, batch_size=4))
+trainer.save_checkpoint('final.ckpt')
+model = classifier.model
+
+restored = Net(num_classes=2)
+checkpoint = torch.load('final.ckpt')
+restored.load_state_dict(checkpoint['state_dict'])
+"""
+
+
+def test_lightning_checkpoint_loaded_into_the_network(project):
+    pytest.importorskip("lightning")
+    fixed = assert_fails_then_fixed(project, LIGHTNING, {"FZL308"},
+                                    "restored.load_state_dict")
+    assert "if k.startswith('model.')" in fixed
+
+
+# -- bugs on every model ----------------------------------------------------------------------
+@pytest.fixture
+def pretrained(project):
+    """A checkpoint saved under DataParallel by some other script: every key has `module.`."""
+    import torch
+    from nets import Net
+
+    torch.manual_seed(1)
+    source = Net()
+    torch.save(torch.nn.DataParallel(source).state_dict(), project / "pretrained.pth")
+    return source
+
+
+def test_filter_tests_the_stripped_key_and_keeps_the_other(project, pretrained):
+    flagged = textwrap.dedent("""
+        import torch
+
+        from nets import Net
+
+        model = Net()
+        model_dict = model.state_dict()
+        pretrained = torch.load('pretrained.pth')
+        pretrained = {k: v for k, v in pretrained.items() if k[7:] in model_dict}
+        model_dict.update(pretrained)
+        model.load_state_dict(model_dict)
+        """)
+    with pytest.raises(RuntimeError, match=r'Unexpected key.*"module.conv.weight"'):
+        run(flagged)
+    diagnostics = check(project, flagged)
+    assert reported(diagnostics, {"FZL305"}, line_of(flagged, "if k[7:] in model_dict"))
+    fixed = fix_text(flagged, LintConfig(path=project / "train.py", prefilter=False)).text
+    assert "{k.removeprefix('module.'): v" in fixed
+    assert same_weights(run(fixed)["model"], pretrained)
+    assert check(project, fixed) == []
+
+
+def test_discarded_non_strict_result(project, pretrained, capsys):
+    """strict=False loads nothing from a `module.` checkpoint and says nothing: reported
+    without knowing the model; the fix prints what was skipped."""
+    flagged = textwrap.dedent("""
+        import torch
+
+        from nets import Net
+
+        model = Net()
+        model.load_state_dict(torch.load('pretrained.pth'), strict=False)
+        """)
+    assert not same_weights(run(flagged)["model"], pretrained)  # silently not loaded
+    assert capsys.readouterr().out == ""
+    # Model unknown: the discarded result alone is the finding.
+    assert [d.rule for d in lint(flagged, LintConfig(prefilter=False))] == ["FZL304"]
+    # Read from the project, the model's keys show the cause too (FZL301: `module.`).
+    assert {d.rule for d in check(project, flagged)} == {"FZL301", "FZL304"}
+    fixed = fix_text(flagged, LintConfig(path=project / "train.py", prefilter=False)).text
+    run(fixed)
+    assert "missing keys: ['conv.weight'" in capsys.readouterr().out
+    assert lint(fixed, LintConfig(prefilter=False)) == []
