@@ -6,6 +6,7 @@ returns what happened, so the same code runs in a worker process. Nothing here p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -67,13 +68,15 @@ class Settings:
 
 @dataclass
 class Outcome:
-    """What checking one file produced: a result (None when it could not be checked or
-    written), lines for stderr, and bytes for stdout (`--fix -`)."""
+    """What checking one file produced: a result (None when it could not be checked),
+    lines for stderr, and bytes for stdout (`--fix -`). `failed`: the file was checked but
+    could not be written; its findings are in the result, unfixed, and the run exits 2."""
 
     target: str
     result: FileResult | None
     messages: list[str] = field(default_factory=list)
     stdout: bytes | None = None
+    failed: bool = False
 
 
 class DirectiveResolver:
@@ -107,16 +110,16 @@ _RESOLVER = DirectiveResolver()
 
 def check_file(target: str, settings: Settings, data: bytes | None = None) -> Outcome:
     """Read, lint and (with --fix/--diff) fix one file."""
-    from freezelint.inputs.source import SourceError, decode_source, read_source
+    from freezelint.inputs.source import SourceError, decode_source
 
     mode = settings.mode
     outcome = Outcome(target, None)
     try:
         if data is None and target != STDIN:
-            data = Path(target).read_bytes() if Path(target).is_file() else None
+            data = read_input(target)
         if data is not None and target != STDIN and is_notebook(target):
             return _check_notebook(target, data, settings, outcome)
-        source = decode_source(data) if data is not None else read_source(target)
+        source = decode_source(data or b"")
     except (SourceError, OSError) as error:
         outcome.messages.append(f"{target}: error: {_reason(error)}")
         if mode.writes_stdout(target) and data is not None:
@@ -126,7 +129,7 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
     config = _config(target, settings)
     try:
         if mode.add_noqa:
-            return _add_noqa(target, source, config, outcome)
+            return _add_noqa(target, source, data, config, outcome)
         if not mode.computes_fixes:
             from freezelint.engine.lint import lint_result
 
@@ -192,9 +195,11 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Se
     if mode.apply and not mode.diff:
         if target != STDIN:
             try:
-                write_atomic(target, fixed.text, source)
-            except WriteError as error:
+                write_atomic(target, fixed.text, source, original=data)
+            except WriteError as error:  # not written: its findings stand, unfixed
                 outcome.messages.append(f"{target}: error: {error}")
+                outcome.failed = True
+                outcome.result = FileResult(target, before, source.text, coverage=coverage)
                 return outcome
         outcome.result = FileResult(target, fixed.remaining, fixed.text, applied=fixed.applied,
                                     fixed_rules=rules, coverage=coverage)
@@ -204,18 +209,22 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Se
     return outcome
 
 
-def _add_noqa(target: str, source: Any, config: Any, outcome: Outcome) -> Outcome:
+def _add_noqa(target: str, source: Any, data: bytes | None, config: Any,
+              outcome: Outcome) -> Outcome:
     """--add-noqa: a suppression comment on each line with a finding, written atomically
     (encoding, BOM and line endings kept; only those lines change)."""
     from freezelint.engine.lint import add_noqa, lint
     from freezelint.inputs.writeback import WriteError, write_atomic
 
-    added = add_noqa(source.text, lint(source.text, config))
+    findings = lint(source.text, config)
+    added = add_noqa(source.text, findings)
     if added.added:
         try:
-            write_atomic(target, added.text, source)
-        except WriteError as error:
+            write_atomic(target, added.text, source, original=data)
+        except WriteError as error:  # not written: its findings stand, without comments
             outcome.messages.append(f"{target}: error: {error}")
+            outcome.failed = True
+            outcome.result = FileResult(target, findings, source.text)
             return outcome
     outcome.result = FileResult(target, added.remaining, added.text, noqa_added=added.added)
     return outcome
@@ -253,6 +262,14 @@ def fixed_rules(before: list[Any], after: list[Any]) -> dict[str, int]:
         if d.rule in counts:
             counts[d.rule] -= 1
     return {rule: n for rule, n in sorted(counts.items()) if n > 0}
+
+
+def read_input(target: str) -> bytes:
+    """A file's bytes, only from a regular file and within the size bound of its kind
+    (SourceError otherwise)."""
+    from freezelint.inputs.source import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, read_file
+
+    return read_file(target, MAX_NOTEBOOK_BYTES if is_notebook(target) else MAX_SOURCE_BYTES)
 
 
 def is_notebook(target: str) -> bool:
@@ -300,15 +317,64 @@ def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Out
     # memory instead of importing them each (and the start-up cache sees libcst's classes).
     import freezelint.engine.lint  # noqa: F401
 
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(settings,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                               initargs=(settings,))
+    finished = False
+    try:
         # Largest files first: a few big files are most of the work, and one of them left
         # for the end would keep one worker busy while the others wait. Outcomes still come
         # out in the order of `targets`.
         futures = {target: pool.submit(_worker_check, target)
                    for target in sorted(misses, key=_size, reverse=True)}
         for target in misses:
-            yield futures[target].result()
+            yield _outcome(futures[target], target, settings)
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown()
+        else:  # Ctrl-C (or the caller stopped): stop now, not after the queued files
+            _stop(pool)
+
+
+def _outcome(future: Any, target: str, settings: Settings) -> Outcome:
+    """A worker's outcome; when a worker process died (a crash in native code), the files
+    it took down are checked again one by one, each in a process of its own, so that only
+    the file that crashes is lost, and said to be."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()  # type: ignore[no-any-return]
+    except BrokenProcessPool:
+        return _isolated(target, settings)
+
+
+def _isolated(target: str, settings: Settings) -> Outcome:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(max_workers=1, initializer=_init_worker,
+                             initargs=(settings,)) as alone:
+        try:
+            return alone.submit(_worker_check, target).result()
+        except BrokenProcessPool:
+            return Outcome(target, None, [f"{target}: error: the process checking this file "
+                                          "died (a crash in native code); it was not checked"])
+
+
+def _stop(pool: Any) -> None:
+    """Cancel the queued files and end the workers at once. A worker writing a fixed file
+    finishes that write first (writeback blocks the signals for its few system calls), so
+    no file is left half-written."""
+    import signal
+
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=5)
 
 
 def _size(target: str) -> int:
@@ -322,15 +388,17 @@ def _cached(target: str, settings: Settings) -> Outcome | None:
     cache = _cache(settings) if not settings.mode.computes_fixes else None
     if cache is None:
         return None
+    from freezelint.inputs.source import SourceError
+
     try:
-        data = Path(target).read_bytes()
-    except OSError:
-        return None
+        data = read_input(target)
+    except SourceError:
+        return None  # check_file says why
     entry = cache.get(data)
     if entry is None:
         return None
     diagnostics, coverage = entry
-    from freezelint.inputs.source import SourceError, decode_source
+    from freezelint.inputs.source import decode_source
 
     if is_notebook(target):  # the cell map again: a JSON parse, no linting
         from freezelint.inputs.notebook import read_notebook
@@ -352,8 +420,13 @@ _WORKER_SETTINGS: Settings | None = None
 
 
 def _init_worker(settings: Settings) -> None:
+    """A worker leaves Ctrl-C to the main process, which stops the workers itself (a
+    KeyboardInterrupt in each would print a traceback per worker)."""
+    import signal
+
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_check(target: str) -> Outcome:

@@ -13,6 +13,7 @@ subprocess.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -218,7 +219,9 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         jobs = run_config.jobs if run_config is not None and run_config.jobs else default_jobs()
 
     targets = [STDIN] if STDIN in paths else []
-    targets += [str(p) for p in discover(p for p in paths if p != STDIN)]
+    unreadable_dirs: list[str] = []
+    targets += [str(p) for p in discover((p for p in paths if p != STDIN), unreadable_dirs)]
+    _refuse_overwriting_an_input(output_file, targets)
     if shard is not None:  # every I-th file of the sorted list: shards are disjoint and even
         index, count = shard
         targets = targets[index - 1::count]
@@ -228,7 +231,9 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         raise ConfigProblem(str(error)) from None
 
     results: list[FileResult] = []
-    unreadable = 0
+    for message in unreadable_dirs:
+        click.echo(message, err=True)
+    unreadable = len(unreadable_dirs)
     machine = output_format in MACHINE_FORMATS
     progress = _Progress(len(targets), enabled=_stderr_is_terminal()
                          and len(targets) > PROGRESS_MIN_FILES)
@@ -240,9 +245,9 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
                 click.echo(message, err=True)
             if outcome.stdout is not None:
                 click.echo(outcome.stdout, nl=False)
-            if outcome.result is None:
+            if outcome.result is None or outcome.failed:  # failed: checked, not written
                 unreadable += 1
-            else:
+            if outcome.result is not None:
                 results.append(outcome.result)
     progress.clear()
 
@@ -279,6 +284,18 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         ctx.exit(2)
     if not exit_zero and any(r.diagnostics for r in results):
         ctx.exit(1)
+
+
+def _refuse_overwriting_an_input(output_file: Path | None, targets: list[str]) -> None:
+    """`-o b.py` with b.py among the files checked would replace the code with the report."""
+    if output_file is None or not output_file.exists():
+        return
+    for target in targets:
+        with contextlib.suppress(OSError):
+            if target != STDIN and os.path.samefile(target, output_file):
+                raise click.BadParameter(f"{output_file} is one of the files being checked: "
+                                         "the report would replace it",
+                                         param_hint="'-o' / '--output-file'")
 
 
 @dataclass(frozen=True)
@@ -651,7 +668,7 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
     module, the totals and what each optimizer gets. The model is found as for `check`:
     --model, else the configuration's (per-file-)model, else a `# freezelint: model=...`
     comment, else detected from its constructor."""
-    from freezelint.cli.batch import DirectiveResolver
+    from freezelint.cli.batch import DirectiveResolver, read_input
     from freezelint.cli.report import location
     from freezelint.cli.tree import explanation
     from freezelint.engine.config import ConfigError
@@ -672,7 +689,7 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
     skipped = 0  # notebook cells left out because they do not parse
     try:
         if is_notebook(path):
-            notebook = read_notebook(Path(path).read_bytes())
+            notebook = read_notebook(read_input(path))
             prepared = notebook.prepare()
             text, cells, skipped = prepared.text, notebook.cells, len(prepared.skipped)
         else:

@@ -38,7 +38,7 @@ def check_notebook(target: str, data: bytes, settings: Settings, config: LintCon
             cache.put(data, before, dependencies, coverage)
         outcome.result = result_for(target, notebook, before, coverage)
         return outcome
-    return _rewrite(target, notebook, before, config, settings, outcome, coverage)
+    return _rewrite(target, data, notebook, before, config, settings, outcome, coverage)
 
 
 def lint_notebook(notebook: Notebook, config: LintConfig
@@ -60,8 +60,9 @@ def result_for(target: str, notebook: Notebook, diagnostics: list[Diagnostic],
                       coverage=coverage)
 
 
-def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: LintConfig,
-             settings: Settings, outcome: Outcome, coverage: Coverage) -> Outcome:
+def _rewrite(target: str, data: bytes, notebook: Notebook, before: list[Diagnostic],
+             config: LintConfig, settings: Settings, outcome: Outcome, coverage: Coverage
+             ) -> Outcome:
     """Fix the code cells (or add suppression comments to them), then write the notebook
     back, or keep the new cells for `--diff`."""
     mode = settings.mode
@@ -89,9 +90,12 @@ def _rewrite(target: str, notebook: Notebook, before: list[Diagnostic], config: 
 
     try:
         content = fixed.dumps()
-        write_atomic(target, content, SourceText(content, notebook.encoding, "\n", notebook.bom))
-    except (NotebookError, WriteError) as error:
+        write_atomic(target, content, SourceText(content, notebook.encoding, "\n", notebook.bom),
+                     original=data)
+    except (NotebookError, WriteError) as error:  # not written: its findings stand, unfixed
         outcome.messages.append(f"{target}: error: {error}")
+        outcome.failed = True
+        outcome.result = result_for(target, notebook, before, coverage)
         return outcome
     result = result_for(target, fixed, remaining, coverage)
     if mode.add_noqa:

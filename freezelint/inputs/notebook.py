@@ -482,9 +482,14 @@ def read_notebook(data: bytes) -> Notebook:
                             f"{error.lineno} column {error.colno})") from None
     except RecursionError:
         raise NotebookError("not a Jupyter notebook: JSON nested too deeply") from None
+    version = doc.get("nbformat") if isinstance(doc, dict) else None
+    old_format = isinstance(version, int) and version < 4
+    if old_format or (isinstance(doc, dict) and "worksheets" in doc):
+        raise NotebookError(f"unsupported notebook format (nbformat {version!r}): freezelint "
+                            "reads nbformat 4; upgrade it with `jupyter nbconvert --to "
+                            "notebook --nbformat 4 --inplace`")
     if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
         raise NotebookError("not a Jupyter notebook: the JSON has no \"cells\" list")
-    version = doc.get("nbformat")
     if not isinstance(version, int) or version < 4:
         raise NotebookError(f"unsupported notebook format (nbformat {version!r}); freezelint "
                             "reads nbformat 4 (jupyter nbconvert --to notebook upgrades it)")

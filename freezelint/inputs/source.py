@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import stat
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,12 @@ SKIPPED_DIRS = frozenset({
 
 # What a directory walk lints: Python files and Jupyter notebooks.
 LINTED_SUFFIXES = (".py", ".ipynb")
+
+# The largest file read: Python source far larger than any hand-written module (generated
+# tables), and notebooks with their outputs (images included). A bound keeps a hostile or
+# unlucky file from exhausting memory.
+MAX_SOURCE_BYTES = 16 * 2**20
+MAX_NOTEBOOK_BYTES = 128 * 2**20
 
 # How much of a file is searched for NUL bytes: enough for any real binary format, cheap
 # for huge files.
@@ -48,8 +55,18 @@ class SourceText:
 
 def read_source(path: str | os.PathLike[str]) -> SourceText:
     """The text of the Python file at `path`, or SourceError saying why there is none."""
+    return decode_source(read_file(path))
+
+
+def read_file(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, at most `limit` of them, or SourceError.
+
+    Only regular files are read: a FIFO would block the run forever and a device such as
+    /dev/zero never ends. The file is opened without blocking and its type checked on the
+    open descriptor (no window between the check and the read), and the read stops after
+    `limit` bytes whatever the size said."""
     try:
-        data = Path(path).read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise SourceError("no such file or directory") from None
     except IsADirectoryError:
@@ -58,12 +75,44 @@ def read_source(path: str | os.PathLike[str]) -> SourceText:
         raise SourceError("permission denied") from None
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}") from None
-    return decode_source(data)
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise SourceError("is a directory")
+        if not stat.S_ISREG(status.st_mode):
+            raise SourceError(f"not a regular file ({_kind(status.st_mode)}): not read")
+        if status.st_size > limit:
+            raise SourceError(_too_large(status.st_size, limit))
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:  # grew while being read
+        raise SourceError(_too_large(len(data), limit))
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (f"file too large ({size / 2**20:.1f} MiB): freezelint reads files up to "
+            f"{limit // 2**20} MiB")
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
 
 
 def decode_source(data: bytes) -> SourceText:
     """Decode the bytes of a Python file (from disk, stdin or an editor) per PEP 263."""
     if b"\x00" in data[:_BINARY_SNIFF]:
+        wide = _wide_encoding(data)
+        if wide:
+            raise SourceError(f"{wide} text: Python reads source as UTF-8 (or an 8-bit "
+                              "encoding declared in a coding line); convert the file to "
+                              "UTF-8")
         raise SourceError("binary file, not Python source")
     bom = data.startswith(codecs.BOM_UTF8)
     declaration_error: str | None = None
@@ -89,25 +138,55 @@ def decode_source(data: bytes) -> SourceText:
     return SourceText(text=text, encoding=encoding, newline=_newline(text), bom=bom)
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 text (which Python cannot import) told apart from binary data: by
+    its byte order mark, or by the NUL bytes of ASCII characters in every other (or every
+    fourth) byte: the sample decodes cleanly to printable text, mostly ASCII as source is."""
+    boms = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+            (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+    for bom, name in boms:
+        if data.startswith(bom):
+            return name
+    sample = data[:_BINARY_SNIFF]
+    for name, codec, width in (("UTF-32", "utf-32-le", 4), ("UTF-32", "utf-32-be", 4),
+                               ("UTF-16", "utf-16-le", 2), ("UTF-16", "utf-16-be", 2)):
+        usable = sample[:len(sample) - len(sample) % width]
+        try:
+            text = usable.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if (text and "\x00" not in text and sum(c.isascii() for c in text) * 2 >= len(text)
+                and all(c.isprintable() or c in "\r\n\t\f" for c in text)):
+            return name
+    return None
+
+
 def _newline(text: str) -> str:
     end = text.find("\n")
     return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
 
 
-def discover(paths: Iterable[str]) -> list[Path]:
+def discover(paths: Iterable[str], errors: list[str] | None = None) -> list[Path]:
     """The files to lint for the paths given on the command line.
 
     A file is taken as given, whatever its suffix (the user named it; a missing one is
     reported when it is read). A directory is walked for `*.py` and `*.ipynb` (notebooks,
     as Ruff does), skipping hidden and SKIPPED_DIRS directories (so `.ipynb_checkpoints`
-    too). Symlinked directories are not followed (no cycles)."""
+    too). Symlinked directories are not followed (no cycles). A directory that cannot be
+    read is not skipped silently: `path: error: ...` goes to `errors`."""
+
+    def unreadable(error: OSError) -> None:
+        if errors is not None:
+            errors.append(f"{error.filename}: error: cannot read the directory: "
+                          f"{error.strerror or error}")
+
     found: set[Path] = set()
     for given in paths:
         root = Path(given)
         if not root.is_dir():
             found.add(root)
             continue
-        for directory, subdirs, files in os.walk(root):
+        for directory, subdirs, files in os.walk(root, onerror=unreadable):
             subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in SKIPPED_DIRS]
             base = Path(directory)
             found.update(base / name for name in files if name.endswith(LINTED_SUFFIXES))
