@@ -183,7 +183,7 @@ class Evaluator:
             return BoundMethod(owner, attr, node) if attr in owner.methods else UNKNOWN
         if isinstance(owner, ClassOf) and attr == "__name__":
             return owner.type_name
-        if isinstance(owner, (str, list, dict, tuple, OptimizerObj, trainers.HFTrainer)):
+        if isinstance(owner, (str, list, dict, tuple, set, OptimizerObj, trainers.HFTrainer)):
             return BoundMethod(owner, attr, node)
         return UNKNOWN
 
@@ -443,15 +443,8 @@ class Evaluator:
             return trainers.method(self, receiver, name, args, kwargs, node)
         if isinstance(receiver, RealName) and name in {"startswith", "endswith"} and args:
             return recording.affix_test(self, receiver, name, args[0])
-        if isinstance(receiver, list) and name in {"append", "extend"}:
-            if name == "append" and args:
-                receiver.append(args[0])
-            elif args:
-                items = self.iterate(args[0], node)
-                if items is None:
-                    return UNKNOWN
-                receiver.extend(items)
-            return None
+        if name in _GROWING.get(type(receiver), ()):
+            return _grow(self, receiver, name, args, node)
         if isinstance(receiver, dict) and name in {"items", "keys", "values", "get"}:
             if name == "get":
                 return receiver.get(args[0], args[1] if len(args) > 1 else None) if args \
@@ -465,6 +458,31 @@ class Evaluator:
             if isinstance(result, (str, int, bool, list, tuple)):
                 return result
         return UNKNOWN
+
+
+# Methods that add to a list or a set: run for real; what cannot be evaluated is added as
+# UNKNOWN, so that a consumer of the container sees an unknown member rather than a
+# container that looks complete (nanoGPT's `decay.add(fpn)` sets of parameter names).
+_GROWING: dict[type, frozenset[str]] = {list: frozenset({"append", "extend", "insert"}),
+                                         set: frozenset({"add", "update"})}
+
+
+def _grow(it: Evaluator, receiver: list[Any] | set[Any], name: str, args: list[Any],
+          node: cst.CSTNode) -> Any:
+    if name in {"extend", "update"}:
+        items = it.iterate(args[0], node) if len(args) == 1 else None
+    else:
+        items = [args[-1]] if args and (name != "insert" or len(args) == 2) else None
+    if items is None:
+        items = [UNKNOWN]
+    try:
+        if isinstance(receiver, set):
+            receiver.update(items)
+        else:
+            receiver.extend(items)
+    except TypeError:  # an unhashable member: the set's content is no longer known
+        receiver.add(UNKNOWN)  # type: ignore[union-attr]
+    return None
 
 
 def body_of(node: cst.CSTNode) -> Sequence[cst.CSTNode]:

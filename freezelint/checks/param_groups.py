@@ -94,10 +94,15 @@ def _splits(optimizer: OptimizerObj, decay: dict[str, Any]) -> Iterator[Finding]
         parts = sorted({n.rpartition(".")[0].rpartition(".")[2] for n in decayed})
         yield Finding(optimizer.node,
                       f"the {type_name} {leaf}s of `{model.label}` get two weight decays: "
-                      f"{len(zero)} are in a group without decay ({examples(zero, 2)}), "
-                      f"{len(decayed)} in a group with weight_decay {shown} "
-                      f"({examples(decayed, 2)}); the names that pick the no-decay group "
+                      f"{_count(zero)} in a group without decay, {_count(decayed)} in a group "
+                      f"with weight_decay {shown}; the names that pick the no-decay group "
                       f"miss the {type_name} layers named {examples(parts, 3)}")
+
+
+def _count(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"`{names[0]}` is"
+    return f"{len(names)} ({examples(names, 2)}) are"
 
 
 def _is_norm(type_name: str) -> bool:
