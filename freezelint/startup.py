@@ -94,10 +94,28 @@ def _package(globals: Any) -> str:
     return top if top.isidentifier() else "_unnamed"
 
 
+# A cache file: this header, the CRC-32 of the rest (4 bytes, big-endian), then the marshal
+# data. A file whose checksum does not match (a flipped bit, a truncated or foreign file) is
+# never unmarshalled: marshal trusts its input, and corrupt code objects can do anything
+# from raising SystemError to crashing the interpreter when run.
+_MAGIC = b"freezelint-startup-1\n"
+
+
 def _load(path: Path) -> dict[str, CodeType]:
+    """The code objects of a cache file; none when it is missing or fails its checksum."""
+    import zlib
+
     try:
-        loaded = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
+        stored = path.read_bytes()
+    except OSError:
+        return {}
+    header, checksum, payload = (stored[:len(_MAGIC)], stored[len(_MAGIC):len(_MAGIC) + 4],
+                                 stored[len(_MAGIC) + 4:])
+    if header != _MAGIC or checksum != zlib.crc32(payload).to_bytes(4, "big"):
+        return {}  # compiled afresh, and the file rewritten when the run ends
+    try:
+        loaded = marshal.loads(payload)
+    except Exception:  # a file that passed the checksum and still does not load
         return {}
     if not isinstance(loaded, dict):
         return {}
@@ -108,9 +126,12 @@ def _load(path: Path) -> dict[str, CodeType]:
 def _save(path: Path, codes: dict[str, CodeType]) -> None:
     """Concurrent runs each write a whole file, the last wins; a file that cannot be
     written is not."""
+    import zlib
+
+    payload = marshal.dumps(codes)
     with suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(path, marshal.dumps(codes))
+        replace_atomically(path, _MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from freezelint import startup
-from freezelint.startup import compiled_dataclass_cache
+from freezelint.startup import _load, compiled_dataclass_cache
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples/ast_head_finetune.py"
@@ -47,11 +47,11 @@ def test_second_run_reuses_the_first_runs_code_and_reports_the_same(tmp_path: Pa
 
     first = _freezelint(tmp_path / "home")
     cache = _cache_file(tmp_path / "home")
-    codes = marshal.loads(cache.read_bytes())
+    codes = _load(cache)
     # libcst's node classes are what the cache is for: their methods must all be in it.
     assert any("def __init__(self" in text and "whitespace_before" in text for text in codes)
     assert len(codes) > 500
-    assert len(marshal.loads(_cache_file(tmp_path / "home", "freezelint").read_bytes())) > 20
+    assert len(_load(_cache_file(tmp_path / "home", "freezelint"))) > 20
     written = {file: file.stat().st_mtime_ns for file in cache.parent.iterdir()}
 
     second = _freezelint(tmp_path / "home")
@@ -77,7 +77,7 @@ def test_a_corrupt_cache_file_is_ignored_and_replaced(tmp_path: Path, garbage: b
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     assert json.loads(run.stdout)[0]["rule"] == "FZL101"
-    assert len(marshal.loads(cache.read_bytes())) > 500
+    assert len(_load(cache)) > 500
 
 
 def test_an_unwritable_cache_location_costs_nothing_but_speed(tmp_path: Path) -> None:

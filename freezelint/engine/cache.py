@@ -38,40 +38,59 @@ class ResultCache:
         self.directory = directory / __version__
         self.config = config_fingerprint
 
-    def _path(self, data: bytes) -> Path:
-        key = hashlib.sha256(self.config.encode() + b"\0" + data).hexdigest()
+    def _key(self, data: bytes) -> str:
+        return hashlib.sha256(self.config.encode() + b"\0" + data).hexdigest()
+
+    def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
     def get(self, data: bytes) -> tuple[list[Diagnostic], Coverage] | None:
-        """The stored diagnostics and coverage (what was and was not checked)."""
-        path = self._path(data)
+        """The stored diagnostics and coverage (what was and was not checked); None when
+        there is no entry, or it is not one this cache wrote for these bytes (truncated,
+        bit-flipped, edited or malformed): the file is then linted and the entry rewritten,
+        never trusted into an error or a wrong "passed"."""
+        key = self._key(data)
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            stored = self._path(key).read_bytes()
+        except OSError:
+            return None
+        digest, _, payload = stored.partition(b"\n")
+        if digest != _digest(key, payload):
             return None
         try:
-            if any(_stamp(Path(p)) != stamp for p, stamp in entry["depends"].items()):
+            entry = json.loads(payload)
+            depends, diagnostics = entry["depends"], entry["diagnostics"]
+            if not isinstance(depends, dict) or not isinstance(diagnostics, list):
                 return None
-            return ([diagnostic_from_json(d) for d in entry["diagnostics"]],
+            if any(_stamp(Path(p)) != stamp for p, stamp in depends.items()):
+                return None
+            return ([diagnostic_from_json(d) for d in diagnostics],
                     Coverage.from_json(entry["coverage"]))
-        except (KeyError, TypeError, ValueError):
+        except Exception:  # a malformed entry, whatever its shape: lint the file again
             return None
 
     def put(self, data: bytes, diagnostics: list[Diagnostic],
             depends: Iterable[Path] = (), coverage: Coverage | None = None) -> None:
-        """Store a result; a cache that cannot be written is simply not used."""
-        path = self._path(data)
+        """Store a result; a cache that cannot be written is simply not used. The entry is
+        its JSON after one line holding a digest of the entry's key and that JSON."""
+        key = self._key(data)
+        path = self._path(key)
         entry: dict[str, Any] = {
             "diagnostics": [d.to_json() for d in diagnostics],
             "depends": {str(p): _stamp(p) for p in depends},
             "coverage": (coverage or Coverage()).to_json(),
         }
+        payload = json.dumps(entry).encode()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _ignore_in_git(self.root)
-            replace_atomically(path, json.dumps(entry).encode())
+            replace_atomically(path, _digest(key, payload) + b"\n" + payload)
         except OSError:
             return
+
+
+def _digest(key: str, payload: bytes) -> bytes:
+    return hashlib.sha256(key.encode() + b"\0" + payload).hexdigest().encode()
 
 
 def _ignore_in_git(root: Path) -> None:
