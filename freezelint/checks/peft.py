@@ -201,9 +201,16 @@ def peft_modules_to_save_matches_nothing(ctx: Context) -> Iterator[Finding]:
                           related=((applied.node, "applied to the model here"),))
 
 
+# Heads a task adds on top of a pretrained body (a causal LM's pretrained `lm_head` is not one).
+_NEW_HEADS = frozenset({"classifier", "score", "fc", "head", "classification_head",
+                        "qa_outputs", "mlp_head"})
+
+
 def _head(applied: PeftApplied) -> str | None:
+    """The model's freshly initialised task head, relative to the adapted module."""
     head = applied.module.model.manifest.head
-    if head is None:
+    if head is None or (head.split(".")[-1] not in _NEW_HEADS and \
+            head.split(".")[0] not in _NEW_HEADS):
         return None
     base = applied.module.path + "." if applied.module.path else ""
     return head[len(base):] if head.startswith(base) else None
