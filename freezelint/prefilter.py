@@ -10,9 +10,8 @@ A test runs every rule example through `lint` and checks this never skips one wi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from freezelint.analysis.detect import TIMM_MODELS, TORCHVISION_MODELS, TRANSFORMERS_CLASSES
+from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.common.words import edit_distance
 
 # The patterns the model-free, syntactic rules look for: without one of them the one-pass
@@ -36,25 +35,12 @@ _WITHOUT_MODEL = tuple(re.compile(pattern) for pattern in (
 ))
 
 
-def _words(names: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
-
-
-# The other constructors detect.py knows: a library's name alone (`is_torchvision_available`)
-# names no model.
-_TORCHVISION_MODEL = _words(TORCHVISION_MODELS)
-_TIMM_MODEL = _words(TIMM_MODELS)
-_TRANSFORMERS_CLASS = _words(TRANSFORMERS_CLASSES)
-
-
 def _names_a_zoo_model(text: str) -> bool:
+    # The other constructors: detect.py's own test, from the zoo's names (a library's name
+    # alone, `is_torchvision_available`, names no model).
     if any(pattern.search(text) for pattern in _WITHOUT_MODEL):
         return True
-    if any(name in text for name in TRANSFORMERS_CLASSES) and _TRANSFORMERS_CLASS.search(text):
-        return True
-    if "torchvision" in text and _TORCHVISION_MODEL.search(text):
-        return True
-    return "timm" in text and "create_model" in text and _TIMM_MODEL.search(text) is not None
+    return names_a_zoo_model(text)
 # Attribute assignments that may be typos of requires_grad (FZL105). Two edits leave one of
 # the blocks `requ`, `ires`, `_gra` of the name whole, so every typo contains one of them.
 _TYPO_CANDIDATE = re.compile(r"\.(\w*(?:requ|ires|_gra)\w*)\s*=(?!=)", re.I)

@@ -576,12 +576,27 @@ def _use_color() -> bool:
 
 
 @main.command()
+@click.argument("filter_text", metavar="[FILTER]", required=False)
+@click.option("--library", type=click.Choice(["torchvision", "timm", "transformers", "freezelint"]),
+              help="Only the models of this library.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-def models(as_json: bool) -> None:
-    """List the built-in model zoo."""
+def models(filter_text: str | None, library: str | None, as_json: bool) -> None:
+    """List the built-in model zoo, or the models whose id, alias or description contains
+    FILTER (case ignored): `freezelint models convnext`. Exit 1 when nothing matches."""
     from freezelint.models.zoo import zoo_entries
 
     entries = zoo_entries()
+    if library:
+        entries = [e for e in entries if e["library"] == library]
+    if filter_text:
+        needle = filter_text.lower()
+        entries = [e for e in entries
+                   if needle in e["id"].lower() or needle in e["description"].lower()
+                   or any(needle in alias.lower() for alias in e["aliases"])]
+    if not entries:
+        shown = f" matches {filter_text!r}" if filter_text else " in that library"
+        click.echo(f"No zoo model{shown}.", err=True)
+        raise SystemExit(1)
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return

@@ -47,16 +47,14 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def zoo_resolver(request: ModelRequest) -> Manifest | None:
-    """Auto-detected constructors resolve to shipped manifests only: no torch, no user code."""
+    """Auto-detected constructors resolve to shipped manifests only: no torch, no user code.
+    Arguments the zoo cannot apply exactly make the model unknown (not its default)."""
     from freezelint.models.zoo import load_zoo
 
     try:
         return load_zoo(request.model_id, request.kwargs)
     except (LookupError, ValueError):
-        try:
-            return load_zoo(request.model_id, {})
-        except (LookupError, ValueError):
-            return None
+        return None
 
 
 @dataclass

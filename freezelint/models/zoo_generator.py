@@ -1,133 +1,88 @@
-"""Rebuild the shipped zoo (`freezelint/models/zoo/*.json` and `index.json`) from the real
-libraries, on the meta device (no weights, no downloads).
+"""Rebuild the shipped zoo from the real libraries, on the meta device (no weights, no
+downloads).
 
-    python -m freezelint.models.zoo_generator [--out DIR] [--other-names FILE]
-    python -m freezelint.models.zoo_generator --dump-names FILE
+    python -m freezelint.models.zoo_generator --work DIR [--libraries torchvision,timm,...]
+    python -m freezelint.models.zoo_generator --work DIR --install   # shards -> package
 
-Linting reads the JSON and never imports torch; only this script does. It imports torch,
-torchvision, timm and transformers lazily and skips a library that is not installed (with a
-message), keeping that library's files already in the output folder.
+Every torchvision builder in `list_models()`, every timm architecture in `timm.list_models()`,
+every transformers class in the auto mappings (built from its config class's defaults) and
+every Hugging Face id of `zoo_hf_ids.HF_IDS` (built from the class the auto mappings give,
+with that checkpoint's configuration). Linting reads the result and never imports torch.
 
-transformers 5.x renamed AST/ViT internals in memory (`layers.{i}.attention.q_proj`) while
-checkpoints written by `save_pretrained` keep the 4.x names, so a script may use either set.
-The zoo keys each transformers manifest on the major version it was built with
-(`meta.transformers_major`) and stores the other major's parameter names in `aliases`
-when they differ. One environment holds one transformers, hence two steps:
+Each family is written as one *shard* (`<shard>.json.gz`, see `zoo_store`) as soon as it is
+built, so a long run can stop and resume (`--work` keeps the finished shards) and a partial
+zoo can ship. `--install` copies the shards into the package and writes `index.json.gz`.
 
-    # in an environment with transformers 4.x
-    python -m freezelint.models.zoo_generator --dump-names /tmp/names-4.json
-    # in an environment with transformers 5.x (the shipped names)
-    python -m freezelint.models.zoo_generator --other-names /tmp/names-4.json
+What a keyword argument does is measured, not assumed: the model is built again with the
+argument changed, and the difference is recorded as a *knob*:
+- `num_classes` / `num_labels`: the tensor axes and module attributes that equal the class
+  count (times a constant: a detection box predictor has 4 per class);
+- `num_hidden_layers`: the repeated layer blocks whose count follows it;
+- variants (`weights=...` of torchvision, `aux_logits`, `num_classes=0` of timm...): built and
+  stored when their names or shapes differ; arguments that change nothing are accepted.
+A model whose probe changes anything else gets no knob: the argument then makes it unknown.
 
-Without --other-names, the other major's names already recorded in the output folder's files
-are kept, so a later regeneration needs only the 5.x environment.
+Library versions are recorded in every shard. transformers 5.x renamed some internals in
+memory while `save_pretrained` keeps the 4.x names; the 4.x names of the models shipped with
+them before are carried over from the previous zoo (`aliases`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
 import importlib
 import importlib.metadata
 import json
+import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from freezelint.models.ast_arch import ast_manifest
 from freezelint.models.manifest import Manifest
+from freezelint.models.zoo_store import NodeTable, decode, encode
 
 ZOO_DIR = Path(__file__).parent / "zoo"
-INDEX_NAME = "index.json"
-
-
-@dataclass(frozen=True)
-class ZooSpec:
-    """One zoo model: how to build it and what the index says about it.
-
-    `head` is the classifier module a user replaces when fine-tuning (None for a bare
-    encoder); `class_heads` are the modules whose output size follows `class_kwarg`
-    (`num_classes` for torchvision/timm, `num_labels` for transformers), so that
-    `load_zoo(id, {"num_classes": 10})` can resize them without torch."""
-
-    id: str
-    library: str
-    description: str
-    constructor: str
-    build: Callable[[Any], Any]
-    head: str | None
-    class_heads: tuple[str, ...] = ()
-    class_kwarg: str | None = None
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def file(self) -> str:
-        return self.id.replace("/", "--") + ".json"
-
-
-def _torchvision(name: str, head: str, description: str) -> ZooSpec:
-    def build(tv: Any) -> Any:
-        return getattr(tv.models, name)(weights=None)
-
-    return ZooSpec(id=name, library="torchvision", description=description,
-                   constructor=f"torchvision.models.{name}(weights=None)", build=build,
-                   head=head, class_heads=(head,), class_kwarg="num_classes",
-                   aliases=(f"torchvision/{name}",))
-
-
-def _timm(name: str, heads: tuple[str, ...], description: str) -> ZooSpec:
-    def build(timm: Any) -> Any:
-        return timm.create_model(name, pretrained=False)
-
-    return ZooSpec(id=f"timm/{name}", library="timm", description=description,
-                   constructor=f"timm.create_model({name!r}, pretrained=False)", build=build,
-                   head=heads[0], class_heads=heads, class_kwarg="num_classes")
-
-
-def _transformers(cls: str, config: str, head: str | None, description: str,
-                  aliases: tuple[str, ...] = ()) -> ZooSpec:
-    def build(transformers: Any) -> Any:
-        return getattr(transformers, cls)(getattr(transformers, config)())
-
-    return ZooSpec(id=f"transformers/{cls}", library="transformers", description=description,
-                   constructor=f"transformers.{cls}({config}())", build=build, head=head,
-                   class_heads=(head,) if head else (), class_kwarg="num_labels" if head else None,
-                   aliases=aliases)
-
-
-SPECS: tuple[ZooSpec, ...] = (
-    _torchvision("resnet18", "fc", "torchvision ResNet-18 (ImageNet, 1000 classes)"),
-    _torchvision("resnet34", "fc", "torchvision ResNet-34 (ImageNet, 1000 classes)"),
-    _torchvision("resnet50", "fc", "torchvision ResNet-50 (ImageNet, 1000 classes)"),
-    _torchvision("resnet101", "fc", "torchvision ResNet-101 (ImageNet, 1000 classes)"),
-    _torchvision("vgg16", "classifier.6", "torchvision VGG-16 (ImageNet, 1000 classes)"),
-    _torchvision("densenet121", "classifier", "torchvision DenseNet-121 (ImageNet, 1000 classes)"),
-    _torchvision("efficientnet_b0", "classifier.1",
-                 "torchvision EfficientNet-B0 (ImageNet, 1000 classes)"),
-    _torchvision("mobilenet_v2", "classifier.1",
-                 "torchvision MobileNetV2 (ImageNet, 1000 classes)"),
-    _torchvision("mobilenet_v3_large", "classifier.3",
-                 "torchvision MobileNetV3-Large (ImageNet, 1000 classes)"),
-    _torchvision("vit_b_16", "heads.head", "torchvision ViT-B/16 (ImageNet, 1000 classes)"),
-    _timm("vit_base_patch16_224", ("head",), "timm ViT-Base/16 at 224 (1000 classes)"),
-    _timm("deit_base_distilled_patch16_384", ("head", "head_dist"),
-          "timm distilled DeiT-Base/16 at 384 (1000 classes; head and head_dist)"),
-    _timm("resnet50", ("fc",), "timm ResNet-50 (1000 classes)"),
-    _transformers("BertModel", "BertConfig", None,
-                  "transformers BertModel with BertConfig() defaults (bert-base-uncased)",
-                  aliases=("bert-base-uncased",)),
-    _transformers("BertForSequenceClassification", "BertConfig", "classifier",
-                  "transformers BertForSequenceClassification, BertConfig() defaults "
-                  "(bert-base-uncased, 2 labels)"),
-    _transformers("ViTForImageClassification", "ViTConfig", "classifier",
-                  "transformers ViTForImageClassification, ViTConfig() defaults (2 labels)"),
-    _transformers("ASTForAudioClassification", "ASTConfig", "classifier.dense",
-                  "transformers ASTForAudioClassification, ASTConfig() defaults (2 labels)"),
-)
+SHARD_FORMAT = "freezelint-zoo-shard/1"
+INDEX_FORMAT = "freezelint-zoo-index/1"
+LIBRARIES = ("freezelint", "torchvision", "timm", "transformers", "hf", "peft")
+# Models per shard at most: loading one model reads its whole shard.
+SHARD_SIZE = 24
 
 AST_DESCRIPTION = ("Audio Spectrogram Transformer, AST paper reference code ASTModel "
                    "(base384 defaults; accepts ASTModel keyword arguments)")
+
+# Descriptions and aliases the previous zoo had: kept so that messages stay the same.
+_DESCRIPTIONS = {
+    "transformers/BertModel":
+        "transformers BertModel with BertConfig() defaults (bert-base-uncased)",
+}
+
+
+Builder = Callable[..., Any]
+
+
+@dataclass
+class Job:
+    """One model to build: its id, how, and which arguments to probe."""
+
+    id: str
+    library: str
+    constructor: str
+    build: Builder  # build(**changes) -> module
+    class_kwarg: str | None = None
+    probe_layers: bool = False
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    head: Callable[[Any], str | None] | None = None
+    aliases: tuple[str, ...] = ()
+    accepted: tuple[str, ...] = ()  # arguments that never change names (checked by probe)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _version(distribution: str) -> str | None:
@@ -140,186 +95,769 @@ def _version(distribution: str) -> str | None:
 def _import(name: str) -> Any | None:
     try:
         return importlib.import_module(name)
-    except ImportError as error:
-        print(f"zoo: skipping {name} models: cannot import {name} ({error})", file=sys.stderr)
+    except Exception as error:  # a broken install is reported, not fatal
+        print(f"zoo: skipping {name}: cannot import it ({error})", file=sys.stderr)
         return None
 
 
-def build_manifest(spec: ZooSpec, library: Any) -> Manifest:
-    """Build one model on the meta device and read its manifest."""
+def _meta_build(build: Builder, **changes: Any) -> Any:
     import torch
 
+    with torch.device("meta"):
+        return build(**changes)
+
+
+def _manifest(module: Any, name: str) -> Manifest:
     from freezelint.models.introspect import manifest_from_module
 
-    with torch.device("meta"):
-        module = spec.build(library)
-    versions = {"torch": _version("torch"), spec.library: _version(spec.library)}
-    meta: dict[str, Any] = {"library": spec.library, "constructor": spec.constructor,
-                            "description": spec.description, "versions": versions}
-    if spec.library == "transformers":
-        meta["transformers_major"] = int(str(versions["transformers"]).split(".")[0])
-    manifest = manifest_from_module(module, name=spec.id, source="zoo", meta=meta)
-    _check_heads(spec, manifest)
-    return manifest
+    return manifest_from_module(module, name=name, source="zoo")
 
 
-def _check_heads(spec: ZooSpec, manifest: Manifest) -> None:
-    """Fail loudly if a library moved a head: the index and `num_classes` rely on them."""
-    for path in spec.class_heads:
-        info = manifest.module(path)
-        if info is None or info.type != "Linear":
-            raise RuntimeError(f"{spec.id}: expected a Linear head at {path!r}, found {info}")
+def _full(manifest: Manifest) -> tuple[Any, ...]:
+    return (manifest.parameters, manifest.buffers,
+            [(m.path, m.type, m.attrs) for m in manifest.modules])
 
 
-def dump_names(path: Path) -> None:
-    """Write the installed transformers' parameter names for the transformers specs."""
-    transformers = _import("transformers")
-    if transformers is None:
-        raise SystemExit("zoo: --dump-names needs transformers installed")
-    models = {spec.id: build_manifest(spec, transformers).parameter_names
-              for spec in SPECS if spec.library == "transformers"}
-    doc = {"transformers_version": _version("transformers"), "models": models}
-    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    print(f"zoo: wrote {len(models)} name lists for transformers "
-          f"{doc['transformers_version']} to {path}")
+# -- probes ------------------------------------------------------------------------------
 
-
-def _names_from_existing(target: Path, manifest: Manifest) -> dict[str, Any] | None:
-    """The other major's names recorded in a previously generated file, if any.
-
-    Lets a maintainer regenerate the zoo from a single transformers 5.x environment without
-    losing the 4.x names, which only a 4.x install can produce."""
-    if not target.exists():
+def class_slots(base: Manifest, other: Manifest, v0: int, v1: int) -> dict[str, Any] | None:
+    """Where the class count shows, from two builds with `v0` and `v1` classes: tensor axes
+    and module attributes equal to k*count. None if anything else differs."""
+    if ([p.name for p in base.parameters] != [p.name for p in other.parameters]
+            or [b.name for b in base.buffers] != [b.name for b in other.buffers]
+            or [(m.path, m.type) for m in base.modules] != [(m.path, m.type) for m in other.modules]):
         return None
-    old = Manifest.load(target)
-    version = old.meta.get("alias_versions", {}).get("transformers")
-    major = str(manifest.meta["transformers_major"])
-    if version is None or str(version).split(".")[0] == major:
+    tensors: list[list[Any]] = []
+    for kind, old_group, new_group in (("p", base.parameters, other.parameters),
+                                       ("b", base.buffers, other.buffers)):
+        for old, new in zip(old_group, new_group, strict=True):
+            if old.dtype != new.dtype or len(old.shape) != len(new.shape):
+                return None
+            for axis, (a, b) in enumerate(zip(old.shape, new.shape, strict=True)):
+                if a == b:
+                    continue
+                factor = _factor(a, b, v0, v1)
+                if factor is None:
+                    return None
+                tensors.append([kind, old.name, axis, factor])
+    attrs: list[list[Any]] = []
+    for old_m, new_m in zip(base.modules, other.modules, strict=True):
+        if set(old_m.attrs) != set(new_m.attrs):
+            return None
+        for key, a in old_m.attrs.items():
+            b = new_m.attrs[key]
+            if a == b:
+                continue
+            factor = _factor(a, b, v0, v1)
+            if factor is None:
+                return None
+            attrs.append([old_m.path, key, factor])
+    return {"default": v0, "tensors": tensors, "attrs": attrs}
+
+
+def _factor(a: int, b: int, v0: int, v1: int) -> int | None:
+    if v0 <= 0 or a % v0 or b != a // v0 * v1:
         return None
-    if old.meta.get("transformers_major") != manifest.meta["transformers_major"]:
+    return a // v0
+
+
+def layer_runs(base: Manifest, other: Manifest, v0: int) -> list[list[Any]] | None:
+    """The repeats whose count follows the layer count, from builds with v0 and v0+1
+    layers: [[parent path, first index, offset]] with count = layers - offset."""
+    table = NodeTable()
+    root0, root1 = encode(base, table), encode(other, table)
+    if root0 is None or root1 is None:
         return None
-    names = list(old.aliases[0]) if old.aliases else old.parameter_names
-    return {"transformers_version": version, "models": {manifest.name: names}}
+    found: list[list[Any]] = []
+
+    def same(r0: int, r1: int, path: str) -> bool:
+        if r0 == r1:
+            return True
+        n0, n1 = table.nodes[r0], table.nodes[r1]
+        if n0[:4] != n1[:4] or len(n0[4]) != len(n1[4]):
+            return False
+        prefix = f"{path}." if path else ""
+        for c0, c1 in zip(n0[4], n1[4], strict=True):
+            if len(c0) != len(c1) or c0[0] != c1[0]:
+                return False
+            if len(c0) == 2:
+                if not same(c0[1], c1[1], prefix + c0[0]):
+                    return False
+                continue
+            if c0[2] != c1[2]:
+                return False
+            if c0[1] != c1[1]:
+                if c1[1] != c0[1] + 1:
+                    return False
+                found.append([path, c0[0], v0 - c0[1]])
+        return True
+
+    if not same(root0, root1, "") or not found:
+        return None
+    return found
 
 
-def _with_other_names(manifest: Manifest, other: dict[str, Any] | None) -> Manifest:
-    """Attach the other transformers major's names as an alias set when they differ."""
-    if other is None:
-        print(f"zoo: warning: {manifest.name} written without the other transformers "
-              f"major's names (pass --other-names)", file=sys.stderr)
-        return manifest
-    names = other["models"].get(manifest.name)
-    if names is None:
-        raise SystemExit(f"zoo: --other-names file has no names for {manifest.name}")
-    other_version = str(other["transformers_version"])
-    if other_version.split(".")[0] == str(manifest.meta["transformers_major"]):
-        raise SystemExit("zoo: --other-names was written by the same transformers major")
-    meta = {**manifest.meta, "alias_versions": {"transformers": other_version},
-            "aliases_differ": names != manifest.parameter_names}
-    aliases = (tuple(names),) if names != manifest.parameter_names else ()
-    return Manifest(name=manifest.name, parameters=manifest.parameters,
-                    buffers=manifest.buffers, modules=manifest.modules, source=manifest.source,
-                    meta=meta, aliases=aliases)
+# -- shards ------------------------------------------------------------------------------
+
+class ShardWriter:
+    """Collects the models of one shard and writes `<name>.json.gz`."""
+
+    def __init__(self, name: str, versions: dict[str, str | None]) -> None:
+        self.name = name
+        self.table = NodeTable()
+        self.models: dict[str, dict[str, Any]] = {}
+        self.versions = versions
+
+    def add(self, key: str, manifest: Manifest, info: dict[str, Any]) -> dict[str, Any] | None:
+        root = encode(manifest, self.table)
+        if root is None:
+            print(f"zoo: {key}: cannot be stored as a tree", file=sys.stderr)
+            return None
+        back = decode(self.table.nodes, root, manifest.name, {})
+        if _full(back) != _full(manifest):
+            print(f"zoo: {key}: tree does not decode back equal; skipped", file=sys.stderr)
+            return None
+        entry = {"root": root, **info}
+        if manifest.aliases:
+            entry["aliases"] = [list(a) for a in manifest.aliases]
+        self.models[key] = entry
+        return entry
+
+    def write(self, folder: Path) -> Path:
+        doc = {"format": SHARD_FORMAT, "versions": self.versions, "nodes": self.table.nodes,
+               "models": self.models}
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        path = folder / f"{self.name}.json.gz"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+        tmp.replace(path)
+        return path
 
 
-def dumps_compact(manifest: Manifest) -> str:
-    """JSON with one tensor, module or alias name per line: small, and diffs read well."""
-    doc = manifest.to_json()
-    lines = ["{"]
-    keys = list(doc)
-    for i, key in enumerate(keys):
-        value = doc[key]
-        comma = "," if i < len(keys) - 1 else ""
-        if key in {"parameters", "buffers", "modules"} and value:
-            items = [json.dumps(item) for item in value]
-            lines.append(f" {json.dumps(key)}: [")
-            lines.extend(f"  {item}," for item in items[:-1])
-            lines.append(f"  {items[-1]}")
-            lines.append(f" ]{comma}")
-        elif key == "aliases":
-            lines.append(f" {json.dumps(key)}: [")
-            for j, alias in enumerate(value):
-                lines.append("  [")
-                names = [json.dumps(n) for n in alias]
-                lines.extend(f"   {n}," for n in names[:-1])
-                lines.append(f"   {names[-1]}")
-                lines.append("  ]" + ("," if j < len(value) - 1 else ""))
-            lines.append(f" ]{comma}")
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+def run_job(job: Job, writer: ShardWriter) -> bool:
+    """Build one job (and its probes and variants) into `writer`; False if it failed."""
+    try:
+        module = _meta_build(job.build)
+        base = _manifest(module, job.id)
+        head = job.head(module) if job.head else None
+        info: dict[str, Any] = {"library": job.library, "constructor": job.constructor,
+                                **job.extra}
+        knobs: dict[str, Any] = {}
+        accepted = list(job.accepted)
+        if job.class_kwarg:
+            slots = _class_knob(job, base, _class_count(module, job), {})
+            if slots == "same":
+                accepted.append(job.class_kwarg)  # BertModel(num_labels=3): no head
+            elif slots is not None:
+                knobs[job.class_kwarg] = slots
+        if job.probe_layers:
+            layers = _layer_count(module)
+            if layers:
+                with contextlib.suppress(Exception):
+                    other = _manifest(_meta_build(job.build, num_hidden_layers=layers + 1),
+                                      job.id)
+                    runs = layer_runs(base, other, layers)
+                    if _full(other) == _full(base):
+                        accepted.append("num_hidden_layers")
+                    elif runs is not None:
+                        knobs["num_hidden_layers"] = {"default": layers, "runs": runs}
+        del module
+        variants: dict[str, str] = {}
+        for label, changes in job.variants.items():
+            try:
+                built = _manifest(_meta_build(job.build, **changes), job.id)
+            except Exception as error:
+                print(f"zoo: {job.id} [{label}]: {_one_line(error)}", file=sys.stderr)
+                continue
+            if _full(built) == _full(base):
+                variants[label] = ""
+                continue
+            key = f"{job.id}@{label}"
+            built = Manifest(name=job.id, parameters=built.parameters, buffers=built.buffers,
+                             modules=built.modules)
+            extra: dict[str, Any] = {"variant_of": job.id}
+            if job.class_kwarg and job.class_kwarg not in changes:
+                slots = _class_knob(job, built, None, changes)
+                if isinstance(slots, dict):
+                    extra["knobs"] = {job.class_kwarg: slots}
+            if writer.add(key, built, extra) is not None:
+                variants[label] = key
+        heads = _heads(knobs.get(job.class_kwarg or ""))
+        info.update({"head": head if head is not None else _main_head(heads),
+                     "class_heads": heads, "class_kwarg": job.class_kwarg if heads else None,
+                     "knobs": knobs, "variants": variants, "accepted": accepted,
+                     "parameters": len(base.parameters), "numel": base.total_numel,
+                     "aliases_ids": list(job.aliases)})
+        return writer.add(job.id, base, info) is not None
+    except Exception as error:
+        print(f"zoo: {job.id}: {_one_line(error)}", file=sys.stderr)
+        if "--verbose" in sys.argv:
+            traceback.print_exc()
+        return False
 
 
-def _index_entry(file: str, aliases: tuple[str, ...], description: str, library: str,
-                 head: str | None, manifest: Manifest, class_heads: tuple[str, ...],
-                 class_kwarg: str | None) -> dict[str, Any]:
-    return {"file": file, "aliases": list(aliases), "description": description,
-            "library": library, "head": head, "parameters": len(manifest.parameters),
-            "numel": manifest.total_numel, "class_heads": list(class_heads),
-            "class_kwarg": class_kwarg}
+def _class_knob(job: Job, base: Manifest, v0: int | None,
+                changes: dict[str, Any]) -> dict[str, Any] | str | None:
+    """The class-count knob of `job` built with `changes`: "same" when the count changes
+    nothing, None when it changes more than class axes (or the build refuses it)."""
+    assert job.class_kwarg is not None
+    v1 = 7 if v0 != 7 else 9
+    try:
+        other = _manifest(_meta_build(job.build, **{**changes, job.class_kwarg: v1}), job.id)
+    except Exception:
+        return None
+    if _full(other) == _full(base):
+        return "same"
+    v0 = v0 if v0 is not None else _count_from_diff(base, other, v1)
+    slots = class_slots(base, other, v0, v1) if v0 else None
+    return slots if slots is not None and slots["tensors"] else None
 
 
-def generate(out: Path, other_names: dict[str, Any] | None) -> dict[str, Any]:
-    """Write every buildable model and index.json into `out`; return the index."""
-    out.mkdir(parents=True, exist_ok=True)
-    index: dict[str, Any] = {}
+def _heads(slots: dict[str, Any] | None) -> list[str]:
+    if not slots:
+        return []
+    heads: list[str] = []
+    for kind, name, _axis, _factor in slots["tensors"]:
+        owner = name.rpartition(".")[0]
+        if kind == "p" and owner not in heads:
+            heads.append(owner)
+    return heads
 
-    ast = ast_manifest()
-    (out / "ast.json").write_text(dumps_compact(ast), encoding="utf-8")
-    index["ast"] = _index_entry("ast.json", (), AST_DESCRIPTION, "freezelint", "mlp_head.1",
-                                ast, ("mlp_head.1",), "label_dim")
-    print(f"zoo: ast: {len(ast.parameters)} parameters")
 
-    torch = _import("torch")
-    libraries: dict[str, Any | None] = {}
-    for spec in SPECS:
-        if spec.library not in libraries:
-            libraries[spec.library] = _import(spec.library) if torch is not None else None
-        library = libraries[spec.library]
-        target = out / spec.file
-        if library is not None:
-            manifest = build_manifest(spec, library)
-            if spec.library == "transformers":
-                other = other_names or _names_from_existing(target, manifest)
-                manifest = _with_other_names(manifest, other)
-            target.write_text(dumps_compact(manifest), encoding="utf-8")
-            print(f"zoo: {spec.id}: {len(manifest.parameters)} parameters, "
-                  f"{len(manifest.buffers)} buffers")
-        elif target.exists():
-            manifest = Manifest.load(target)
-            print(f"zoo: {spec.id}: kept the existing {target.name}", file=sys.stderr)
-        else:
-            print(f"zoo: {spec.id}: not written ({spec.library} missing)", file=sys.stderr)
+def _main_head(heads: list[str]) -> str | None:
+    """The module a user replaces: the class heads' common parent when they have one
+    (a detection box predictor holds cls_score and bbox_pred), else the last head."""
+    if not heads:
+        return None
+    parents = {h.rpartition(".")[0] for h in heads}
+    if len(heads) > 1 and len(parents) == 1 and next(iter(parents)):
+        return next(iter(parents))
+    return heads[-1]
+
+
+def _class_count(module: Any, job: Job) -> int | None:
+    if job.library == "torchvision":
+        return None
+    for holder in (module, getattr(module, "config", None)):
+        value = getattr(holder, job.class_kwarg or "", None) if holder is not None else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    default = job.extra.get("class_default")
+    return default if isinstance(default, int) else None
+
+
+def _count_from_diff(base: Manifest, other: Manifest, v1: int) -> int | None:
+    """The default class count of a model that does not state it (torchvision): the old
+    size of the first tensor axis that became exactly `v1`."""
+    for old, new in zip(base.parameters, other.parameters, strict=False):
+        for a, b in zip(old.shape, new.shape, strict=False):
+            if a != b and b == v1:
+                return a
+    return None
+
+
+def _layer_count(module: Any) -> int | None:
+    config = getattr(module, "config", None)
+    value = getattr(config, "num_hidden_layers", None)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+# -- torchvision -------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _no_weight_loading() -> Iterator[None]:
+    """Builders given `weights=` load them; on the meta device there is nothing to load.
+    The weights still choose the architecture (class count, frozen BatchNorm)."""
+    import torch
+    from torchvision.models import _api
+
+    saved = (_api.WeightsEnum.get_state_dict, torch.nn.Module.load_state_dict)
+    _api.WeightsEnum.get_state_dict = lambda self, *a, **k: {}  # type: ignore[method-assign]
+    torch.nn.Module.load_state_dict = lambda self, *a, **k: None  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        _api.WeightsEnum.get_state_dict, torch.nn.Module.load_state_dict = saved  # type: ignore[method-assign]
+
+
+def torchvision_jobs(tv: Any) -> Iterator[tuple[str, Job]]:
+    import inspect
+
+    from torchvision.models import get_model_builder, get_model_weights, list_models
+
+    for name in sorted(list_models()):
+        builder = get_model_builder(name)
+        family = builder.__module__.removeprefix("torchvision.models.").replace(".", "-")
+        signature = inspect.signature(builder).parameters
+        try:
+            has_weights = get_model_weights(name) is not None
+        except Exception:
+            has_weights = False
+
+        def build(_builder: Builder = builder, **changes: Any) -> Any:
+            with _no_weight_loading():
+                return _builder(**changes)
+
+        variants: dict[str, dict[str, Any]] = {}
+        if has_weights:
+            variants["weights"] = {"weights": "DEFAULT"}
+        if "weights_backbone" in signature:
+            variants["weights_backbone=None"] = {"weights_backbone": None}
+        if family in {"inception", "googlenet"} or name in {"inception_v3", "googlenet"}:
+            variants["aux_logits=False"] = {"aux_logits": False}
+            variants["aux_logits=True"] = {"aux_logits": True}
+        if family.startswith("segmentation"):
+            variants["aux_loss=True"] = {"aux_loss": True}
+            variants["aux_loss=False"] = {"aux_loss": False}
+        accepted = ("progress",)
+        if "weights_backbone" in signature:
+            accepted += ("trainable_backbone_layers",)
+        yield f"tv-{family}", Job(
+            id=name, library="torchvision",
+            constructor=f"torchvision.models.{name}()", build=build,
+            class_kwarg="num_classes", variants=variants, aliases=(f"torchvision/{name}",),
+            accepted=accepted)
+
+
+# -- timm --------------------------------------------------------------------------------
+
+def timm_jobs(timm: Any) -> Iterator[tuple[str, Job]]:
+    from timm.models import _registry
+
+    for name in sorted(timm.list_models()):
+        family = _registry._model_to_module.get(name, "misc")
+
+        def build(_name: str = name, **changes: Any) -> Any:
+            return timm.create_model(_name, pretrained=False, **changes)
+
+        def head(module: Any) -> str | None:
+            try:
+                classifier = module.get_classifier()
+            except Exception:
+                return None
+            if isinstance(classifier, (tuple, list)):
+                classifier = classifier[0] if classifier else None
+            for path, sub in module.named_modules():
+                if sub is classifier and path:
+                    return path
+            return None
+
+        yield f"timm-{family}", Job(
+            id=f"timm/{name}", library="timm",
+            constructor=f"timm.create_model({name!r})", build=build, class_kwarg="num_classes",
+            variants={"num_classes=0": {"num_classes": 0}, "global_pool=''": {"global_pool": ""},
+                      "drop_path_rate>0": {"drop_path_rate": 0.1},
+                      "drop_rate>0": {"drop_rate": 0.1}}, head=head,
+            accepted=("pretrained",))
+
+
+def timm_tags(timm: Any) -> dict[str, dict[str, int]]:
+    """`timm/<arch>` -> {tag: class count} for every pretrained tag whose configuration
+    changes nothing but the class count (timm takes num_classes, global_pool, in_chans and,
+    for fixed-size models, img_size from the tag's configuration)."""
+    from timm.models import get_pretrained_cfg
+
+    def shape_keys(cfg: Any) -> tuple[Any, ...]:
+        data = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
+        size = data.get("input_size") or ()
+        fixed = tuple(size[-2:]) if data.get("fixed_input_size") else None
+        return (data.get("global_pool"), size[0] if size else None, fixed)
+
+    tags: dict[str, dict[str, int]] = {}
+    for name in timm.list_pretrained():
+        arch, _, tag = name.partition(".")
+        try:
+            default, mine = get_pretrained_cfg(arch), get_pretrained_cfg(name)
+        except Exception:
             continue
-        index[spec.id] = _index_entry(spec.file, spec.aliases, spec.description,
-                                      spec.library, spec.head, manifest, spec.class_heads,
-                                      spec.class_kwarg)
+        if default is None or mine is None or shape_keys(default) != shape_keys(mine):
+            continue
+        classes = (mine.to_dict() if hasattr(mine, "to_dict") else dict(mine)).get("num_classes")
+        if isinstance(classes, int) and classes >= 0:
+            tags.setdefault(f"timm/{arch}", {})[tag] = classes
+    return tags
 
-    (out / INDEX_NAME).write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
-    print(f"zoo: wrote {len(index)} models to {out}")
+
+# -- transformers ------------------------------------------------------------------------
+
+def auto_table(transformers: Any) -> dict[str, dict[str, str]]:
+    """Auto class -> {model_type: class name}, from the installed auto mappings."""
+    from transformers.models.auto import auto_factory, modeling_auto
+
+    table: dict[str, dict[str, str]] = {}
+    for attr in dir(modeling_auto):
+        cls = getattr(modeling_auto, attr)
+        if not (isinstance(cls, type) and issubclass(cls, auto_factory._BaseAutoModelClass)):
+            continue
+        mapping = getattr(cls, "_model_mapping", None)
+        names = getattr(mapping, "_model_mapping", None)
+        if not isinstance(names, dict) or attr.startswith("_"):
+            continue
+        table[attr] = {}
+        for model_type, class_name in names.items():
+            if isinstance(class_name, (tuple, list)):
+                class_name = class_name[0]
+            if isinstance(class_name, str):
+                table[attr][model_type] = class_name
+    return table
+
+
+def _model_types(table: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+    types: dict[str, list[str]] = {}
+    for mapping in table.values():
+        for model_type, class_name in mapping.items():
+            types.setdefault(model_type, [])
+            if class_name not in types[model_type]:
+                types[model_type].append(class_name)
+    return types
+
+
+def _transformers_job(transformers: Any, class_name: str, model_type: str, job_id: str,
+                      overrides: dict[str, Any], constructor: str, description: str | None,
+                      aliases: tuple[str, ...] = ()) -> Job | None:
+    cls = getattr(transformers, class_name, None)
+    if cls is None:
+        return None
+    config_class = transformers.CONFIG_MAPPING[model_type]
+
+    def build(**changes: Any) -> Any:
+        # Arguments of the model class itself (`add_pooling_layer`) go to the class, the
+        # others to its configuration, as `from_pretrained` splits them.
+        own = {k: changes.pop(k) for k in list(changes) if k in _MODEL_KWARGS}
+        return cls(config_class(**{**overrides, **changes}), **own)
+
+    import inspect
+
+    variants: dict[str, dict[str, Any]] = {}
+    init = inspect.signature(cls.__init__).parameters
+    for kwarg, values in _MODEL_KWARGS.items():
+        if kwarg in init:
+            variants.update({f"{kwarg}={v}": {kwarg: v} for v in values})
+    extra: dict[str, Any] = {"model_type": model_type, "class": class_name}
+    if description:
+        extra["description"] = description
+    return Job(id=job_id, library="transformers", constructor=constructor, build=build,
+               class_kwarg="num_labels", probe_layers=True, aliases=aliases, extra=extra,
+               variants=variants)
+
+
+# Keyword arguments of transformers model classes that change their modules.
+_MODEL_KWARGS: dict[str, tuple[Any, ...]] = {"add_pooling_layer": (False, True)}
+
+
+def transformers_jobs(transformers: Any, table: dict[str, dict[str, str]],
+                      types: list[str] | None = None) -> Iterator[tuple[str, Job]]:
+    by_type = _model_types(table)
+    for model_type in sorted(by_type):
+        if types is not None and model_type not in types:
+            continue
+        if model_type not in transformers.CONFIG_MAPPING:
+            continue
+        config_name = transformers.CONFIG_MAPPING[model_type].__name__
+        for class_name in sorted(by_type[model_type]):
+            job = _transformers_job(
+                transformers, class_name, model_type, f"transformers/{class_name}", {},
+                f"transformers.{class_name}({config_name}())",
+                _DESCRIPTIONS.get(f"transformers/{class_name}"))
+            if job is not None:
+                yield f"tf-{model_type}", job
+
+
+# The auto classes a Hugging Face id is built for (the ones fine-tuning scripts use).
+HF_AUTO_CLASSES = (
+    "AutoModel", "AutoModelForCausalLM", "AutoModelForMaskedLM", "AutoModelForSeq2SeqLM",
+    "AutoModelForSequenceClassification", "AutoModelForTokenClassification",
+    "AutoModelForQuestionAnswering", "AutoModelForMultipleChoice", "AutoModelForPreTraining",
+    "AutoModelForImageClassification", "AutoModelForAudioClassification",
+    "AutoModelForSpeechSeq2Seq", "AutoModelForCTC", "AutoModelForSemanticSegmentation",
+    "AutoModelForZeroShotImageClassification", "AutoModelForMaskedImageModeling",
+)
+
+
+def hf_plan(transformers: Any, table: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Per Hugging Face id: its model type, the classes to build, and whether its
+    configuration is the config class's defaults (then the class models serve)."""
+    from freezelint.models.zoo_hf_ids import HF_IDS
+
+    plan: dict[str, Any] = {}
+    for hf_id, (model_type, overrides) in sorted(HF_IDS.items()):
+        if model_type not in transformers.CONFIG_MAPPING:
+            print(f"zoo: {hf_id}: no model type {model_type!r}", file=sys.stderr)
+            continue
+        try:
+            config_class = transformers.CONFIG_MAPPING[model_type]
+            default = config_class().to_dict()
+            mine = config_class(**overrides).to_dict()
+        except Exception as error:
+            print(f"zoo: {hf_id}: {_one_line(error)}", file=sys.stderr)
+            continue
+        classes = sorted({table.get(auto, {}).get(model_type) for auto in HF_AUTO_CLASSES}
+                         - {None})
+        plan[hf_id] = {"model_type": model_type, "default": _same_config(default, mine),
+                       "classes": classes}
+    return plan
+
+
+def _same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    skip = {"_name_or_path", "transformers_version", "architectures"}
+    return ({k: v for k, v in a.items() if k not in skip}
+            == {k: v for k, v in b.items() if k not in skip})
+
+
+def hf_jobs(transformers: Any, plan: dict[str, Any]) -> Iterator[tuple[str, Job]]:
+    """One job per (Hugging Face id, class its auto mappings give) for ids whose
+    configuration differs from the defaults."""
+    from freezelint.models.zoo_hf_ids import HF_IDS
+
+    for hf_id, item in plan.items():
+        if item["default"]:
+            continue
+        model_type, overrides = HF_IDS[hf_id]
+        for class_name in item["classes"]:
+            job = _transformers_job(transformers, class_name, model_type,
+                                    f"{hf_id}:{class_name}", overrides,
+                                    f"transformers.{class_name}.from_pretrained({hf_id!r})",
+                                    None)
+            if job is not None:
+                job.probe_layers = False
+                job.extra["hf_id"] = hf_id
+                yield f"hf-{model_type}", job
+
+
+# -- driver ------------------------------------------------------------------------------
+
+def _chunks(jobs: list[tuple[str, Job]]) -> Iterator[tuple[str, list[Job]]]:
+    """Group jobs by family, at most SHARD_SIZE per shard (consecutive names together)."""
+    families: dict[str, list[Job]] = {}
+    for family, job in jobs:
+        families.setdefault(family, []).append(job)
+    for family, members in families.items():
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", family)
+        if len(members) <= SHARD_SIZE:
+            yield safe, members
+            continue
+        for start in range(0, len(members), SHARD_SIZE):
+            yield f"{safe}-{start // SHARD_SIZE}", members[start:start + SHARD_SIZE]
+
+
+def generate(work: Path, libraries: list[str], only: str | None, types: list[str] | None,
+             reverse: bool = False) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    torch_version = _version("torch")
+    if "freezelint" in libraries:
+        writer = ShardWriter("freezelint", {"freezelint": None})
+        manifest = ast_manifest()
+        writer.add("ast", manifest, {
+            "library": "freezelint", "constructor": "ASTModel()", "description": AST_DESCRIPTION,
+            "head": "mlp_head.1", "class_heads": ["mlp_head.1"], "class_kwarg": "label_dim",
+            "knobs": {}, "variants": {}, "accepted": [], "parameters": len(manifest.parameters),
+            "numel": manifest.total_numel, "aliases_ids": []})
+        writer.write(work)
+    if "peft" in libraries and _import("peft") is not None:
+        from peft.utils import constants
+
+        mapping = constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+        _write_gz(work / "peft.json.gz", {"peft_version": _version("peft"),
+                                          "lora": {k: list(v) for k, v in mapping.items()}})
+    for library in libraries:
+        if library in {"freezelint", "peft"}:
+            continue
+        module = _import("transformers" if library == "hf" else library)
+        if module is None:
+            continue
+        versions = {"torch": torch_version,
+                    library if library != "hf" else "transformers":
+                        _version("transformers" if library == "hf" else library)}
+        if library == "torchvision":
+            jobs = list(torchvision_jobs(module))
+        elif library == "timm":
+            (work / "timm_tags.json").write_text(json.dumps(timm_tags(module), indent=0) + "\n")
+            jobs = list(timm_jobs(module))
+        else:
+            table = auto_table(module)
+            (work / "auto.json").write_text(json.dumps(
+                {"versions": versions, "auto": table}, indent=0, sort_keys=True) + "\n")
+            if library == "transformers":
+                jobs = list(transformers_jobs(module, table, types))
+            else:
+                plan = hf_plan(module, table)
+                (work / "hf_plan.json").write_text(json.dumps(plan, indent=0) + "\n")
+                jobs = list(hf_jobs(module, plan))
+        if only:
+            jobs = [(f, j) for f, j in jobs if re.search(only, j.id)]
+        chunks = list(_chunks(jobs))
+        if reverse:  # a second process working from the other end
+            chunks.reverse()
+        for shard, members in chunks:
+            path = work / f"{shard}.json.gz"
+            if path.exists():
+                continue
+            started = time.monotonic()
+            writer = ShardWriter(shard, versions)
+            built = sum(run_job(job, writer) for job in members)
+            if writer.models:
+                writer.write(work)
+            else:
+                path.with_suffix(".empty").write_text("")
+            print(f"zoo: {shard}: {built}/{len(members)} in {time.monotonic() - started:.1f}s",
+                  flush=True)
+
+
+# -- install -----------------------------------------------------------------------------
+
+def install(work: Path, out: Path, legacy: Path | None) -> dict[str, Any]:
+    """Copy the shards into `out` and write the two indexes: `index.json.gz` (every model:
+    its shard, library, parameter count, head) and `hf.json.gz` (the Hugging Face id table
+    and the auto mappings, read only when a transformers checkpoint is resolved)."""
+    out.mkdir(parents=True, exist_ok=True)
+    legacy_aliases = _previous_aliases(out)
+    if legacy:
+        legacy_aliases.update(_previous_aliases(legacy))
+    tags = _read_json(work / "timm_tags.json", {})
+    for old in out.glob("*.json.gz"):
+        old.unlink()
+    models: dict[str, Any] = {}
+    shards = sorted(p for p in work.glob("*.json.gz") if p.name != "peft.json.gz")
+    if (work / "peft.json.gz").exists():
+        (out / "peft.json.gz").write_bytes((work / "peft.json.gz").read_bytes())
+    for path in shards:
+        doc = json.loads(gzip.decompress(path.read_bytes()))
+        for key, entry in doc["models"].items():
+            if key in legacy_aliases and "alias_versions" not in entry:
+                names, version = legacy_aliases[key]
+                back = decode(doc["nodes"], entry["root"], key, {})
+                entry["alias_versions"] = {"transformers": version}
+                entry["aliases_differ"] = names != back.parameter_names
+                if entry["aliases_differ"]:
+                    entry["aliases"] = [names]
+            if key in tags:
+                entry["tags"] = tags[key]
+            if "variant_of" in entry:
+                continue
+            if key in models and not _owns(entry):
+                continue  # a class several model types map to: kept under its own type
+            models[key] = (path.name.removesuffix(".json.gz"), entry)
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        (out / path.name).write_bytes(gzip.compress(data, 9, mtime=0))
+    used = {shard for shard, _ in models.values()}
+    for path in shards:
+        if path.name.removesuffix(".json.gz") not in used:
+            (out / path.name).unlink()
+    auto_doc = _read_json(work / "auto.json", {"auto": {}, "versions": {}})
+    plan = _read_json(work / "hf_plan.json", {})
+    hf: dict[str, Any] = {}
+    for hf_id, item in sorted(plan.items()):
+        classes = {}
+        for class_name in item["classes"]:
+            key = (f"transformers/{class_name}" if item["default"]
+                   else f"{hf_id}:{class_name}")
+            if key in models:
+                classes[class_name] = key
+        if classes:
+            hf[hf_id] = {"model_type": item["model_type"], "classes": classes}
+    from freezelint.models.zoo import FEATURED
+
+    order = {"freezelint": 0, "torchvision": 1, "timm": 2, "transformers": 3}
+    ranked = sorted(models, key=lambda k: (k not in FEATURED,
+                                           FEATURED.index(k) if k in FEATURED else 0,
+                                           order.get(models[k][1]["library"], 4),
+                                           ":" in k, k.lower()))
+    shard_names = sorted({shard for shard, _ in models.values()})
+    libraries = sorted({entry["library"] for _, entry in models.values()})
+    rows = {}
+    for key in ranked:
+        shard, entry = models[key]
+        extra = {k: entry[k] for k in ("description",) if entry.get(k)}
+        if entry.get("aliases_ids") and entry["library"] != "torchvision":
+            extra["aliases"] = entry["aliases_ids"]
+        rows[key] = [shard_names.index(shard), libraries.index(entry["library"]),
+                     entry["parameters"], entry.get("head"), extra]
+    index = {"format": INDEX_FORMAT, "shards": shard_names, "libraries": libraries,
+             "models": rows}
+    _write_gz(out / "index.json.gz", index)
+    _write_gz(out / "hf.json.gz", {"hf": hf, "auto": auto_doc["auto"],
+                                   "versions": auto_doc["versions"]})
+    print(f"zoo: installed {len(shards)} shards, {len(models)} models, {len(hf)} Hugging Face "
+          f"ids into {out}")
     return index
+
+
+def _owns(entry: dict[str, Any]) -> bool:
+    """Whether a transformers class was built under its own model type (`gpt2` for
+    GPT2Model, not `gpt-sw3`, which maps to the same class)."""
+    model_type = str(entry.get("model_type", "")).replace("-", "").replace("_", "")
+    return bool(model_type) and str(entry.get("class", "")).lower().startswith(model_type)
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def _write_gz(path: Path, doc: Any) -> None:
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    path.write_bytes(gzip.compress(data, 9, mtime=0))
+
+
+def _previous_aliases(folder: Path) -> dict[str, tuple[list[str], str]]:
+    """The other transformers major's names recorded in a previous zoo (shards, or the
+    one-file manifests the zoo shipped before): only an install of that major can make
+    them, so a regeneration carries them over."""
+    found: dict[str, tuple[list[str], str]] = {}
+    for path in folder.glob("transformers--*.json"):
+        manifest = Manifest.load(path)
+        version = manifest.meta.get("alias_versions", {}).get("transformers")
+        if version is not None:
+            names = list(manifest.aliases[0]) if manifest.aliases else manifest.parameter_names
+            found[manifest.name] = (names, version)
+    for path in folder.glob("*.json.gz"):
+        doc = json.loads(gzip.decompress(path.read_bytes()))
+        if doc.get("format") != SHARD_FORMAT:
+            continue
+        for key, entry in doc["models"].items():
+            version = entry.get("alias_versions", {}).get("transformers")
+            if version is None:
+                continue
+            names = (entry["aliases"][0] if entry.get("aliases")
+                     else decode(doc["nodes"], entry["root"], key, {}).parameter_names)
+            found[key] = (list(names), version)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m freezelint.models.zoo_generator",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ZOO_DIR,
-                        help="output folder (default: the package's zoo folder)")
-    parser.add_argument("--other-names", type=Path,
-                        help="names file from --dump-names under the other transformers major")
-    parser.add_argument("--dump-names", type=Path,
-                        help="only write the installed transformers' parameter names here")
+    parser.add_argument("--work", type=Path, required=True,
+                        help="folder for the shards (finished shards are kept and skipped)")
+    parser.add_argument("--libraries", default=",".join(LIBRARIES),
+                        help=f"comma-separated subset of {', '.join(LIBRARIES)}")
+    parser.add_argument("--only", help="regular expression: build only matching ids")
+    parser.add_argument("--types", help="transformers model types to build (comma-separated)")
+    parser.add_argument("--install", action="store_true",
+                        help="copy the finished shards into --out and write its index")
+    parser.add_argument("--out", type=Path, default=ZOO_DIR, help="the package's zoo folder")
+    parser.add_argument("--legacy", type=Path,
+                        help="folder of previous one-file manifests (their 4.x alias names)")
+    parser.add_argument("--reverse", action="store_true",
+                        help="build the shards in reverse order (a second process)")
+    parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if args.dump_names:
-        dump_names(args.dump_names)
+    if args.install:
+        install(args.work, args.out, args.legacy)
         return 0
-    other = None
-    if args.other_names:
-        other = json.loads(args.other_names.read_text(encoding="utf-8"))
-    generate(args.out, other)
+    libraries = [x for x in args.libraries.split(",") if x]
+    unknown = sorted(set(libraries) - set(LIBRARIES))
+    if unknown:
+        parser.error(f"unknown libraries: {', '.join(unknown)}")
+    types = args.types.split(",") if args.types else None
+    generate(args.work, libraries, args.only, types, args.reverse)
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
