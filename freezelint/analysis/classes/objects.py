@@ -120,8 +120,10 @@ class ClassValue:
             for base in klass.bases:
                 if isinstance(base, Qualified):
                     last = base.last
-                    if base.name.startswith(("torch.nn", "nn.")) or last in {"Module", "LightningModule"} \
-                            or base.name.startswith(("lightning", "pytorch_lightning")):
+                    # Lightning's own modules only: its callbacks (BaseFinetuning) and data
+                    # modules are no nn.Module.
+                    if base.name.startswith(("torch.nn", "nn.")) \
+                            or last in {"Module", "LightningModule"}:
                         return "Module" if last == "LightningModule" else last
         return None
 
