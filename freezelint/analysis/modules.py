@@ -62,8 +62,10 @@ def new_model(it: Evaluator, manifest: Manifest, node: cst.CSTNode | None) -> Mo
 
 def promote(it: Evaluator, receiver: cst.BaseExpression, frame: Frame) -> Any:
     """An unknown name used like a model (`model.named_parameters()`,
-    `self.model.parameters()`) is the model the user named with --model, or the one the
-    script builds."""
+    `self.model.parameters()`) is the model the user named (--model, configuration or a
+    directive): the user said the script trains it. Without that statement it stays
+    unknown: the model the script builds elsewhere (another function, another test, before
+    a PEFT wrapper returned something new) is not a guess to make."""
     owner = None
     if isinstance(receiver, cst.Attribute):
         owner = it.eval(receiver.value, frame)
@@ -71,11 +73,9 @@ def promote(it: Evaluator, receiver: cst.BaseExpression, frame: Frame) -> Any:
             return UNKNOWN
     elif not isinstance(receiver, cst.Name):
         return UNKNOWN
-    model = it.primary
-    if model is None and it.explicit is not None:
-        model = new_model(it, it.explicit, None)
-    if model is None:
+    if it.explicit is None:
         return UNKNOWN
+    model = it.primary if it.primary is not None else new_model(it, it.explicit, None)
     value = ModuleObj(model, "")
     if isinstance(owner, Instance) and isinstance(receiver, cst.Attribute):
         owner.attrs[receiver.attr.value] = value

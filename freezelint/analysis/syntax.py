@@ -50,7 +50,7 @@ class _Collector:
         self.guards: list[cst.BaseExpression] = []
         # Names bound to dict keys by enclosing loops over `.items()` / `.keys()`: only a
         # slice of such a key reads as stripping a checkpoint prefix.
-        self.key_names: list[set[str]] = []
+        self.key_names: list[dict[str, str | None]] = []
 
     def handlers(self) -> tuple[dict[type, Handler], dict[type, Handler]]:
         """What to call on entering and on leaving each node type."""
@@ -90,7 +90,7 @@ class _Collector:
     def _push_comp(self, node: cst.BaseComp) -> None:
         clause: cst.CompFor | None = node.for_in
         tests: list[cst.BaseExpression] = []
-        keys: set[str] = set()
+        keys: dict[str, str | None] = {}
         while clause is not None:
             tests.extend(c.test for c in clause.ifs)
             keys |= _key_targets(clause.target, clause.iter)
@@ -179,13 +179,27 @@ class _Collector:
                 len(node.args) == 2 and isinstance(node.args[1].value, cst.SimpleString)
                 and node.args[1].value.evaluated_value == ""):
             return  # a count (`replace('encoder.', '', 1)`) says the author chose how many
+        if func.attr.value == "replace" and prefix == "_orig_mod.":
+            # Every `_orig_mod.` is a torch.compile wrapper, inner ones too (a submodule
+            # compiled in place): removing them all is what loading needs.
+            return
+        receiver = func.value
+        if func.attr.value == "replace" and not (
+                isinstance(receiver, cst.Name)
+                and any(receiver.value in keys for keys in self.key_names)):
+            # Only a checkpoint's keys: a chain of replaces on names (`.replace('original_',
+            # '').replace('module.', '')`) means the inner occurrences.
+            return
         self.facts.prefix_strips.append((node, str(prefix), func.attr.value))
         self._own(node)
 
     def _guarded(self, name: str, prefix: str) -> bool:
         """True when an enclosing test checks that `name` has the prefix:
-        `name.startswith(prefix)`, `prefix in name` or `name[:n] == prefix`."""
-        return any(_checks_prefix(sub, name, prefix)
+        `name.startswith(prefix)`, `prefix in name` or `name[:n] == prefix`; or that the
+        keys of the dict `name` comes from have it (`next(iter(sd))[0].startswith('module')`,
+        open_clip's guard)."""
+        sources = {keys[name] for keys in self.key_names if keys.get(name)}
+        return any(_checks_prefix(sub, name, prefix) or _checks_keys_of(sub, sources, prefix)
                    for test in self.guards for sub in walk(test))
 
     def _uncalled(self, node: cst.BaseExpression) -> None:
@@ -228,17 +242,32 @@ def _checks_prefix(node: cst.CSTNode, name: str, prefix: str) -> bool:
     return False
 
 
-def _key_targets(target: cst.BaseExpression, iterable: cst.BaseExpression) -> set[str]:
-    """`k` in `for k, v in sd.items()` / `for k in sd.keys()`."""
+def _checks_keys_of(node: cst.CSTNode, sources: set[str | None], prefix: str) -> bool:
+    """`X.startswith('module')` (the prefix, with or without its dot) where X reads the
+    dict the keys come from: a test of its keys."""
+    if not (sources and isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "startswith" and node.args
+            and isinstance(node.args[0].value, cst.SimpleString)
+            and node.args[0].value.evaluated_value in (prefix, prefix.rstrip("."))):
+        return False
+    return any(isinstance(sub, cst.Name) and sub.value in sources
+               for sub in walk(node.func.value))
+
+
+def _key_targets(target: cst.BaseExpression, iterable: cst.BaseExpression
+                 ) -> dict[str, str | None]:
+    """`k` in `for k, v in sd.items()` / `for k in sd.keys()`, with the dict's name (`sd`)
+    when it is a plain name."""
     if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute)
             and iterable.func.attr.value in {"items", "keys"}):
-        return set()
+        return {}
+    source = iterable.func.value.value if isinstance(iterable.func.value, cst.Name) else None
     if isinstance(target, cst.Name):
-        return {target.value}
+        return {target.value: source}
     if isinstance(target, cst.Tuple) and target.elements \
             and isinstance(target.elements[0].value, cst.Name):
-        return {target.elements[0].value.value}
-    return set()
+        return {target.elements[0].value.value: source}
+    return {}
 
 
 def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int]) -> SyntaxFacts:

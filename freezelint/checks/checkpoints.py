@@ -107,14 +107,33 @@ def unguarded_prefix_slice(ctx: Context) -> Iterator[Finding]:
         if names:
             sample = next((n for n in names if len(n) > cut), names[0])
             damage = f" (`{sample}` becomes `{sample[cut:]}`)"
+        title, replacement = strip_prefix(node.value, prefix, ctx)
         message = (f"`[{cut}:]` strips `{prefix}` without checking that the key has it: a key "
                    f"saved without the prefix loses {cut} real characters{damage} and no "
-                   f"longer matches; use `.removeprefix('{prefix}')`")
-        replacement = cst.Call(func=cst.Attribute(value=node.value, attr=cst.Name("removeprefix")),
-                               args=[cst.Arg(cst.SimpleString(repr(prefix)))])
-        yield Finding(node, message,
-                      fixes=(fix(f"Use .removeprefix('{prefix}')", Safety.SAFE,
-                                 (node, replacement)),))
+                   f"longer matches; use {title}")
+        yield Finding(node, message, fixes=(fix(f"Use {title}", Safety.SAFE,
+                                                (node, replacement)),))
+
+
+def strip_prefix(key: cst.BaseExpression, prefix: str, ctx: Context
+                 ) -> tuple[str, cst.BaseExpression]:
+    """The key without `prefix` when it has it: `key.removeprefix(prefix)` where the project
+    supports no Python older than 3.9 (engine/target.py), else the portable
+    `(key[len(prefix):] if key.startswith(prefix) else key)`."""
+    literal = cst.SimpleString(repr(prefix))
+    python = ctx.data.get("python", (3, 9))
+    if python >= (3, 9):  # type: ignore[operator]
+        return (f"`.removeprefix('{prefix}')`",
+                cst.Call(func=cst.Attribute(value=key, attr=cst.Name("removeprefix")),
+                         args=[cst.Arg(literal)]))
+    cut = cst.Subscript(value=key, slice=[cst.SubscriptElement(cst.Slice(
+        lower=cst.Call(func=cst.Name("len"), args=[cst.Arg(literal)]), upper=None))])
+    test = cst.Call(func=cst.Attribute(value=key, attr=cst.Name("startswith")),
+                    args=[cst.Arg(literal)])
+    return (f"`[len('{prefix}'):]` under a `startswith('{prefix}')` test (the project supports "
+            f"Python {python[0]}.{python[1]}, without str.removeprefix)",  # type: ignore[index]
+            cst.IfExp(test=test, body=cut, orelse=key,
+                      lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
 
 
 def _example_names(ctx: Context) -> list[str]:
@@ -128,21 +147,24 @@ def prefix_replace(ctx: Context) -> Iterator[Finding]:
     names = _example_names(ctx)
     for node, prefix, method in ctx.facts.syntax.prefix_strips:
         assert isinstance(node.func, cst.Attribute)
+        title, replacement = strip_prefix(node.func.value, prefix, ctx)
         if method == "lstrip":
             hurt = next((n for n in names if (prefix + n).lstrip(prefix) != n), None)
             sample = f": `{prefix}{hurt}` becomes `{(prefix + hurt).lstrip(prefix)}`" if hurt else ""
             message = (f"`lstrip('{prefix}')` strips any of the characters "
                        f"{''.join(sorted(set(prefix)))!r} from the left, not the prefix"
-                       f"{sample}; use `.removeprefix('{prefix}')`")
+                       f"{sample}; use {title}")
+            # The prefix is plainly what was meant: the fix keeps the intent.
+            safety = Safety.SAFE
         else:
-            message = (f"`replace('{prefix}', '')` removes `{prefix}` everywhere in the key, "
-                       f"also inside it (wrapper modules such as spectral norm have an inner "
-                       f"`.{prefix}`); use `.removeprefix('{prefix}')`")
-        replacement = cst.Call(
-            func=cst.Attribute(value=node.func.value, attr=cst.Name("removeprefix")),
-            args=[cst.Arg(cst.SimpleString(repr(prefix)))])
-        yield Finding(node, message, fixes=(
-            fix(f"Use .removeprefix('{prefix}')", Safety.SAFE, (node, replacement)),))
+            inner = next((n for n in names if prefix in n[1:]), f"head.original_{prefix}weight")
+            message = (f"`replace('{prefix}', '')` removes `{prefix}` wherever it occurs in the "
+                       f"key, not only in front: also from the end of a longer name (`{inner}` "
+                       f"becomes `{inner.replace(prefix, '')}`); use {title}")
+            # Unsafe: code that means to drop an inner wrapper (a submodule wrapped in
+            # DataParallel: `encoder.module.`) too would keep it.
+            safety = Safety.UNSAFE
+        yield Finding(node, message, fixes=(fix(f"Use {title}", safety, (node, replacement)),))
 
 
 @rule("FZL304", reads=("loads",), triggers=(r"strict\s*=\s*False",))

@@ -26,6 +26,7 @@ from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
 from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
+from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import worth_linting
@@ -166,6 +167,7 @@ def _run(text: str, config: LintConfig, details: bool,
     facts = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
                         checkpoint=config.checkpoint, text=text).run()
     context = Context(module, facts, text)
+    context.data["python"] = minimum_python(config.path)  # what fixes may use (3.9: removeprefix)
     findings: list[tuple[str, Finding]] = []
     for rule_id, check in checks.REGISTRY.items():
         if not _selected(rule_id, config):
