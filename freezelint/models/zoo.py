@@ -430,6 +430,8 @@ def _meta(model_id: str, entry: dict[str, Any], shard: dict[str, Any],
             meta["aliases_differ"] = bool(stored.get("aliases_differ", "aliases" in stored))
     if stored.get("hf_id"):
         meta["hf_id"] = stored["hf_id"]
+    if stored.get("model_type"):
+        meta["model_type"] = stored["model_type"]  # PEFT's default targets are per type
     return meta
 
 
