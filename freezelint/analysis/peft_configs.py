@@ -11,8 +11,9 @@ and `peft.utils.other._set_trainable`):
   `"all-linear"` is PEFT's own shorthand;
 - a `modules_to_save` entry matches a module whose name ends with the entry (no dot needed);
 - `task_type="SEQ_CLS"` adds `classifier` and `score` to `modules_to_save`.
-What PEFT does to the model afterwards (new names, what stays trainable) is not modelled
-here: the model handed to PEFT becomes unknown, as for any library call.
+What PEFT does to the model afterwards (new names, what stays trainable) is models/peft.py's:
+`get_peft_model` with a LoraConfig returns the wrapped model with PEFT's names and
+trainability; the model handed to PEFT (changed in place) becomes unknown.
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ def _is_config(last: str) -> bool:
 def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
          node: cst.Call) -> Any:
     if name in _APPLY:
-        _apply(it, name, args, kwargs, node)
+        applied = _apply(it, name, args, kwargs, node)
+        if applied is not None and name in _WRAPPERS:
+            return _wrapped(it, applied)
         return UNKNOWN
     nodes = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
     for keyword in NAME_LISTS:
@@ -132,7 +135,7 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
 
 
 def _apply(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
-           node: cst.Call) -> None:
+           node: cst.Call) -> PeftApplied | None:
     model_at, config_at = _APPLY[name]
     found: dict[int, Any] = {}
     for position, value in enumerate(args):
@@ -143,7 +146,62 @@ def _apply(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
                 kwargs[keyword]
     model, config = found.get(model_at), found.get(config_at)
     if isinstance(model, ModuleObj) and isinstance(config, PeftConfig) and not model.prefix:
-        it.facts.peft.applied.append(PeftApplied(node, config, model))
+        applied = PeftApplied(node, config, model)
+        it.facts.peft.applied.append(applied)
+        return applied
+    return None
+
+
+# The calls that return the wrapped PeftModel (`base_model.model.` + the adapted names).
+_WRAPPERS = frozenset(n for n in _APPLY if "LoraModel" not in n and "inject" not in n)
+# LoraConfig arguments that change no name, shape or trainability.
+_NEUTRAL = frozenset({"lora_alpha", "init_lora_weights", "use_rslora", "fan_in_fan_out",
+                      "inference_mode", "revision", "base_model_name_or_path"})
+
+
+def _wrapped(it: Evaluator, applied: PeftApplied) -> Any:
+    """The PeftModel `get_peft_model(model, LoraConfig(...))` returns, with PEFT's names and
+    trainability (models/peft.py), or UNKNOWN when the config is not modelled exactly. The
+    model handed in is changed in place by PEFT: it becomes unknown either way."""
+    from freezelint.analysis import modules, trainable
+    from freezelint.models.peft import LoraSpec, PeftUnsupported, apply_lora
+
+    trainable.escape([applied.module])
+    config = applied.config
+    if config.kind != "LoraConfig" or applied.module.path or applied.module.model.opaque:
+        return UNKNOWN
+    spec: dict[str, Any] = {}
+    for key, value in config.arguments.items():
+        if key in _NEUTRAL:
+            continue
+        if key in {"target_modules", "modules_to_save"}:
+            entries = config.entries(key)
+            if entries is None or isinstance(entries, str):
+                spec[key] = str(entries) if entries is not None else None
+            elif isinstance(entries, list) and all(isinstance(e, str) for e in entries):
+                spec[key] = tuple(str(e) for e in entries)
+            else:
+                return UNKNOWN
+        elif key == "task_type":
+            task = config.task_type
+            if task is not None and not isinstance(task, str):
+                return UNKNOWN
+            spec[key] = str(task) if task is not None else None
+        elif key in {"r", "lora_dropout", "use_dora", "bias"} and \
+                isinstance(value, (int, float, str)):
+            spec[key] = str(value) if isinstance(value, str) else value
+        else:
+            return UNKNOWN
+    if spec.get("modules_to_save") is None:
+        spec.pop("modules_to_save", None)
+    manifest = applied.module.model.manifest
+    try:
+        wrapped = apply_lora(manifest, LoraSpec(**spec), manifest.meta.get("model_type"))
+    except (PeftUnsupported, TypeError):
+        return UNKNOWN
+    model = modules.new_model(it, wrapped.manifest, applied.node)
+    model.trainable = {p.name: p.name in wrapped.trainable for p in wrapped.manifest.parameters}
+    return ModuleObj(model, "")
 
 
 # -- matching, as PEFT does it ------------------------------------------------------------------
