@@ -93,3 +93,31 @@ def test_trainer_over_a_backbone_frozen_as_a_whole_is_quiet(config_for):
         trainer.train()
     """)
     assert lint(text, config_for("resnet50")) == []
+
+
+# -- Lightning's finetuning helpers -----------------------------------------------------------------
+def _lightning_freeze(call: str) -> str:
+    return textwrap.dedent(f"""\
+        import torch
+        import torchvision
+        from lightning.pytorch.callbacks import BaseFinetuning
+
+        model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+        {call}
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    """)
+
+
+def test_lightning_freeze_without_batchnorm_leaves_nothing_trainable(config_for):
+    diagnostics = lint(_lightning_freeze("BaseFinetuning.freeze(model, train_bn=False)"),
+                       config_for("resnet50"))
+    assert _rules(diagnostics) == ["FZL103"]
+    assert "all 161 parameters of `resnet50` are frozen" in diagnostics[0].message
+    assert diagnostics[0].related[0].span.start.line == 6
+
+
+def test_lightning_freeze_keeps_batchnorm_trainable_by_default(config_for):
+    """`train_bn=True` (the default) makes the BatchNorm layers trainable: 106 parameters."""
+    assert lint(_lightning_freeze("BaseFinetuning.freeze(model)"), config_for("resnet50")) == []
+    partial = "BaseFinetuning.freeze([model.conv1, model.layer1], train_bn=False)"
+    assert lint(_lightning_freeze(partial), config_for("resnet50")) == []

@@ -44,6 +44,8 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
         return result
     if name in trainers.HF_TRAINERS:
         return trainers.call(it, name, args, kwargs, node)
+    if trainers.is_finetuning_helper(name):
+        return trainers.finetuning_helper(it, name, args, kwargs, node)
     if name in api.GRAD_CLIPPERS:
         if args:
             modules.consume(it, args[0], node)
