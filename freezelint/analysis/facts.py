@@ -7,6 +7,7 @@ names the parameters it touched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,13 @@ import libcst as cst
 from freezelint.analysis.peft_configs import PeftFacts
 from freezelint.analysis.syntax import SyntaxFacts
 from freezelint.analysis.values import ModelState, OptimizerObj, StateDict
+
+# With a model known, the facts below come only from code that uses a module, a parameter or
+# a state dict: a file without one of these words yields none (the pre-filter skips it).
+MODEL_FOOTHOLDS = re.compile(
+    r"parameters|modules|children|buffers|requires_grad|state_dict|\.train\(|\.eval\("
+    r"|_features|_channels|torch\.load|strict"
+)
 
 
 @dataclass(eq=False)
@@ -101,6 +109,8 @@ class BatchNormUndone:
     model: ModelState
     paths: list[str]
     cause: cst.CSTNode
+    # Who calls train(), when it is not the script itself (a trainer, every step).
+    by: str = ""
 
 
 @dataclass(eq=False)

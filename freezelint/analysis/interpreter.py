@@ -58,7 +58,6 @@ from freezelint.analysis.values import (
     StateDict,
     is_unknown,
 )
-from freezelint.prefilter import has_syntactic_patterns
 
 __all__ = ["STRICT_ENV", "Interpreter", "ModelResolver"]
 
@@ -70,10 +69,12 @@ STRICT_ENV = "FREEZELINT_STRICT_ANALYSIS"
 
 class Interpreter(Evaluator):
     # -- entry -----------------------------------------------------------------------------
-    def run(self) -> F.Facts:
-        if has_syntactic_patterns(self.module.code_for_node(self.module) if self.text is None
-                                  else self.text):
-            self.facts.syntax = collect_syntax(self.module, self.facts.owner)
+    def run(self, *, syntax: bool = True, visits: frozenset[type] = frozenset()) -> F.Facts:
+        """The facts of the script. `syntax`: whether to run the syntax pass too (the engine
+        skips it when no rule that reads it could report on the text); `visits`: node types
+        the rules want from that pass."""
+        if syntax:
+            self.facts.syntax = collect_syntax(self.module, self.facts.owner, visits)
         self.globals.bind("__name__", "__main__")
         for index, stmt in enumerate(self.module.body):
             self.top = index

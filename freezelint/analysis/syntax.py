@@ -38,11 +38,16 @@ class SyntaxFacts:
     prefix_slices: list[tuple[cst.Subscript, str]] = field(default_factory=list)
     # `k.replace('module.', '')` and `k.lstrip('module.')`: (call, prefix, method).
     prefix_strips: list[tuple[cst.Call, str, str]] = field(default_factory=list)
+    # Every node of the types the rules asked for (`@rule(..., visits=(cst.Call,))`), in
+    # source order: a model-free rule reads its own nodes and needs no field here.
+    nodes: dict[type, list[cst.CSTNode]] = field(default_factory=dict)
 
 
 class _Collector:
-    def __init__(self, owner: dict[cst.CSTNode, int]) -> None:
+    def __init__(self, owner: dict[cst.CSTNode, int],
+                 visits: frozenset[type] = frozenset()) -> None:
         self.facts = SyntaxFacts()
+        self.visits = visits
         self.top = 0
         self.owner = owner
         # Tests of the enclosing ifs, conditional expressions and comprehension filters:
@@ -67,7 +72,20 @@ class _Collector:
             cst.If: self.leave_If, cst.IfExp: self.leave_IfExp, cst.For: self.leave_For,
             **dict.fromkeys(comps, self._pop_comp),
         }
+        for kind in self.visits:
+            enter[kind] = self._recorder(kind, enter.get(kind))
         return enter, leave  # type: ignore[return-value]
+
+    def _recorder(self, kind: type, then: Handler | None) -> Handler:
+        """Record every node of `kind` (a rule's `visits`), then run the pass's own handler."""
+        found = self.facts.nodes.setdefault(kind, [])
+
+        def record(node: cst.CSTNode) -> None:
+            found.append(node)
+            self.owner[node] = self.top
+            if then is not None:
+                then(node)
+        return record
 
     def _own(self, node: cst.CSTNode) -> None:
         """Remember which top-level statement a recorded node (and what a fix may replace
@@ -270,8 +288,10 @@ def _key_targets(target: cst.BaseExpression, iterable: cst.BaseExpression
     return {}
 
 
-def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int]) -> SyntaxFacts:
-    collector = _Collector(owner)
+def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int],
+                   visits: frozenset[type] = frozenset()) -> SyntaxFacts:
+    """The syntactic facts of `module`, plus every node of the `visits` types."""
+    collector = _Collector(owner, visits)
     enter, leave = collector.handlers()
     for index, statement in enumerate(module.body):
         collector.top = index

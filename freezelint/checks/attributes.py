@@ -4,6 +4,7 @@ model when it knows the module and a conservative syntactic test otherwise."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -21,7 +22,7 @@ from freezelint.checks.base import (
     torch_nn,
 )
 from freezelint.common.diagnostics import Safety
-from freezelint.prefilter import is_requires_grad_typo, looks_like_module_name
+from freezelint.common.words import edit_distance
 
 # Without a model, only a chain like `model.fc.out_features` is surely a layer: `self.x`
 # inside a module's own code is its constructor recording the size, and `num_features` is
@@ -29,7 +30,7 @@ from freezelint.prefilter import is_requires_grad_typo, looks_like_module_name
 _SIZE_ATTRS_WITHOUT_MODEL = {"out_features", "in_features", "out_channels", "in_channels"}
 
 
-@rule("FZL104")
+@rule("FZL104", reads=("module_grad_attrs",))
 def module_requires_grad_attribute(ctx: Context) -> Iterator[Finding]:
     for fact in ctx.facts.module_grad_attrs.values():
         params = [p.name for p in fact.model.manifest.parameters_under(fact.path)]
@@ -48,7 +49,27 @@ def module_requires_grad_attribute(ctx: Context) -> Iterator[Finding]:
         yield Finding(fact.node, message, fixes=fixes)
 
 
-@rule("FZL105")
+def is_requires_grad_typo(attr: str) -> bool:
+    """`require_grad`, `requires_grd`, `requires_gard`, `Requires_grad` (within two edits),
+    and the method's name `requires_grad_`. A leading underscore marks a deliberate private
+    name (transformers records `self._requires_grad = False` after freezing)."""
+    if attr == "requires_grad_":
+        return True
+    if attr == "requires_grad" or attr.startswith("_"):
+        return False
+    return edit_distance(attr.lower(), "requires_grad") <= 2
+
+
+# Attribute assignments that may be typos: two edits leave one of the blocks `requ`, `ires`,
+# `_gra` of the name whole, so every typo contains one of them.
+_TYPO_CANDIDATE = re.compile(r"\.(\w*(?:requ|ires|_gra)\w*)\s*=(?!=)", re.I)
+
+
+def _assigns_a_typo(text: str) -> bool:
+    return any(is_requires_grad_typo(name) for name in _TYPO_CANDIDATE.findall(text))
+
+
+@rule("FZL105", reads=("syntax",), triggers=(_assigns_a_typo,))
 def requires_grad_typo(ctx: Context) -> Iterator[Finding]:
     for _, target in ctx.facts.syntax.attribute_assigns:
         attr = target.attr.value
@@ -63,7 +84,7 @@ def requires_grad_typo(ctx: Context) -> Iterator[Finding]:
             fix("Rename to requires_grad", Safety.SAFE, (target.attr, cst.Name("requires_grad"))),))
 
 
-@rule("FZL106")
+@rule("FZL106", reads=("syntax",), triggers=(r"requires_grad\s*==",))
 def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
     for node in ctx.facts.syntax.discarded_comparisons:
         comparison = node.value
@@ -75,14 +96,42 @@ def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
                       fixes=(fix("Use assignment", Safety.SAFE, (node, assignment)),))
 
 
+MODULE_WORDS = re.compile(r"(model|net|backbone|encoder|decoder|head|classifier|layer|block)",
+                          re.I)
+
+
+def looks_like_module_name(name: str) -> bool:
+    """Whether a receiver's name reads as a torch module when no model is known (`sys.modules`
+    and `inspect.signature(f).parameters` are mappings, not methods)."""
+    return bool(MODULE_WORDS.search(name)) and not name.endswith(("signature", "sig"))
+
+
 def _looks_like_module(receiver: cst.BaseExpression) -> bool:
-    """`model`, `net`, `self.backbone`... (the prefilter applies the same test to the text)."""
+    """`model`, `net`, `self.backbone`... (_uncalled_on_a_module applies the same test to
+    the text)."""
     if isinstance(receiver, cst.Attribute):
         receiver = receiver.attr
     return isinstance(receiver, cst.Name) and looks_like_module_name(receiver.value)
 
 
-@rule("FZL110")
+# Each search starts at the rare part, the attribute, and then looks at what precedes it: a
+# pattern that starts with a name would be tried at every character of the file.
+_UNCALLED = re.compile(r"\.\s*(?:named_)?(?:parameters|modules|children|buffers)\b(?!\s*\()")
+_RECEIVER_NAME = re.compile(r"(\w+)[\s\\)]*$")  # `model`, `(model)`, `model \` + newline
+_LOOK_BACK = 200
+
+
+def _uncalled_on_a_module(text: str) -> bool:
+    for match in _UNCALLED.finditer(text):
+        receiver = _RECEIVER_NAME.search(text, max(0, match.start() - _LOOK_BACK), match.start())
+        if receiver is not None and looks_like_module_name(receiver.group(1)):
+            return True
+    return False
+
+
+# With a model, any receiver may be one of its modules: the syntax pass runs on every use.
+@rule("FZL110", reads=("syntax", "module_method_refs"), triggers=(_uncalled_on_a_module,),
+      syntax=(r"\.(?:named_)?(?:parameters|modules|children|buffers)\b(?!\s*\()",))
 def parameters_not_called(ctx: Context) -> Iterator[Finding]:
     for node in ctx.facts.syntax.uncalled_methods:
         if node not in ctx.facts.module_method_refs and not _looks_like_module(node.value):
@@ -93,7 +142,23 @@ def parameters_not_called(ctx: Context) -> Iterator[Finding]:
                       fixes=(fix(f"Call {method}()", Safety.SAFE, (node, cst.Call(func=node))),))
 
 
-@rule("FZL111")
+_SIZE_ASSIGN = re.compile(r"\.\s*(?:in|out)_(?:features|channels)\s*=(?!=)")
+_BARE_NAME = re.compile(r"(?<![\w.\])])\w+\s*$")
+
+
+def _size_set_on_a_chain(text: str) -> bool:
+    """`model.fc.out_features = 3`; on a bare name (`self.in_features = n`, a module recording
+    its own size) it is not reported without a model."""
+    for match in _SIZE_ASSIGN.finditer(text):
+        line = text.rfind("\n", 0, match.start()) + 1
+        if not _BARE_NAME.search(text, line, match.start()):
+            return True
+    return False
+
+
+# With a model, a size attribute of any module it knows is reported, `num_features` included.
+@rule("FZL111", reads=("syntax", "size_assigns"), triggers=(_size_set_on_a_chain,),
+      syntax=(r"\._?(?:in|out)_(?:features|channels)\s*=(?!=)", r"num_features\s*=(?!=)"))
 def out_features_mutated(ctx: Context) -> Iterator[Finding]:
     known = ctx.facts.size_assigns
     for stmt, target in ctx.facts.syntax.attribute_assigns:

@@ -1,13 +1,24 @@
-"""What a rule is: a function that reads the analysis and yields Findings.
+r"""What a rule is: a function that reads the analysis and yields Findings, and declares
+what it needs.
 
-A rule names only its id: its name, severity and documentation come from `rules/FZLnnn-*.md`.
+    @rule("FZL106", reads=("syntax",), triggers=(r"requires_grad\s*==",))
+    def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]: ...
+
+A rule declares its id (its name, severity, fix safety, opt-in and documentation come from
+`rules/FZLnnn-*.md`), the facts it reads, and the text that can make it report: the
+pre-filter (engine/prefilter.py) is built from these declarations, so a file is parsed only
+when some rule could report on it. Importing `freezelint.checks` imports every module of the
+package, and each `@rule` registers itself: a new rule is its module (or one function in a
+theme module) and its Markdown file, nothing else (CONTRIBUTING.md).
 Rules never parse, never import torch and never print.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 import libcst as cst
 
@@ -53,18 +64,83 @@ class Context:
     text: str
     data: dict[str, object] = field(default_factory=dict)
 
+    def nodes(self, kind: type[NodeT]) -> list[NodeT]:
+        """Every node of type `kind` in the file, in source order, for a rule that declared
+        `visits=(kind,)` (and only in files its triggers found)."""
+        return self.facts.syntax.nodes.get(kind, [])  # type: ignore[return-value]
 
+
+NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 Check = Callable[[Context], Iterator[Finding]]
-REGISTRY: dict[str, Check] = {}
+# A text test: a regular expression searched in the file, or a function of the file's text.
+Trigger = str | Callable[[str], bool]
+# What a rule may read besides the fields of Facts: the one-pass syntax collection.
+SYNTAX = "syntax"
+_FACTS = frozenset(f.name for f in fields(Facts))
 
 
-def rule(rule_id: str) -> Callable[[Check], Check]:
+@dataclass(frozen=True)
+class Rule:
+    """One rule and what it declares.
+
+    - `reads`: the facts it reads (fields of `analysis.facts.Facts`).
+    - `triggers`: text that can make it report with no model known. A file in which no
+      rule's trigger is found, and which names no model, is not parsed at all.
+    - `syntax`: for a rule that reads the syntax pass, the text that makes that pass worth
+      running (by default its triggers; wider when a known model lets it report more).
+    - `visits`: node types it wants from the syntax pass, read with `ctx.nodes(kind)`.
+    """
+
+    id: str
+    check: Check
+    reads: tuple[str, ...] = ()
+    triggers: tuple[Callable[[str], bool], ...] = ()
+    syntax: tuple[Callable[[str], bool], ...] = ()
+    visits: tuple[type[cst.CSTNode], ...] = ()
+
+    def __call__(self, ctx: Context) -> Iterator[Finding]:
+        return self.check(ctx)
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, *, reads: tuple[str, ...] = (), triggers: tuple[Trigger, ...] = (),
+         syntax: tuple[Trigger, ...] | None = None,
+         visits: tuple[type[cst.CSTNode], ...] = ()) -> Callable[[Check], Check]:
+    """Register `check` as rule `rule_id`, with what it declares (see Rule)."""
+    if visits and SYNTAX not in reads:
+        reads = (*reads, SYNTAX)
+    unknown = [name for name in reads if name != SYNTAX and name not in _FACTS]
+    if unknown:
+        raise ValueError(f"rule {rule_id} reads unknown facts: {', '.join(unknown)}")
+    if SYNTAX not in reads and syntax:
+        raise ValueError(f"rule {rule_id} has syntax triggers but does not read the syntax pass")
+
     def register(check: Check) -> Check:
         if rule_id in REGISTRY:
             raise ValueError(f"rule {rule_id} registered twice")
-        REGISTRY[rule_id] = check
+        text_tests = tuple(_text_test(t) for t in triggers)
+        syntax_tests = text_tests if syntax is None else tuple(_text_test(t) for t in syntax)
+        REGISTRY[rule_id] = Rule(rule_id, check, tuple(reads), text_tests,
+                                 syntax_tests if SYNTAX in reads else (), tuple(visits))
         return check
     return register
+
+
+_COMPILED: dict[str, Callable[[str], bool]] = {}
+
+
+def _text_test(trigger: Trigger) -> Callable[[str], bool]:
+    """A pattern becomes its compiled search (one per distinct pattern, shared by the rules
+    that declare it, so the pre-filter searches it once)."""
+    if callable(trigger):
+        return trigger
+    test = _COMPILED.get(trigger)
+    if test is None:
+        search = re.compile(trigger).search
+        test = _COMPILED[trigger] = lambda text: search(text) is not None
+    return test
 
 
 def fix(title: str, safety: Safety,

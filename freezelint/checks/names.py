@@ -22,7 +22,7 @@ _KIND_PHRASE = {
 }
 
 
-@rule("FZL101")
+@rule("FZL101", reads=("name_tests",))
 def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
     for test in ctx.facts.name_tests.values():
         if test.matched or not test.tested or test.model.is_opaque(test.literal) \
@@ -81,7 +81,7 @@ def _requote(node: cst.SimpleString, value: str) -> str:
     return f"{node.prefix}{node.quote}{value}{node.quote}"
 
 
-@rule("FZL102")
+@rule("FZL102", reads=("name_tests",))
 def name_overmatch(ctx: Context) -> Iterator[Finding]:
     for test in ctx.facts.name_tests.values():
         if test.kind not in {"substring", "prefix"} or len(test.matched) < 2 \

@@ -11,7 +11,7 @@ from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
 from freezelint.common.diagnostics import Safety
 
 
-@rule("FZL201")
+@rule("FZL201", reads=("optimizers", "grad_assigns"))
 def optimizer_includes_frozen(ctx: Context) -> Iterator[Finding]:
     for built in ctx.facts.optimizers:
         names = built.optimizer.names
@@ -56,7 +56,7 @@ def _filter_fix(optimizer: OptimizerObj) -> tuple:  # type: ignore[type-arg]
     return (fix("Pass only trainable parameters", Safety.SAFE, (source, comprehension)),)
 
 
-@rule("FZL202")
+@rule("FZL202", reads=("replacements",))
 def optimizer_stale(ctx: Context) -> Iterator[Finding]:
     for replaced in ctx.facts.replacements:
         if not replaced.stale_optimizers:
@@ -71,7 +71,7 @@ def optimizer_stale(ctx: Context) -> Iterator[Finding]:
                       related=((optimizer.node, "the optimizer built before the change"),))
 
 
-@rule("FZL203")
+@rule("FZL203", reads=("optimizers", "grad_assigns", "add_param_group_seqs"))
 def trainable_not_optimized(ctx: Context) -> Iterator[Finding]:
     for built in ctx.facts.optimizers:
         optimizer = built.optimizer
@@ -120,7 +120,7 @@ def _top_modules(names: list[str]) -> list[str]:
     return list(seen)
 
 
-@rule("FZL204")
+@rule("FZL204", reads=("reused",))
 def iterator_reused(ctx: Context) -> Iterator[Finding]:
     for fact in ctx.facts.reused.values():
         fixes = ()
@@ -135,7 +135,7 @@ def iterator_reused(ctx: Context) -> Iterator[Finding]:
                       fixes=fixes)
 
 
-@rule("FZL205")
+@rule("FZL205", reads=("grad_assigns",))
 def freeze_after_wrap(ctx: Context) -> Iterator[Finding]:
     for assign in ctx.facts.grad_assigns.values():
         if assign.after_wrap is None:

@@ -7,18 +7,22 @@ from collections.abc import Iterator
 from freezelint.checks.base import Context, Finding, examples, rule
 
 
-@rule("FZL108")
+@rule("FZL108", reads=("batchnorm_undone",))
 def frozen_batchnorm_train_mode(ctx: Context) -> Iterator[Finding]:
     for fact in ctx.facts.batchnorm_undone.values():
         count = len(fact.paths)
         layers = "BatchNorm layer" if count == 1 else f"{count} BatchNorm layers"
-        message = (f"`train()` puts the {layers} frozen earlier ({examples(fact.paths, 2)}) "
+        caller = fact.by or "`train()`"
+        advice = ("put them back in eval() after calling train()" if not fact.by else
+                  "put them back in eval() at the start of every step (a TrainerCallback's "
+                  "on_step_begin) or keep them trainable")
+        message = (f"{caller} puts the {layers} frozen earlier ({examples(fact.paths, 2)}) "
                    f"back in training mode: their running mean and variance keep updating "
-                   f"from each batch; put them back in eval() after calling train()")
+                   f"from each batch; {advice}")
         yield Finding(fact.node, message, related=((fact.cause, "frozen here"),))
 
 
-@rule("FZL109")
+@rule("FZL109", reads=("missing",))
 def missing_submodule(ctx: Context) -> Iterator[Finding]:
     for fact in ctx.facts.missing.values():
         manifest = fact.model.manifest

@@ -9,7 +9,7 @@ from freezelint.analysis.values import ModelState
 from freezelint.checks.base import Context, Finding, examples, plural, rule
 
 
-@rule("FZL103")
+@rule("FZL103", reads=("optimizers", "models", "grad_assigns"))
 def nothing_trainable(ctx: Context) -> Iterator[Finding]:
     models_with_optimizer: set[int] = set()
     for built in ctx.facts.optimizers:
@@ -59,7 +59,7 @@ def _all_frozen_at_end(ctx: Context, model: ModelState) -> Finding | None:
                               f"`{model.label}` is trainable")
 
 
-@rule("FZL107")
+@rule("FZL107", reads=("grad_assigns", "optimizers"))
 def freeze_undone(ctx: Context) -> Iterator[Finding]:
     by_model: dict[int, list[GradAssign]] = {}
     for assign in ctx.facts.grad_assigns.values():
@@ -105,7 +105,7 @@ def _selective(assign: GradAssign) -> bool:
     return set(known) != set(assign.model.trainable) or len(set(known.values())) > 1
 
 
-@rule("FZL112")
+@rule("FZL112", reads=("index_tests", "grad_assigns"))
 def freeze_by_index(ctx: Context) -> Iterator[Finding]:
     for test in ctx.facts.index_tests.values():
         model = test.model

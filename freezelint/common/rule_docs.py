@@ -29,6 +29,9 @@ class RuleDoc:
     model: str | None  # the model the examples are linted against
     file: str
     body: str
+    # Runs only when selected by its code (`--extend-select FZL900`), never by default, by
+    # "ALL" or by a prefix as short as "FZL": front matter `opt-in: true`.
+    opt_in: bool = False
 
     @property
     def title(self) -> str:
@@ -74,6 +77,7 @@ def _parse(path: Path) -> RuleDoc:
         model=fields.get("model") or None,
         file=path.name,
         body=text[match.end():],
+        opt_in=fields.get("opt-in", "false").lower() == "true",
     )
 
 

@@ -24,12 +24,12 @@ from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
-from freezelint.common.rule_docs import rule_doc
+from freezelint.common.rule_docs import all_rule_docs, rule_doc
 from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
 from freezelint.models.manifest import Manifest
-from freezelint.prefilter import worth_linting
+from freezelint.prefilter import has_syntactic_patterns, worth_linting
 
 _DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
 
@@ -39,8 +39,8 @@ UNUSED_SUPPRESSION = "FZL900"
 # unused suppressions (filter stage, where it is known which suppressions were used).
 ENGINE_RULES = frozenset({SYNTAX_ERROR, UNUSED_SUPPRESSION})
 # Rules that run only when selected by name or by a prefix longer than "FZL" (`FZL900`,
-# `FZL9`), never through the default set, "ALL" or "FZL".
-OPT_IN_RULES = frozenset({UNUSED_SUPPRESSION})
+# `FZL9`), never through the default set, "ALL" or "FZL": `opt-in: true` in their rules/*.md.
+OPT_IN_RULES = frozenset(doc.id for doc in all_rule_docs().values() if doc.opt_in)
 
 SpecResolver = Callable[[str], Manifest]
 # Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
@@ -165,7 +165,8 @@ def _run(text: str, config: LintConfig, details: bool,
     explicit = config.model or _directive_model(text, config)
     base_dir = config.path.parent if config.path is not None else None
     facts = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
-                        checkpoint=config.checkpoint, text=text).run()
+                        checkpoint=config.checkpoint, text=text).run(
+        syntax=has_syntactic_patterns(text), visits=checks.VISITS)
     context = Context(module, facts, text)
     context.data["python"] = minimum_python(config.path)  # what fixes may use (3.9: removeprefix)
     findings: list[tuple[str, Finding]] = []
