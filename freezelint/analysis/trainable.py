@@ -66,10 +66,13 @@ def escape(values: Iterable[Any]) -> None:
                 value.model.trainable[name] = None
 
 
-def set_mode(it: Evaluator, module: ModuleObj, training: bool, node: cst.CSTNode) -> None:
+def set_mode(it: Evaluator, module: ModuleObj, training: bool, node: cst.CSTNode,
+             by: str = "") -> None:
     model = module.model
     base = module.path + "." if module.path else ""
     under = [p for p in model.bn_eval if p == module.path or p.startswith(base)]
+    if not module.path:
+        model.in_eval = None if training or it.uncertain else node
     if not training:
         if module.type_name in BATCHNORM_TYPES:
             model.bn_eval[module.path] = node
@@ -84,7 +87,7 @@ def set_mode(it: Evaluator, module: ModuleObj, training: bool, node: cst.CSTNode
     if causes and not it.uncertain:
         first_cause = next(iter(causes.values()))
         it.facts.batchnorm_undone.setdefault(
-            node, F.BatchNormUndone(node, model, sorted(causes), first_cause))
+            node, F.BatchNormUndone(node, model, sorted(causes), first_cause, by))
     for path in under:
         model.bn_eval.pop(path, None)
 

@@ -56,7 +56,8 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
 def method(it: Evaluator, trainer: HFTrainer, name: str, args: list[Any],
            kwargs: dict[str, Any], node: cst.Call) -> Any:
     if name == "train":
-        trainable.set_mode(it, trainer.model, True, node)
+        trainable.set_mode(it, trainer.model, True, node,
+                           by="the Trainer calls `model.train()` at every training step: it")
     return UNKNOWN
 
 

@@ -14,8 +14,8 @@ def frozen_batchnorm_train_mode(ctx: Context) -> Iterator[Finding]:
         layers = "BatchNorm layer" if count == 1 else f"{count} BatchNorm layers"
         caller = fact.by or "`train()`"
         advice = ("put them back in eval() after calling train()" if not fact.by else
-                  "put them back in eval() at the start of every step (a TrainerCallback's "
-                  "on_step_begin) or keep them trainable")
+                  "replace them with torchvision.ops.FrozenBatchNorm2d, which has no training "
+                  "mode, or keep them trainable")
         message = (f"{caller} puts the {layers} frozen earlier ({examples(fact.paths, 2)}) "
                    f"back in training mode: their running mean and variance keep updating "
                    f"from each batch; {advice}")
