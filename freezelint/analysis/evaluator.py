@@ -166,7 +166,7 @@ class Evaluator:
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Any:
         owner = self.eval(node.value, frame)
-        if (is_unknown(owner) or owner is MISSING) and node.attr.value in api.MODULE_METHODS:
+        if (is_unknown(owner) or owner is MISSING) and node.attr.value in api.MODEL_ONLY_METHODS:
             owner = modules.promote(self, node.value, frame)
         if isinstance(owner, ModuleObj):
             self.facts.module_method_refs.add(node)

@@ -147,7 +147,9 @@ def _module_attr(owner: ModuleObj, attr: str, node: cst.CSTNode) -> Any:
         if weight is not None and len(weight.shape) == 2:
             return weight.shape[1] if attr == "in_features" else weight.shape[0]
     if model.is_opaque(path) or not model.manifest.modules or owner.prefix \
-            or attr.startswith("_"):
+            or attr.startswith("_") or attr == "module":
+        # `.module` reads a DataParallel/DDP wrapper the analysis did not see built
+        # (`DataParallel(Net())` of a Net it cannot read): unknown, not a missing submodule.
         return UNKNOWN
     # Reading a submodule the model does not have: only a mistake if it is used as one.
     return MissingAttr(model, path, node)
@@ -167,7 +169,10 @@ def _base_model(owner: ModuleObj) -> Any:
 
 
 def report_missing(it: Evaluator, missing: MissingAttr) -> None:
-    """A submodule the model does not have, used as a module (FZL109)."""
+    """A submodule the model does not have, used as a module (FZL109); not in a branch the
+    analysis could not decide, which may run only for other architectures."""
+    if it.uncertain:
+        return
     it.facts.missing.setdefault(missing.node, F.MissingSubmodule(
         missing.node, missing.model, missing.path, assigned=False))
 
@@ -198,11 +203,23 @@ def assign_attribute(it: Evaluator, owner: Any, target: cst.Attribute, value: An
     elif (isinstance(owner, ModuleObj) and isinstance(value, (NewModule, ModuleObj))) \
             or (isinstance(owner, ModuleObj) and is_unknown(value) and _is_call(stmt)):
         path = owner.child(attr)
+        # Not in a branch the analysis could not decide (`if arch.startswith('vgg'):
+        # model.features = ...` runs for other architectures), and not a module without
+        # parameters (`model.classifier = nn.Sequential()` as a no-op: nothing to train).
         if not owner.model.manifest.has_module(path) and not owner.model.is_opaque(path) \
-                and owner.model.manifest.modules:
+                and owner.model.manifest.modules and not it.uncertain \
+                and not _parameterless(value, path):
             it.facts.missing.setdefault(
                 node, F.MissingSubmodule(node, owner.model, path, assigned=True))
         replace_module(it, owner.model, path, value, node)
+
+
+def _parameterless(value: Any, path: str) -> bool:
+    """A module known to hold no parameters (an empty Sequential, Identity, Dropout)."""
+    if not isinstance(value, NewModule):
+        return False
+    params, _ = value.flatten(path)
+    return not params
 
 
 def assign_child(it: Evaluator, owner: ModuleObj, index: int, value: Any,

@@ -92,6 +92,9 @@ class ModelState:
     wrapped_by: str | None = None
     wrap_node: cst.CSTNode | None = None
     bn_eval: dict[str, cst.CSTNode] = field(default_factory=dict)
+    # `model.eval()` on the whole model, not undone by a later `train()`: a frozen feature
+    # extractor or teacher, which no optimizer is meant to train.
+    in_eval: cst.CSTNode | None = None
 
     def __post_init__(self) -> None:
         if not self.trainable:

@@ -49,10 +49,12 @@ def nothing_trainable(ctx: Context) -> Iterator[Finding]:
 
 
 def _all_frozen_at_end(ctx: Context, model: ModelState) -> Finding | None:
-    """No optimizer in sight, yet the script leaves nothing trainable."""
+    """No optimizer in sight, yet the script leaves nothing trainable. Not a model left in
+    eval mode: frozen whole and evaluated, it is a feature extractor or a teacher (the
+    Lightning tutorials' pretrained ResNet), which nothing is meant to train."""
     assigns = [a for a in ctx.facts.grad_assigns.values() if a.model is model]
     if not assigns or not model.trainable or any(v is not False for v in model.trainable.values()) \
-            or model.manifest.holes:
+            or model.manifest.holes or model.in_eval is not None:
         return None
     last = max(assigns, key=lambda a: a.seq)
     return Finding(last.node, f"after this, none of the {len(model.trainable)} parameters of "

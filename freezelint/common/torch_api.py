@@ -59,13 +59,18 @@ GRAD_CLIPPERS = frozenset({
 })
 
 # -- nn.Module methods and attributes ------------------------------------------------------
-# Methods of every nn.Module (an unknown receiver using one of them is a model).
+# Methods of every nn.Module.
 MODULE_METHODS = frozenset({
     "parameters", "named_parameters", "modules", "named_modules", "children", "named_children",
     "requires_grad_", "train", "eval", "apply", "to", "cuda", "cpu", "float", "half",
     "double", "bfloat16", "state_dict", "load_state_dict", "zero_grad", "buffers",
     "named_buffers", "type",
 })
+# The ones only a module has: an unknown receiver using one of them is a model. A tensor has
+# `to`, `cuda`, `float`, `half`, `type` (and a batch from a DataLoader is `.to(device)` as
+# often as a model is).
+MODEL_ONLY_METHODS = MODULE_METHODS - {"to", "cuda", "cpu", "float", "half", "double",
+                                       "bfloat16", "type", "apply", "zero_grad"}
 # Methods that iterate over parameters, buffers or modules (lazily, for the generators).
 ITERATOR_METHODS = frozenset({
     "parameters", "named_parameters", "modules", "named_modules", "children", "named_children",

@@ -1,0 +1,97 @@
+"""Issue 13, class 9 and its neighbours, from real code: FZL109 and FZL103 only where the
+harm is real and the code surely runs.
+
+- a branch taken only for other architectures (pytorch/examples imagenet: `if
+  args.arch.startswith('alexnet') or args.arch.startswith('vgg'): model.features = ...`);
+- `DataParallel(Net())` of a Net the analysis cannot read, with --model: `.module` is the
+  wrapper's, not a missing submodule;
+- a parameterless module assigned as a no-op (Lightning tutorials: `model.classifier =
+  nn.Sequential()` next to `model.fc = nn.Sequential()`);
+- a batch moved with `.to(device)` is not the model (only module-only methods make an
+  unknown name the model);
+- a pretrained model frozen whole and put in eval mode is a feature extractor (FZL103).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from freezelint.engine.lint import LintConfig, lint
+from freezelint.models.zoo import load_zoo
+
+
+def rules(code: str, config: LintConfig | None = None) -> list[str]:
+    return [d.rule for d in lint(textwrap.dedent(code), config)]
+
+
+IMAGENET = """\
+    import torch
+    import torchvision.models as models
+
+    model = models.resnet50(weights=None)
+    if args.arch.startswith('alexnet') or args.arch.startswith('vgg'):
+        model.features = torch.nn.DataParallel(model.features)
+    else:
+        model = torch.nn.DataParallel(model)
+    """
+
+
+def test_a_branch_for_other_architectures_is_not_reported() -> None:
+    assert rules(IMAGENET) == []
+    # Unconditional, the same assignment is reported (ResNet has no `features`).
+    assert rules(IMAGENET.replace("if args.arch.startswith('alexnet') or "
+                                  "args.arch.startswith('vgg'):", "if True:")) == ["FZL109"]
+
+
+def test_module_of_an_unseen_wrapper_is_unknown() -> None:
+    code = """\
+        import torch
+        from mypackage import Net
+
+        model = torch.nn.DataParallel(Net())
+        model.train()
+        model.module.fc.requires_grad_(False)
+        """
+    assert rules(code, LintConfig(model=load_zoo("resnet18", {}))) == []
+
+
+def test_a_parameterless_module_assigned_as_a_no_op_is_not_reported() -> None:
+    code = """\
+        import torch.nn as nn
+        import torchvision
+
+        pretrained_model = torchvision.models.resnet34(weights=None)
+        pretrained_model.fc = nn.Sequential()
+        pretrained_model.classifier = nn.Sequential()
+        """
+    assert rules(code) == []
+    assert rules(code.replace("pretrained_model.classifier = nn.Sequential()",
+                              "pretrained_model.classifier = nn.Linear(512, 10)")) == ["FZL109"]
+
+
+def test_a_batch_moved_to_the_device_is_not_the_model() -> None:
+    code = """\
+        import torch
+
+        def evaluate(loader, device):
+            inp_data, labels = next(iter(loader))
+            inp_data = inp_data.to(device)
+            return inp_data.shape[1], labels.float()
+        """
+    assert rules(code, LintConfig(model=load_zoo("resnet18", {}))) == []
+
+
+FEATURES = """\
+    import torchvision
+
+    pretrained_model = torchvision.models.resnet34(weights=None)
+    pretrained_model.eval()
+    for p in pretrained_model.parameters():
+        p.requires_grad = False
+    """
+
+
+def test_a_frozen_feature_extractor_in_eval_mode_is_not_reported() -> None:
+    assert rules(FEATURES) == []
+    # Frozen whole and left in training mode, with no optimizer: reported as before.
+    assert rules(FEATURES.replace("    pretrained_model.eval()\n", "")) == ["FZL103"]
