@@ -228,3 +228,55 @@ def test_timm_tags_set_the_class_count() -> None:
                               {}) is None
     assert detect_constructor("timm.create_model", ["hf-hub:timm/vit_base_patch16_224"],
                               {}) is None
+
+
+FORMS = [
+    # import alias, a builder looked up by name, argparse defaults, torch.hub, from_config
+    ("import torchvision.models as tvm\nmodel = tvm.resnet152()", "resnet152"),
+    ("from torchvision.models import resnet152 as backbone\nmodel = backbone()", "resnet152"),
+    ("import torchvision.models as models\nmodel = models.__dict__['resnet152'](weights=None)",
+     "resnet152"),
+    ("import torchvision.models as models\nmodel = getattr(models, 'swin_t')()", "swin_t"),
+    ("import argparse\nimport torchvision.models as models\n"
+     "parser = argparse.ArgumentParser()\n"
+     "parser.add_argument('-a', '--arch', default='resnet152')\n"
+     "args = parser.parse_args()\nmodel = models.__dict__[args.arch]()", "resnet152"),
+    ("import argparse\nimport timm\n"
+     "def get_args():\n    parser = argparse.ArgumentParser()\n"
+     "    group = parser.add_argument_group('model')\n"
+     "    group.add_argument('--model', default='convnext_tiny', type=str)\n"
+     "    return parser.parse_args()\n"
+     "args = get_args()\nmodel = timm.create_model(args.model, pretrained=True)",
+     "timm/convnext_tiny"),
+    ("import torch\nmodel = torch.hub.load('pytorch/vision:v0.10.0', 'resnet152', "
+     "pretrained=True)", "resnet152"),
+    ("from transformers import AutoConfig, AutoModelForSequenceClassification\n"
+     "config = AutoConfig.from_pretrained('roberta-base', num_labels=4)\n"
+     "model = AutoModelForSequenceClassification.from_config(config)",
+     "roberta-base:RobertaForSequenceClassification"),
+]
+
+
+@pytest.mark.parametrize(("code", "model_id"), FORMS)
+def test_every_constructor_form_names_the_model(code: str, model_id: str) -> None:
+    head = load_zoo(model_id).head
+    assert head is not None
+    wrong = "no_such_module."
+    found = [d for d in _lint(code, wrong) if d.rule == "FZL101"]
+    assert len(found) == 1 and f"`{model_id}`" in found[0].message
+    assert "FZL101" not in [d.rule for d in _lint(code, f"{head}.weight")]
+
+
+@pytest.mark.parametrize("code", [
+    # a required option, an option without default, a parser given explicit arguments
+    "import argparse\nimport timm\np = argparse.ArgumentParser()\n"
+    "p.add_argument('--model', required=True, default='resnet50')\n"
+    "model = timm.create_model(p.parse_args().model)",
+    "import argparse\nimport timm\np = argparse.ArgumentParser()\np.add_argument('--model')\n"
+    "model = timm.create_model(p.parse_args().model)",
+    "import argparse\nimport timm\np = argparse.ArgumentParser()\n"
+    "p.add_argument('--model', default='resnet50')\n"
+    "model = timm.create_model(p.parse_args(['--model', 'vit_base_patch16_224']).model)",
+])
+def test_arguments_without_a_known_value_give_no_model(code: str) -> None:
+    assert "FZL101" not in [d.rule for d in _lint(code, "no_such_module.")]

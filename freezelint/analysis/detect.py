@@ -78,6 +78,82 @@ class ModelRequest:
     kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
+# -- values that name a model later: argparse defaults, Hugging Face configs -------------------
+
+@dataclass(eq=False)
+class ArgParser:
+    """`argparse.ArgumentParser()`: the defaults its `add_argument` calls declare. A
+    script's model name often arrives as `args.model`; without a command line, the value the
+    script runs with is the declared default (`default='resnet50'`)."""
+
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class ArgNamespace:
+    """`parser.parse_args()`: each option's declared default (UNKNOWN when it has none)."""
+
+    defaults: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HFConfig:
+    """`AutoConfig.from_pretrained('roberta-base', num_labels=3)`: a checkpoint's configuration,
+    turned into a model by `AutoModel...from_config(config)`."""
+
+    checkpoint: str
+    kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+def library_value(qualified: str, args: list[Any], kwargs: dict[str, Any]) -> Any | None:
+    """A value this module follows (an argument parser, a Hugging Face config), or None."""
+    if qualified == "argparse.ArgumentParser":
+        return ArgParser()
+    parts = qualified.split(".")
+    if parts[0] == "transformers" and len(parts) >= 3 and parts[-1] == "from_pretrained" \
+            and parts[-2].endswith("Config"):
+        checkpoint = _text(kwargs.get("pretrained_model_name_or_path", args[0] if args else None))
+        if checkpoint is not None:
+            return HFConfig(checkpoint, {k: v for k, v in kwargs.items()
+                                         if k != "pretrained_model_name_or_path"})
+    return None
+
+
+def parser_method(parser: ArgParser, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """`add_argument`, `add_argument_group`, `parse_args`, `parse_known_args`, `set_defaults`."""
+    from freezelint.analysis.values import UNKNOWN
+
+    if name == "add_argument":
+        dest = kwargs.get("dest")
+        if not isinstance(dest, str):
+            flags = [str(a) for a in args if isinstance(a, str)]
+            longs = [f for f in flags if f.startswith("--")]
+            chosen = longs[0] if longs else (flags[0] if flags else None)
+            dest = chosen.lstrip("-").replace("-", "_") if chosen else None
+        if isinstance(dest, str):
+            # A required option or a positional has no value without a command line.
+            given = "default" in kwargs and kwargs.get("required") is not True
+            parser.defaults[str(dest)] = kwargs["default"] if given else UNKNOWN
+        return None
+    if name in {"add_argument_group", "add_mutually_exclusive_group"}:
+        return parser  # options of a group land in the same namespace
+    if name == "set_defaults":
+        parser.defaults.update({str(k): v for k, v in kwargs.items()})
+        return None
+    if name == "parse_args":
+        return ArgNamespace(dict(parser.defaults)) if not args and "args" not in kwargs \
+            else UNKNOWN
+    if name == "parse_known_args":
+        return (ArgNamespace(dict(parser.defaults)), UNKNOWN) if not args else UNKNOWN
+    return UNKNOWN
+
+
+def namespace_attribute(namespace: ArgNamespace, attr: str) -> Any:
+    from freezelint.analysis.values import UNKNOWN
+
+    return namespace.defaults.get(attr, UNKNOWN)
+
+
 def _plain(value: Any) -> Any:
     """A literal the zoo can read (str, int, float, bool, None), else UNEVALUATED."""
     from freezelint.models.zoo import UNEVALUATED
@@ -179,9 +255,19 @@ def _timm(args: list[Any], kwargs: dict[str, Any]) -> ModelRequest | None:
 def _transformers(parts: list[str], args: list[Any], kwargs: dict[str, Any]) -> ModelRequest | None:
     from freezelint.models.zoo import is_auto_class
 
-    if len(parts) >= 3 and parts[-1] == "from_pretrained":
+    if len(parts) >= 3 and parts[-1] in {"from_pretrained", "from_config"}:
         cls = parts[-2]
-        checkpoint = _text(kwargs.get("pretrained_model_name_or_path", args[0] if args else None))
+        if cls.endswith("Config"):
+            return None
+        source = kwargs.get("pretrained_model_name_or_path", kwargs.get("config",
+                                                                        args[0] if args else None))
+        if parts[-1] == "from_config":
+            if not isinstance(source, HFConfig):
+                return None
+            checkpoint: str | None = source.checkpoint
+            kwargs = {**source.kwargs, **{k: v for k, v in kwargs.items() if k != "config"}}
+        else:
+            checkpoint = _text(source)
         if checkpoint is None:
             return None
         extra = _transformers_kwargs(kwargs, skip={"pretrained_model_name_or_path"})

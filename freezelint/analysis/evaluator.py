@@ -29,7 +29,13 @@ from freezelint.analysis import (
     trainers,
 )
 from freezelint.analysis import facts as F
-from freezelint.analysis.detect import ModelRequest
+from freezelint.analysis.detect import (
+    ArgNamespace,
+    ArgParser,
+    ModelRequest,
+    namespace_attribute,
+    parser_method,
+)
 from freezelint.analysis.nn_modules import is_instance
 from freezelint.analysis.scope import MAX_ITERATIONS, MISSING, Frame
 from freezelint.analysis.values import (
@@ -175,6 +181,10 @@ class Evaluator:
     def get_attr(self, owner: Any, attr: str, node: cst.CSTNode) -> Any:
         if isinstance(owner, Qualified):
             return Qualified(f"{owner.name}.{attr}")
+        if isinstance(owner, ArgNamespace):  # `args.model`: the option's declared default
+            return namespace_attribute(owner, attr)
+        if isinstance(owner, ArgParser):
+            return BoundMethod(owner, attr, node)
         if isinstance(owner, (ModuleObj, ParamObj, MissingAttr)):
             return modules.get_attr(self, owner, attr, node)
         if isinstance(owner, Instance):
@@ -212,6 +222,8 @@ class Evaluator:
             return UNKNOWN
         if isinstance(owner, ModuleObj) and isinstance(index, int):
             return modules.child_at(owner, index)
+        if isinstance(owner, Qualified) and owner.last == "__dict__" and isinstance(index, str):
+            return Qualified(f"{owner.name.rpartition('.')[0]}.{index}")  # models.__dict__[a]
         if isinstance(owner, StateDict):
             found = state_dicts.lookup(self, owner, index, node)
             return owner[str(index)] if found else UNKNOWN
@@ -428,6 +440,8 @@ class Evaluator:
     def call_method(self, method: BoundMethod, args: list[Any], kwargs: dict[str, Any],
                     node: cst.Call) -> Any:
         receiver, name = method.receiver, method.name
+        if isinstance(receiver, ArgParser):
+            return parser_method(receiver, name, args, kwargs)
         if isinstance(receiver, ModuleObj):
             return modules.call_module_method(self, receiver, name, args, kwargs, node)
         if isinstance(receiver, Instance) and name in receiver.methods:

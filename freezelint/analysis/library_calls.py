@@ -21,7 +21,7 @@ from freezelint.analysis import (
     trainable,
     trainers,
 )
-from freezelint.analysis.detect import detect_constructor
+from freezelint.analysis.detect import detect_constructor, library_value
 from freezelint.analysis.nn_modules import build_nn_module
 from freezelint.analysis.values import UNKNOWN, ModuleObj
 from freezelint.common import torch_api as api
@@ -65,6 +65,9 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
     request = detect_constructor(name, args, kwargs)
     if request is not None:
         return modules.construct(it, request, node)
+    value = library_value(name, args, kwargs)  # argparse.ArgumentParser(), AutoConfig...
+    if value is not None:
+        return value
     if last not in api.READ_ONLY_CALLS and not name.startswith("logging."):
         trainable.escape([*args, *kwargs.values()])
     return UNKNOWN

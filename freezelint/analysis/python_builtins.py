@@ -158,7 +158,21 @@ def _collection(kind: type) -> Builtin:
     return Builtin(run)
 
 
+def _getattr(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+    """`getattr(torchvision.models, name)` (a builder by name) and `getattr(args, 'model')`;
+    on anything else unknown, as before."""
+    from freezelint.analysis import trainable
+    from freezelint.analysis.detect import ArgNamespace
+
+    if len(args) == 2 and isinstance(args[1], str) and isinstance(args[0], (Qualified,
+                                                                          ArgNamespace)):
+        return it.get_attr(args[0], str(args[1]), node)
+    trainable.escape([*args, *kwargs.values()])
+    return UNKNOWN
+
+
 BUILTINS: dict[str, Any] = {
+    "getattr": Builtin(_getattr),
     "list": Builtin(_list),
     "tuple": _collection(tuple),
     "set": _collection(set),
