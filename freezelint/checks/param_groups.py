@@ -14,7 +14,7 @@ _DEFAULT_DECAY = {"AdamW": 0.01, "SGD": 0.0, "Adam": 0.0, "RMSprop": 0.0, "Adagr
 _MISSING: Any = object()
 
 
-@rule("FZL207")
+@rule("FZL207", reads=("optimizers",))
 def param_in_two_groups(ctx: Context) -> Iterator[Finding]:
     for built in ctx.facts.optimizers:
         optimizer = built.optimizer
@@ -44,7 +44,7 @@ def _two_groups(optimizer: OptimizerObj, group: ParamGroup, first: int, second: 
     return Finding(node, message, related=related)
 
 
-@rule("FZL206")
+@rule("FZL206", reads=("optimizers",))
 def norm_weight_decay_split(ctx: Context) -> Iterator[Finding]:
     for built in ctx.facts.optimizers:
         optimizer = built.optimizer

@@ -61,7 +61,7 @@ def _quoted(names: list[str], limit: int = 6) -> str:
     return examples(names, limit)
 
 
-@rule("FZL401")
+@rule("FZL401", reads=("peft",))
 def peft_target_matches_nothing(ctx: Context) -> Iterator[Finding]:
     for applied in ctx.facts.peft.applied:
         modules = _modules(applied)
@@ -115,7 +115,7 @@ def _alternatives(modules: list[tuple[str, str]]) -> str:
     return f"the layers LoRA can wrap are named {_quoted(leaves)}"
 
 
-@rule("FZL402")
+@rule("FZL402", reads=("peft",))
 def peft_target_unsupported(ctx: Context) -> Iterator[Finding]:
     for applied in ctx.facts.peft.applied:
         config = applied.config
@@ -172,7 +172,7 @@ def _unsupported(type_name: str, key: str, parents: set[str], applied: PeftAppli
     return False
 
 
-@rule("FZL403")
+@rule("FZL403", reads=("peft",))
 def peft_modules_to_save_matches_nothing(ctx: Context) -> Iterator[Finding]:
     for applied in ctx.facts.peft.applied:
         config = applied.config
@@ -216,7 +216,11 @@ def _head(applied: PeftApplied) -> str | None:
     return head[len(base):] if head.startswith(base) else None
 
 
-@rule("FZL404")
+# `modules_to_save=targets.append("score")`, the form FZL404 reports.
+_LIST_METHOD_ARGUMENT = r"_(?:modules|save)\s*=\s*[\w.]+\.(?:append|extend)\("
+
+
+@rule("FZL404", reads=("peft",), triggers=(_LIST_METHOD_ARGUMENT,))
 def list_method_result_passed(ctx: Context) -> Iterator[Finding]:
     for argument in ctx.facts.peft.none_arguments:
         yield Finding(argument.node,
