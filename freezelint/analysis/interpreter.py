@@ -68,6 +68,9 @@ STRICT_ENV = "FREEZELINT_STRICT_ANALYSIS"
 
 
 class Interpreter(Evaluator):
+    # Calls of classes imported from the project's own modules are read statically
+    # (analysis/classes); the class reader itself resolves imports its own way.
+    project_imports = True
     # -- entry -----------------------------------------------------------------------------
     def run(self, *, syntax: bool = True, visits: frozenset[type] = frozenset()) -> F.Facts:
         """The facts of the script. `syntax`: whether to run the syntax pass too (the engine
@@ -97,8 +100,12 @@ class Interpreter(Evaluator):
         methods = {f.name.value: f for f in body_of(cls) if isinstance(f, cst.FunctionDef)}
         instance = Instance(methods)
         init = methods.get("__init__")
+        freezes = len(self.facts.grad_assigns)
         if init is not None:
             self._run_method(init, instance)
+        from freezelint.analysis.classes import link  # an nn.Module read from its source
+
+        link.fill_instance(self, cls, instance, len(self.facts.grad_assigns) != freezes)
         for name, method in methods.items():
             if name != "__init__" and method not in self.called:
                 self._run_method(method, instance.copy())
@@ -228,7 +235,9 @@ class Interpreter(Evaluator):
         elif isinstance(stmt, cst.FunctionDef):
             frame.bind(stmt.name.value, FunctionObj(stmt, None, self.top))
         elif isinstance(stmt, cst.ClassDef):
-            frame.bind(stmt.name.value, UNKNOWN)
+            from freezelint.analysis.classes import link  # the user's own classes
+
+            frame.bind(stmt.name.value, link.class_value(self, stmt, frame))
 
     def exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
         if isinstance(small, cst.Expr):
@@ -281,6 +290,12 @@ class Interpreter(Evaluator):
             local = alias.asname.name if alias.asname is not None else alias.name
             if isinstance(local, cst.Name):
                 frame.bind(local.value, Qualified(f"{base}.{name}" if base else name))
+                if self.project_imports and base:
+                    from freezelint.analysis.classes import link  # a project module's class
+
+                    project = link.project_import(self, base, name)
+                    if project is not link.MISSING:
+                        frame.bind(local.value, project)
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> None:
         test = self.truth(self.eval(stmt.test, frame))

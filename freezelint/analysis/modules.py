@@ -54,6 +54,7 @@ def construct(it: Evaluator, request: ModelRequest, node: cst.CSTNode) -> Any:
 
 def new_model(it: Evaluator, manifest: Manifest, node: cst.CSTNode | None) -> ModelState:
     model = ModelState(manifest, node)
+    model.opaque.update(manifest.holes)  # names under a hole are unknown to every rule
     it.facts.models.append(model)
     if it.primary is None:
         it.primary = model
@@ -269,7 +270,8 @@ def call_module_method(it: Evaluator, receiver: ModuleObj, name: str, args: list
             return UNKNOWN
         names = [p.name for p in manifest.parameters_under(receiver.path)]
         if any(model.is_opaque(n) or n.startswith(tuple(model.opaque)) for n in names) \
-                or any(receiver.path.startswith(o) for o in model.opaque):
+                or any(receiver.path.startswith(o) for o in model.opaque) \
+                or manifest.hole_under(receiver.path):
             names_or_none: list[str] | None = None
         else:
             names_or_none = names
@@ -301,6 +303,11 @@ def call_module_method(it: Evaluator, receiver: ModuleObj, name: str, args: list
         return state_dicts.of_module(receiver, node)
     if name == "load_state_dict":
         return state_dicts.load_into(it, receiver, args, kwargs, node)
+    from freezelint.analysis.classes import link  # a method of the model's own class
+
+    result = link.call_method(it, receiver, name, args, kwargs, node)
+    if result is not link.MISSING:
+        return result
     if name not in api.READ_ONLY_MODULE_METHODS:
         trainable.escape([receiver, *args, *kwargs.values()])
     return UNKNOWN

@@ -111,7 +111,8 @@ class ModelState:
         return None
 
     def is_opaque(self, name: str) -> bool:
-        return any(name == path or name.startswith(path + ".") for path in self.opaque)
+        return any(not path or name == path or name.startswith(path + ".")
+                   for path in self.opaque)
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ JSON on disk (``freezelint params --model X --json``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,6 +71,11 @@ class Manifest:
     whole model (names registered under names it could not compute). Names under a hole are
     unknown: whatever a rule would say about a name that could fall into one, it must not say.
     A manifest without holes is complete.
+
+    `tied` pairs a name with the name it shares its tensor with (`lm_head.weight` tied to
+    `transformer.wte.weight`): `named_parameters()` lists the shared tensor once, under the
+    second name, but the first is real (a name test may use it, and the module owning it has
+    a parameter that `parameters()` of the whole model lists under the other name).
     """
 
     name: str
@@ -80,6 +86,7 @@ class Manifest:
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     aliases: tuple[tuple[str, ...], ...] = ()
     holes: tuple[str, ...] = ()
+    tied: tuple[tuple[str, str], ...] = ()
 
     # -- holes ---------------------------------------------------------------------------
     def in_hole(self, name: str) -> bool:
@@ -89,15 +96,22 @@ class Manifest:
 
     def hole_under(self, path: str) -> bool:
         """Whether the module at `path` has a hole in or above it: its `parameters()`,
-        `named_modules()`, `state_dict()` are not fully known."""
+        `named_modules()`, `state_dict()` are not fully known. A tied tensor whose other name
+        lies outside `path` counts (this manifest lists it under the other name only)."""
+        prefix = path + "." if path else ""
+        if any(name.startswith(prefix) and not other.startswith(prefix)
+               for name, other in self.tied):
+            return True
         if not path:
             return bool(self.holes)
-        return any(not hole or hole == path or hole.startswith(path + ".")
+        return any(not hole or hole == path or hole.startswith(prefix)
                    or path.startswith(hole + ".") for hole in self.holes)
 
     def could_match(self, literal: str, kind: str) -> bool:
         """Whether some name inside a hole could pass the name test `kind` (equal, prefix,
         suffix, substring, regex) against `literal`: then the test's outcome is unknown."""
+        if any(_passes(name, literal, kind) for name, _ in self.tied):
+            return True
         if not self.holes:
             return False
         if kind == "equal":
@@ -149,7 +163,12 @@ class Manifest:
         if not path:
             return list(self.parameters)
         prefix = path + "."
-        return [p for p in self.parameters if p.name.startswith(prefix)]
+        under = [p for p in self.parameters if p.name.startswith(prefix)]
+        # A tied tensor is this module's parameter too, listed under its other name.
+        shared = {other for name, other in self.tied
+                  if name.startswith(prefix) and not other.startswith(prefix)}
+        under.extend(p for p in self.parameters if p.name in shared)
+        return under
 
     def all_known_names(self) -> set[str]:
         """Every parameter, buffer and module name under any alias set."""
@@ -157,6 +176,7 @@ class Manifest:
         for alias in self.aliases:
             names.update(alias)
             names.update(derived_module_paths(alias))
+        names.update(name for name, _ in self.tied)
         names.discard("")
         return names
 
@@ -207,8 +227,10 @@ class Manifest:
         modules[position:position] = list(new_modules)
         buffers = [b for b in self.buffers if not b.name.startswith(prefix)]
         holes = tuple(h for h in self.holes if h != path and not h.startswith(prefix))
+        tied = tuple((a, b) for a, b in self.tied
+                     if not a.startswith(prefix) and not b.startswith(prefix))
         return replace(self, parameters=tuple(params), buffers=tuple(buffers),
-                       modules=tuple(modules), holes=holes)
+                       modules=tuple(modules), holes=holes, tied=tied)
 
     # -- JSON ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -226,6 +248,8 @@ class Manifest:
             doc["aliases"] = [list(a) for a in self.aliases]
         if self.holes:
             doc["holes"] = list(self.holes)
+        if self.tied:
+            doc["tied"] = [list(pair) for pair in self.tied]
         return doc
 
     def dumps(self) -> str:
@@ -251,6 +275,7 @@ class Manifest:
                 meta=dict(doc.get("meta", {})),
                 aliases=tuple(tuple(a) for a in doc.get("aliases", [])),
                 holes=tuple(str(h) for h in doc.get("holes", [])),
+                tied=tuple((str(a), str(b)) for a, b in doc.get("tied", [])),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"malformed manifest: {error!r}") from error
@@ -266,6 +291,22 @@ class Manifest:
         except json.JSONDecodeError as error:
             raise ManifestError(f"{path} is not JSON: {error}") from error
         return cls.from_json(doc)
+
+
+def _passes(name: str, literal: str, kind: str) -> bool:
+    """Whether `name` passes the name test `kind` against `literal`."""
+    if kind == "equal":
+        return name == literal
+    if kind == "prefix":
+        return name.startswith(literal)
+    if kind == "suffix":
+        return name.endswith(literal)
+    if kind == "substring":
+        return literal in name
+    try:
+        return re.search(literal, name) is not None
+    except re.error:
+        return True
 
 
 def derived_module_paths(parameter_names: Iterable[str]) -> list[str]:

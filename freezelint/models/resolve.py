@@ -168,6 +168,11 @@ def _checkpoint(spec: str, path: Path) -> Manifest:
 
 def _user_model(spec: str, kwargs: dict[str, Any], base: Path, allow_user_code: bool,
                 cache_dir: Path | None) -> Manifest:
+    from freezelint.models.user_model import static_user_model
+
+    static = static_user_model(spec, kwargs, base)  # read from source: nothing runs
+    if static is not None:
+        return static
     if not allow_user_code:
         raise ModelSpecError(
             f"{spec} names your own model code, and building it runs that code; freezelint "

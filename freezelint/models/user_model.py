@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from freezelint.common.files import replace_atomically
@@ -45,6 +46,32 @@ class UserModelError(RuntimeError):
 
 def default_cache_dir() -> Path:
     return user_cache_root() / "models"
+
+
+def static_user_model(spec: str, kwargs: dict[str, Any] | None = None,
+                      cwd: Path | None = None) -> Manifest | None:
+    """`spec`'s model read from its source, without importing or running anything
+    (analysis/classes): the manifest when the class is statically readable with these
+    arguments (no holes), else None, and then only a build can tell."""
+    if not is_user_model_spec(spec):
+        return None
+    target, _, name = spec.rpartition(":")
+    if "." in name:
+        return None  # `Class.attr` / `module:factory.attr`: not a class to read
+    base = (Path(cwd) if cwd is not None else Path.cwd()).resolve()
+    source = (base / target).resolve() if target.endswith(".py") \
+        else _find_module_file(target, base)
+    if source is None or not source.is_file():
+        return None
+    from freezelint.analysis.classes import StaticModelError, read_class
+
+    try:
+        manifest = read_class(source, name, dict(kwargs or {}))
+    except (StaticModelError, RecursionError):
+        return None
+    if manifest is None or manifest.holes or not manifest.parameters:
+        return None
+    return replace(manifest, name=spec, meta={**manifest.meta, "spec": spec})
 
 
 def build_user_model(spec: str, kwargs: dict[str, Any] | None = None,

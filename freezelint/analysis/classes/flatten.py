@@ -21,7 +21,8 @@ def to_manifest(root: O.Built, name: str, source: str, meta: dict[str, Any]) -> 
     holes: list[str] = []
     aliases: list[tuple[str, ...]] = []
     seen_modules: set[int] = set()
-    seen_tensors: set[int] = set()
+    seen_tensors: dict[int, str] = {}
+    tied: list[tuple[str, str]] = []
 
     def join(prefix: str, leaf: str) -> str:
         return f"{prefix}.{leaf}" if prefix and leaf else prefix or leaf
@@ -32,9 +33,12 @@ def to_manifest(root: O.Built, name: str, source: str, meta: dict[str, Any]) -> 
         seen_modules.add(id(module))
         modules.append(ModuleInfo(prefix, module.type, dict(module.sizes)))
         for leaf, param in module.params.items():
-            if param is None or id(param) in seen_tensors:
+            if param is None:
                 continue
-            seen_tensors.add(id(param))
+            if id(param) in seen_tensors:
+                tied.append((join(prefix, leaf), seen_tensors[id(param)]))
+                continue
+            seen_tensors[id(param)] = join(prefix, leaf)
             if param.shape is None:
                 holes.append(join(prefix, leaf))
             else:
@@ -42,7 +46,7 @@ def to_manifest(root: O.Built, name: str, source: str, meta: dict[str, Any]) -> 
         for leaf, (tensor, persistent) in module.buffers.items():
             if tensor is None or id(tensor) in seen_tensors:
                 continue
-            seen_tensors.add(id(tensor))
+            seen_tensors[id(tensor)] = join(prefix, leaf)
             if tensor.shape is None:
                 holes.append(join(prefix, leaf))
             else:
@@ -58,7 +62,7 @@ def to_manifest(root: O.Built, name: str, source: str, meta: dict[str, Any]) -> 
     walk(root, "")
     return Manifest(name=name, parameters=tuple(params), buffers=tuple(buffers),
                     modules=tuple(modules), source=source, meta=meta,
-                    aliases=tuple(aliases), holes=tuple(dict.fromkeys(holes)))
+                    aliases=tuple(aliases), holes=tuple(dict.fromkeys(holes)), tied=tuple(tied))
 
 
 def built_from_manifest(manifest: Manifest, path: str = "") -> O.Built:

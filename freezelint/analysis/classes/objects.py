@@ -11,11 +11,13 @@ What could not be worked out is a hole: a child or attribute name whose contents
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import libcst as cst
 
 from freezelint.analysis.scope import Frame
+from freezelint.analysis.values import Instance
 
 # Containers whose children are what the code puts in them.
 SEQUENTIAL = "Sequential"
@@ -55,7 +57,11 @@ class Built:
     aliases: tuple[tuple[str, ...], ...] = ()  # other name sets (a spliced transformers trunk)
 
     def hole(self, name: str) -> None:
+        """`name` (or, for '', any name) is registered with contents unknown. A named hole
+        keeps its slot, so a container's next index counts it."""
         self.holes.add(name)
+        if name and name not in self.params and name not in self.buffers:
+            self.children.setdefault(name, None)
 
     def register_child(self, name: str, value: Built | None) -> None:
         """`self.name = module` / `add_module(name, module)`: a new name goes last, an
@@ -86,6 +92,7 @@ class ClassValue:
     globals: Frame
     bases: tuple[Any, ...]  # evaluated base classes: ClassValue or Qualified
     dataclass: bool = False
+    path: Path | None = None  # the file it is defined in (None: the script itself)
 
     @property
     def name(self) -> str:
@@ -95,6 +102,12 @@ class ClassValue:
         body = self.node.body
         statements = body.body if isinstance(body, cst.IndentedBlock) else []
         return {s.name.value: s for s in statements if isinstance(s, cst.FunctionDef)}
+
+    def all_methods(self) -> dict[str, cst.FunctionDef]:
+        found: dict[str, cst.FunctionDef] = {}
+        for klass in reversed(self.mro()):
+            found.update(klass.methods())
+        return found
 
     def mro(self) -> list[ClassValue]:
         """This class and its project bases, depth first (enough for single inheritance and
@@ -129,11 +142,17 @@ class ClassValue:
 
 
 @dataclass(eq=False)
-class Namespace:
-    """An instance of a plain class or a dataclass (a config): attributes only."""
+class Namespace(Instance):
+    """An instance of a plain class or a dataclass (a config), or a SimpleNamespace: its
+    attributes. It is an Instance, so the script interpreter reads and sets its attributes
+    (`config.n_layer = 6` in the script changes what the model is built with)."""
 
-    cls: ClassValue | None
-    attrs: dict[str, Any] = field(default_factory=dict)
+    cls: ClassValue | None = None
+
+
+def namespace(cls: ClassValue | None, attrs: dict[str, Any] | None = None) -> Namespace:
+    methods = cls.all_methods() if cls is not None else {}
+    return Namespace(methods, dict(attrs or {}), cls)
 
 
 @dataclass(frozen=True, eq=False)

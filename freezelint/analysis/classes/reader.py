@@ -55,6 +55,8 @@ _CONSTRUCTED = {"SimpleNamespace", "Namespace", "EasyDict", "edict", "AttrDict"}
 class ClassReader(Interpreter):
     """One reader per lint (or per `params` run): project modules are loaded once."""
 
+    project_imports = False  # it resolves imports itself (exec_import_from)
+
     def __init__(self, module: cst.Module, project: Project,
                  resolve: Any = None, path: Path | None = None,
                  globals_frame: Frame | None = None) -> None:
@@ -211,7 +213,7 @@ class ClassReader(Interpreter):
         is_dataclass = any(_dotted(d.decorator if not isinstance(d.decorator, cst.Call)
                                    else d.decorator.func).rpartition(".")[2] == "dataclass"
                            for d in node.decorators)
-        klass = O.ClassValue(node, self.globals, bases, is_dataclass)
+        klass = O.ClassValue(node, self.globals, bases, is_dataclass, self.current_path)
         for method in klass.methods().values():
             self.homes[method] = (self.globals, self.current_path)
         return klass
@@ -287,7 +289,7 @@ class ClassReader(Interpreter):
         if last == "OrderedDict" or name == "dict":
             return _ordered_dict(args, kwargs)
         if last in _CONSTRUCTED:
-            return O.Namespace(None, dict(kwargs))
+            return O.namespace(None, kwargs)
         if name in {"copy.deepcopy", "copy.copy"} and args:
             return copy_built(args[0]) if isinstance(args[0], O.Built) else args[0]
         if name == "functools.partial" and args:
@@ -368,7 +370,7 @@ class ClassReader(Interpreter):
                        node: cst.CSTNode) -> O.Namespace:
         """A config object: a dataclass's fields with their defaults, or a plain class's
         class attributes and what its `__init__` sets."""
-        instance = O.Namespace(klass)
+        instance = O.namespace(klass)
         for owner in reversed(klass.mro()):
             instance.attrs.update(self.class_attributes(owner))
         if klass.dataclass:
@@ -561,6 +563,8 @@ class ClassReader(Interpreter):
         return super().get_attr(owner, attr, node)
 
     def _built_attr(self, owner: O.Built, attr: str, node: cst.CSTNode) -> Any:
+        if attr in owner.holes:
+            return O.Hole()
         if attr in owner.children:
             return owner.children[attr]
         if attr in owner.params:
@@ -578,7 +582,7 @@ class ClassReader(Interpreter):
                 attrs = self.class_attributes(klass)
                 if attr in attrs:
                     return attrs[attr]
-        if attr in owner.holes or "" in owner.holes:
+        if "" in owner.holes:
             return O.Hole()
         return BoundMethod(owner, attr, node)
 
@@ -688,6 +692,8 @@ class ClassReader(Interpreter):
             name = _child_name(owner, index, reading=True)
             if name is None:
                 return O.Hole() if "" in owner.holes or is_unknown(index) else UNKNOWN
+            if name in owner.holes:
+                return O.Hole()
             return owner.children.get(name, owner.params.get(name))
         return super().eval_Subscript(node, frame)
 
@@ -952,7 +958,7 @@ def _child_name(owner: O.Built, index: Any, reading: bool = False) -> str | None
         return str(index)
     if isinstance(index, int) and not isinstance(index, bool):
         names = list(owner.children) or list(owner.params)
-        if owner.holes:
+        if "" in owner.holes:
             return None
         if reading or index < len(names):
             try:

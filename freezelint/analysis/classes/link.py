@@ -1,0 +1,187 @@
+"""The script interpreter meets the user's own classes.
+
+`model = Net(...)` where `Net` is defined in the script or imported from a project module:
+the class is read statically (reader.py) and the script's model gets the real names, as a
+zoo constructor's would. `config = GPTConfig(n_layer=4)` gives a config object the script can
+change before it builds the model. `model.freeze_backbone()` runs the class's own method with
+`self` bound to the model, so what it freezes is analysed with the instance's names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from freezelint.analysis.classes import objects as O
+from freezelint.analysis.classes.project import Project
+from freezelint.analysis.classes.reader import ClassReader, manifest_of
+from freezelint.analysis.python_builtins import Builtin
+from freezelint.analysis.scope import MISSING, Frame
+from freezelint.analysis.values import UNKNOWN, FunctionObj, Instance, ModuleObj
+from freezelint.models.manifest import iter_children
+
+if TYPE_CHECKING:
+    from freezelint.analysis.evaluator import Evaluator
+
+_STATE = "_static_classes"
+__all__ = ["MISSING", "call_method", "class_value", "construct", "fill_instance",
+           "instance_model", "project_import"]
+
+
+class _Link:
+    """Per script run: one reader, and the classes of the models it built (for methods)."""
+
+    def __init__(self, it: Evaluator) -> None:
+        script = (it.base_dir / "__script__.py") if it.base_dir is not None else None
+        self.project = Project(script)
+        self.reader = ClassReader(it.module, self.project, it.resolve, path=script,
+                                  globals_frame=it.globals)
+        self.classes: dict[str, dict[str, O.ClassValue]] = {}  # model label -> path -> class
+
+
+def _link(it: Evaluator) -> _Link:
+    link = it.__dict__.get(_STATE)
+    if link is None:
+        link = _Link(it)
+        it.__dict__[_STATE] = link
+    return link
+
+
+def class_value(it: Evaluator, node: cst.ClassDef, frame: Frame) -> Any:
+    """What a `class` statement of the script binds: a constructor the interpreter calls."""
+    klass = _link(it).reader.class_value(node, frame)
+    return _Constructor(klass)
+
+
+class _Constructor(Builtin):
+    """A class of the project, callable by the interpreter like a builtin."""
+
+    def __init__(self, klass: O.ClassValue) -> None:
+        super().__init__(lambda it, args, kwargs, node: construct(it, klass, args, kwargs, node))
+        object.__setattr__(self, "klass", klass)
+
+
+def project_import(it: Evaluator, module: str, name: str) -> Any:
+    """`from models import Net` where `models` is a project file: a lazy constructor (the file
+    is parsed when the name is first called). MISSING when the module is not the project's."""
+    link = _link(it)
+    path = link.project.module_file(module, link.reader.path)
+    if path is None:
+        return MISSING
+    qualified = f"{module}.{name}" if not module.endswith(".") else f"{module}{name}"
+
+    def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+        value = link.reader._project_name(module, name)
+        _record_files(it, link)
+        if isinstance(value, O.ClassValue):
+            return construct(it, value, args, kwargs, node)
+        from freezelint.analysis import library_calls
+
+        return library_calls.call(it, qualified, args, kwargs, node)
+
+    return Builtin(call)
+
+
+def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
+              node: cst.CSTNode) -> Any:
+    from freezelint.analysis import modules
+
+    link = _link(it)
+    try:
+        value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
+    except RecursionError:
+        return UNKNOWN
+    _record_files(it, link)
+    if isinstance(value, O.Namespace):
+        return value
+    if not isinstance(value, O.Built):
+        return UNKNOWN
+    if it.explicit is not None:  # the model named with --model always wins
+        return ModuleObj(modules.new_model(it, it.explicit, node), "")
+    file = klass.path
+    label = f"{klass.name} ({file.name})" if file is not None and file != link.reader.path \
+        else klass.name
+    manifest = manifest_of(value, label, "static", {"library": "static", "class": klass.name})
+    if manifest is None:
+        return UNKNOWN
+    link.classes[label] = _classes_of(value)
+    return ModuleObj(modules.new_model(it, manifest, node), "")
+
+
+def instance_model(it: Evaluator, node: cst.ClassDef) -> ModuleObj | None:
+    """The model a class of the script builds with its defaults, for analysing its other
+    methods with real names (a LightningModule's configure_optimizers, a freeze in forward).
+    None when it is no nn.Module or its constructor needs arguments."""
+    bound = it.globals.names.get(node.name.value)
+    klass = getattr(bound, "klass", None)
+    if not isinstance(klass, O.ClassValue) or klass.node is not node \
+            or klass.torch_base() is None:
+        return None
+    init = klass.find_method("__init__")
+    if init is not None:
+        params = init[1].params
+        required = [p for p in [*params.posonly_params, *params.params][1:] if p.default is None]
+        if required or any(p.default is None for p in params.kwonly_params):
+            return None
+    saved_primary = it.primary
+    value = construct(it, klass, [], {}, klass.node)
+    it.primary = saved_primary
+    return value if isinstance(value, ModuleObj) else None
+
+
+def fill_instance(it: Evaluator, node: cst.ClassDef, instance: Instance,
+                  froze: bool) -> None:
+    """After `__init__` ran on `instance` (the script interpreter's view of `self`): the
+    submodules it could not build (`self.fc = nn.Linear(...)`, a layer stack) are taken from
+    the class read statically, so the other methods (a LightningModule's
+    configure_optimizers, a freeze in forward or a hook) see real names. Not when `__init__`
+    changed requires_grad itself: the static model would not carry that."""
+    if froze:
+        return
+    static = instance_model(it, node)
+    if static is None:
+        return
+    for child in iter_children(static.model.manifest, ""):
+        if not isinstance(instance.attrs.get(child), ModuleObj):
+            instance.attrs[child] = ModuleObj(static.model, child)
+
+
+def call_method(it: Evaluator, receiver: ModuleObj, name: str, args: list[Any],
+                kwargs: dict[str, Any], node: cst.Call) -> Any:
+    """`model.freeze_backbone()` on a model read from its class: the class's own method with
+    `self` bound to the module. MISSING when the module has no such method of its own."""
+    link = it.__dict__.get(_STATE)
+    if link is None:
+        return MISSING
+    klass = link.classes.get(receiver.model.manifest.name, {}).get(receiver.path)
+    if klass is None:
+        return MISSING
+    found = klass.find_method(name)
+    if found is None:
+        return MISSING
+    return it.call_function(FunctionObj(found[1], None, None), [receiver, *args], kwargs, node)
+
+
+def _classes_of(root: O.Built) -> dict[str, O.ClassValue]:
+    found: dict[str, O.ClassValue] = {}
+    seen: set[int] = set()
+
+    def walk(module: O.Built, path: str) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        if module.cls is not None:
+            found[path] = module.cls
+        for name, child in module.children.items():
+            if child is not None:
+                walk(child, f"{path}.{name}" if path else name)
+
+    walk(root, "")
+    return found
+
+
+def _record_files(it: Evaluator, link: _Link) -> None:
+    for path in link.project.read:
+        if path not in it.facts.files_read:
+            it.facts.files_read.append(path)
