@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -14,6 +15,9 @@ from freezelint.models.zoo import load_zoo
 # A bug in the analysis raises in every test (and in the command lines the tests start)
 # instead of being counted, logged and skipped: see freezelint/analysis/interpreter.py.
 os.environ[STRICT_ENV] = "1"
+# The user's own configuration (which may trust local models) never reaches the tests: a
+# test that wants one writes it under its own XDG_CONFIG_HOME.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="freezelint-tests-config-")
 
 
 @pytest.fixture(scope="session")

@@ -471,13 +471,16 @@ def test_user_model_from_config_does_not_run_without_trust(tmp_path: Path) -> No
 
 def test_user_model_from_config_runs_with_trust(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust from the user's own configuration file (issue 18: a project's own
+    `trust-local-models = true` no longer grants it, see test_hostile_trust.py)."""
     pytest.importorskip("torch")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a real build
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    write(tmp_path / "user-config" / "freezelint" / "config.toml", "trust-local-models = true\n")
     write(tmp_path / "net.py", USER_MODEL)
     write(tmp_path / "pyproject.toml", """\
         [tool.freezelint]
         model = "net.py:Net"
-        trust-local-models = true
         """)
     write(tmp_path / "train.py", LOOP)
     result = run("train.py", "--output-format", "concise", cwd=tmp_path)

@@ -86,9 +86,25 @@ class DirectiveResolver:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, Path], Any] = {}
 
-    def for_file(self, target: str) -> Callable[[str], Manifest]:
+    def for_file(self, target: str, problems: list[str] | None = None
+                 ) -> Callable[[str], Manifest]:
+        """The resolver for `target`'s directives. A directive that cannot be used adds a
+        warning to `problems`: the file is then linted without it, which must not pass
+        for a check against the model it names."""
         base = Path.cwd() if target == STDIN else Path(target).parent.absolute()
-        return lambda spec: self.resolve(spec, base)
+
+        def resolve(spec: str) -> Manifest:
+            from freezelint.models.resolve import ModelSpecError
+
+            try:
+                return self.resolve(spec, base)
+            except ModelSpecError as error:
+                warning = directive_warning(target, spec, error)
+                if problems is not None and warning not in problems:
+                    problems.append(warning)
+                raise
+
+        return resolve
 
     def resolve(self, spec: str, base: Path) -> Manifest:
         from freezelint.models.resolve import ModelSpecError, resolve_model
@@ -106,6 +122,11 @@ class DirectiveResolver:
 
 
 _RESOLVER = DirectiveResolver()
+
+
+def directive_warning(target: str, spec: str, error: Exception) -> str:
+    return (f"{target}: warning: `# freezelint: model={spec}` cannot be used: {error}; the "
+            "file was linted without that model")
 
 
 def check_file(target: str, settings: Settings, data: bytes | None = None) -> Outcome:
@@ -126,7 +147,7 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
             outcome.stdout = data
         return outcome
     cache = _cache(settings) if not mode.computes_fixes and target != STDIN else None
-    config = _config(target, settings)
+    config = _config(target, settings, outcome.messages)
     try:
         if mode.add_noqa:
             return _add_noqa(target, source, data, config, outcome)
@@ -134,7 +155,8 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
             from freezelint.engine.lint import lint_result
 
             analysis = lint_result(source.text, config)
-            if cache is not None and data is not None:
+            if cache is not None and data is not None and not outcome.messages:
+                # (a warning, such as an unusable directive, must be said on every run)
                 cache.put(data, analysis.diagnostics, analysis.dependencies, analysis.coverage)
             outcome.result = FileResult(target, analysis.diagnostics, source.text,
                                         coverage=analysis.coverage)
@@ -155,10 +177,15 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
 def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outcome) -> Outcome:
     """An `.ipynb` file: its code cells linted together (see notebook_check)."""
     from freezelint.cli.notebooks import check_notebook
+    from freezelint.inputs.source import SourceError
 
     cache = _cache(settings) if not settings.mode.computes_fixes else None
     try:
-        return check_notebook(target, data, settings, _config(target, settings), cache, outcome)
+        return check_notebook(target, data, settings, _config(target, settings, outcome.messages),
+                              cache, outcome)
+    except SourceError as error:  # its cells nest deeper than the parser can take
+        outcome.messages.append(f"{target}: error: {error}")
+        return outcome
     except Exception as error:  # a bug in an analysis or a rule: skip the file, say so
         outcome.messages.append(f"{target}: internal error: {describe(error)}")
         return outcome
@@ -230,12 +257,13 @@ def _add_noqa(target: str, source: Any, data: bytes | None, config: Any,
     return outcome
 
 
-def _config(target: str, settings: Settings) -> Any:
+def _config(target: str, settings: Settings, problems: list[str] | None = None) -> Any:
     from freezelint.engine.lint import LintConfig
 
     return LintConfig(model=settings.model, select=settings.select, ignore=settings.ignore,
                       extend_select=settings.extend_select,
-                      resolve_spec=_RESOLVER.for_file(target), checkpoint=settings.checkpoint,
+                      resolve_spec=_RESOLVER.for_file(target, problems),
+                      checkpoint=settings.checkpoint,
                       path=None if target == STDIN else Path(target))
 
 

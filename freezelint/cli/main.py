@@ -324,6 +324,7 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
 
     keyed: dict[tuple[Any, ...], list[str]] = {}
     configs: dict[tuple[Any, ...], Any] = {}
+    trusts: list[bool] = []
     for target in targets:
         path = Path.cwd() if target == STDIN else Path(target)
         config = finder.for_path(path)
@@ -341,9 +342,10 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
         if options.model is None and config is not None:
             chosen = config.model_for(None if target == STDIN else path)
             if chosen is not None:
-                trust = options.trust if options.trust is not None else config.trust_local_models
+                if not trusts:  # read the user's configuration once per run, if needed
+                    trusts.append(_trust(options.trust))
                 model = (chosen[0], json.dumps(chosen[1], sort_keys=True, default=repr),
-                         str(config.path), trust)
+                         str(config.path), trusts[0])
         checkpoint = (config.checkpoint if options.checkpoint is None and config is not None
                       else None)
         checkpoint_key = str(config.resolve_path(checkpoint)) if checkpoint and config else None
@@ -362,7 +364,8 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
         model = options.model
         if model_key is not None:
             if model_key not in models:
-                models[model_key] = _config_model(config, model_key)
+                models[model_key] = _config_model(config, model_key,
+                                                  refused_by_flag=options.trust is False)
             model = models[model_key]
         checkpoint = options.checkpoint
         if checkpoint_key is not None:
@@ -376,18 +379,33 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
     return groups
 
 
-def _config_model(config: Any, key: tuple[str, str, str, bool]) -> Manifest:
+def _trust(flag: bool | None) -> bool:
+    """Whether the user lets a configured model be their own code: --[no-]trust-local-models
+    when given, else their own configuration file (never the project's, see config.py)."""
+    from freezelint.engine.config import user_trusts_local_models
+
+    return flag if flag is not None else user_trusts_local_models()
+
+
+def _config_model(config: Any, key: tuple[str, str, str, bool],
+                  refused_by_flag: bool = False) -> Manifest:
     """A model named in a configuration file, relative to its directory. The user's own
-    code runs only when that file (or the command line) says trust-local-models."""
-    from freezelint.engine.config import ConfigError
+    code runs only when the user trusts it (`_trust`)."""
+    from freezelint.engine.config import ConfigError, user_config_path
     from freezelint.models.specs import is_user_model_spec
 
     spec, kwargs, _, trust = key
     if not trust and is_user_model_spec(spec.partition("(")[0].strip()):
+        if refused_by_flag:
+            raise ConfigError(f"{config.path}: model {spec!r} is your own code, and "
+                              "--no-trust-local-models forbids building it (which runs it)")
+        project = (" The project's own `trust-local-models = true` cannot grant that: a "
+                   "repository being linted must not decide to run its code."
+                   if config.trust_local_models else "")
         raise ConfigError(
             f"{config.path}: model {spec!r} is your own code, and building it runs that code: "
-            "set `trust-local-models = true` in that file (or pass --trust-local-models) "
-            "to allow it")
+            "pass --trust-local-models to allow it, or set `trust-local-models = true` in "
+            f"your own {user_config_path()} to allow it in every project.{project}")
     try:
         return resolve_model(spec, json.loads(kwargs), base_dir=config.directory,
                              allow_user_code=trust)
@@ -713,12 +731,15 @@ def explain(path: str, model_spec: str | None, model_args: tuple[str, ...],
         raise _InputError(f"{path}: {error.strerror or error}") from None
     except SourceError as error:
         raise _InputError(f"{path}: {error}") from None
+    warnings: list[str] = []
     config = LintConfig(model=model, path=Path(path), checkpoint=checkpoint,
-                        resolve_spec=DirectiveResolver().for_file(path))
+                        resolve_spec=DirectiveResolver().for_file(path, warnings))
     try:
         analysis = analyze(text, config)
     except SourceError as error:  # nested deeper than the parser can take
         raise _InputError(f"{path}: {error}") from None
+    for warning in warnings:  # an unusable `# freezelint: model=` directive
+        click.echo(warning, err=True)
     if not analysis.models:
         raise _InputError(
             f"{path}: no model found; name it with --model, a `# freezelint: model=...` "
@@ -743,8 +764,8 @@ def _configured_model(path: Path, trust: bool | None, with_model: bool
     if chosen is not None:
         spec, kwargs = chosen
         key = (spec, json.dumps(kwargs, sort_keys=True, default=repr), str(config.path),
-               config.trust_local_models if trust is None else trust)
-        model = _config_model(config, key)
+               _trust(trust))
+        model = _config_model(config, key, refused_by_flag=trust is False)
     checkpoint = None
     if config.checkpoint:
         checkpoint = _config_checkpoint(config, str(config.resolve_path(config.checkpoint)))

@@ -34,7 +34,7 @@ def check_notebook(target: str, data: bytes, settings: Settings, config: LintCon
         return outcome
     before, dependencies, coverage = lint_notebook(notebook, config)
     if not mode.computes_fixes:
-        if cache is not None:
+        if cache is not None and not outcome.messages:  # warnings are said on every run
             cache.put(data, before, dependencies, coverage)
         outcome.result = result_for(target, notebook, before, coverage)
         return outcome

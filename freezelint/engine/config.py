@@ -12,8 +12,16 @@ from any working directory. An unknown key is an error naming the key and the fi
 must not silently lint against the wrong rules or the wrong model.
 
 Reading a configuration never runs code. A model spec naming the user's own code
-(`pkg.models:build`, `models.py:Net`) is built, which runs that code, only when the same file
-says `trust-local-models = true` (or the command line passes --trust-local-models).
+(`pkg.models:build`, `models.py:Net`) is built, which runs that code, only when the user
+says so: `--trust-local-models` on the command line, `trust-local-models = true` in the
+user's own configuration file (`~/.config/freezelint/config.toml`, see `user_config_path`),
+or the editor's setting. A project's pyproject.toml or freezelint.toml is part of what is
+being linted, possibly someone else's repository just cloned or opened in an editor: its
+`trust-local-models` is read (and reported) but grants nothing, as editors' workspace trust
+works.
+
+Configuration files are read only when regular, up to MAX_CONFIG_BYTES, and a TOML value
+nested too deeply for the parser is an error naming the file.
 """
 
 from __future__ import annotations
@@ -31,6 +39,10 @@ from freezelint.common.words import edit_distance
 
 FREEZELINT_TOML = "freezelint.toml"
 PYPROJECT_TOML = "pyproject.toml"
+USER_CONFIG = "config.toml"
+# Keys the user's own configuration file may hold.
+USER_KEYS = ("trust-local-models",)
+MAX_CONFIG_BYTES = 4 * 2**20
 
 # Every key a configuration may hold, in the order the README lists them.
 KEYS = (
@@ -174,12 +186,23 @@ def _has_freezelint_table(pyproject: Path) -> bool:
     """A pyproject.toml counts only with a [tool.freezelint] table. Files that never
     mention freezelint are not parsed: a broken pyproject of another project higher up
     must not stop the run."""
+    from freezelint.inputs.source import SourceError, read_file
+
     try:
-        text = pyproject.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = read_file(pyproject, MAX_CONFIG_BYTES)
+    except SourceError as error:
+        if "no such file" in str(error):
+            return False
+        # Whether it holds [tool.freezelint] cannot be told: say so rather than lint
+        # without a configuration that may be there.
+        raise ConfigError(f"{pyproject}: cannot read: {error}") from None
+    if b"freezelint" not in data:
         return False
-    if "freezelint" not in text:
-        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{pyproject}: cannot read [tool.freezelint]: not valid UTF-8 "
+                          f"(byte at offset {error.start})") from None
     return _table(pyproject, _parse(pyproject, text)) is not None
 
 
@@ -187,13 +210,44 @@ def load_config(file: Path) -> ProjectConfig:
     """Read and validate one configuration file: a pyproject.toml's [tool.freezelint]
     table, or every top-level key of any other file (freezelint.toml)."""
     file = Path(os.path.abspath(file))
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise ConfigError(f"{file}: cannot read: {reason}") from None
-    table = _table(file, _parse(file, text))
+    table = _table(file, _parse(file, _read_text(file)))
     return _validate(file, table or {})
+
+
+def _read_text(file: Path) -> str:
+    from freezelint.inputs.source import SourceError, read_file
+
+    try:
+        return read_file(file, MAX_CONFIG_BYTES).decode("utf-8")
+    except SourceError as error:
+        raise ConfigError(f"{file}: cannot read: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{file}: cannot read: not valid UTF-8 (byte at offset "
+                          f"{error.start})") from None
+
+
+def user_config_path() -> Path:
+    """The user's own configuration file (XDG): the one place besides the command line
+    and the editor's settings that can trust local models."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "freezelint" / USER_CONFIG
+
+
+def user_trusts_local_models() -> bool:
+    """`trust-local-models` from the user's own configuration file; False without one."""
+    file = user_config_path()
+    if not file.exists():
+        return False
+    data = _parse(file, _read_text(file))
+    unknown = sorted(set(data) - set(USER_KEYS))
+    if unknown:
+        raise ConfigError(f"{file}: unknown key {unknown[0]!r} (this file holds only "
+                          f"{', '.join(USER_KEYS)}; project settings go in pyproject.toml "
+                          "or freezelint.toml)")
+    value = data.get("trust-local-models", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{file}: 'trust-local-models' must be true or false")
+    return value
 
 
 def _parse(file: Path, text: str) -> dict[str, Any]:
@@ -206,6 +260,8 @@ def _parse(file: Path, text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: invalid TOML: {error}") from None
+    except RecursionError:  # `x = [[[[...` thousands deep: tomllib recurses per level
+        raise ConfigError(f"{file}: invalid TOML: a value nested too deeply") from None
 
 
 def _table(file: Path, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -95,6 +95,7 @@ class LintResult:
 def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
     """Lint one snapshot. Runs in a worker thread."""
     config, notices = lint_setup(snapshot.settings, snapshot.path, snapshot.root, models)
+    unusable = _record_directive_failures(config)
     prepared = prepare(snapshot)
     try:
         analysis = analyze(prepared.text, config, statements=_STATEMENTS)
@@ -102,12 +103,35 @@ def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
         analysis = Analysis([])
         notices = [*notices, Notice(f"freezelint cannot check this file: {error}",
                                     Severity.WARNING)]
+    notices = [*notices, *(Notice(f"The directive `# freezelint: model={spec}` cannot be "
+                                  f"used: {error}; the file is linted without that model",
+                                  Severity.WARNING) for spec, error in unusable)]
     _freeze_new_trees()
     skipped = [d for d in prepared.skipped if _selected(d.rule, config)]
     diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)
     layout = Layout(prepared.segments, prepared.lines, snapshot.codec)
     return LintResult(snapshot, prepared, layout, analysis, diagnostics, config,
                       entries(diagnostics, notices, layout), list(analysis.models))
+
+
+def _record_directive_failures(config: LintConfig) -> list[tuple[str, Exception]]:
+    """Wrap the directive resolver so that a `# freezelint: model=` directive that cannot
+    be used is shown in the document, not silently ignored."""
+    failures: list[tuple[str, Exception]] = []
+    resolve = config.resolve_spec
+    if resolve is None:
+        return failures
+
+    def recording(spec: str) -> Manifest:
+        try:
+            return resolve(spec)
+        except (LookupError, ValueError, OSError) as error:
+            if all(spec != seen for seen, _ in failures):
+                failures.append((spec, error))
+            raise
+
+    config.resolve_spec = recording
+    return failures
 
 
 _frozen_at = 0

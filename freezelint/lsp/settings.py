@@ -7,7 +7,8 @@ Two sources, merged per document:
 - the project: the configuration file the CLI would use for the document
   (`freezelint.toml` or `[tool.freezelint]` in `pyproject.toml`, nearest above it; see
   freezelint/engine/config.py), with all its keys: model and per-file-models, model-args,
-  checkpoint, select, extend-select, ignore and per-file-ignores, trust-local-models.
+  checkpoint, select, extend-select, ignore and per-file-ignores (its trust-local-models
+  grants nothing: opening a repository must not run its code).
 The project wins for the model and select, since the model is a fact about the project
 while editor settings are often user-wide; ignores of both apply. A configuration that
 cannot be used (invalid TOML, an unknown key) is shown as a warning in the document, and
@@ -15,7 +16,9 @@ the editor settings apply meanwhile. Without a configured model, `lint` takes it
 `# freezelint: model=...` directive or detects a constructor in the code.
 
 A model that is the user's own code (`pkg.mod:make_model`, `models.py:Net`) is built, which
-runs that code, only when trust is given (either source); otherwise the document gets one
+runs that code, only when the user trusts it (the editor setting trustLocalModels, or
+`trust-local-models = true` in the user's own ~/.config/freezelint/config.toml); otherwise
+the document gets one
 information-level diagnostic saying how to give it. Directives never run code.
 """
 
@@ -30,7 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from freezelint.common.diagnostics import Severity
-from freezelint.engine.config import ConfigError, ProjectConfig, WatchedConfigs
+from freezelint.engine.config import (
+    ConfigError,
+    ProjectConfig,
+    WatchedConfigs,
+    user_config_path,
+    user_trusts_local_models,
+)
 from freezelint.engine.lint import LintConfig
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
@@ -159,7 +168,9 @@ def lint_setup(settings: Settings, document: Path | None, root: Path | None,
     chosen = project.model_for(document) if project is not None else None
     if project is not None and chosen is not None:
         (spec, kwargs), base, origin = chosen, project.directory, str(project.path)
-    trusted = settings.trust_local_models or bool(project and project.trust_local_models)
+    # Trust is the user's: the editor setting or their own configuration file, never the
+    # project's own file (opening a repository must not run its code).
+    trusted = settings.trust_local_models or _user_trust(notices)
     base = base or document_dir or Path.cwd()
     manifest = None
     if spec:
@@ -201,6 +212,15 @@ def _project(start: Path | None, models: ModelCache, notices: list[Notice]
         return None
 
 
+def _user_trust(notices: list[Notice]) -> bool:
+    try:
+        return user_trusts_local_models()
+    except ConfigError as error:
+        notices.append(Notice(f"freezelint configuration not used: {error}", Severity.WARNING,
+                              CONFIG_NOTICE))
+        return False
+
+
 def _directive_resolver(models: ModelCache, base: Path) -> Callable[[str], Manifest]:
     """`# freezelint: model=...` directives: relative to the document, never user code."""
     return lambda spec: models.resolve(spec, {}, base, False)
@@ -210,10 +230,10 @@ def _model_notice(spec: str, origin: str, error: str, trusted: bool) -> Notice:
     if not trusted and is_user_model_spec(spec.partition("(")[0].strip()):
         return Notice(
             f"The model {spec!r} (from {origin}) is your own code, and building it runs that "
-            "code, so the editor does not build it unless trusted: set "
-            "`trust-local-models = true` under [tool.freezelint] in pyproject.toml, or the "
-            "editor setting freezelint.trustLocalModels. Until then the model is taken from "
-            "a directive or detected from the code.", Severity.INFO)
+            "code, so the editor does not build it unless you trust it: set the editor "
+            "setting freezelint.trustLocalModels, or `trust-local-models = true` in your own "
+            f"{user_config_path()} (a project's own configuration cannot grant it). Until "
+            "then the model is taken from a directive or detected from the code.", Severity.INFO)
     return Notice(f"Cannot use the model {spec!r} (from {origin}): {error}", Severity.WARNING)
 
 

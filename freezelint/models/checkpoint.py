@@ -29,6 +29,7 @@ import io
 import json
 import os
 import pickle
+import stat
 import struct
 import zipfile
 from collections import OrderedDict
@@ -50,6 +51,14 @@ _LEGACY_PREFIX = b"\x80\x02\x8a\x0a" + _LEGACY_MAGIC.to_bytes(10, "little")
 # safetensors refuses headers above 100 MB; so do we (a corrupt length must not make us
 # allocate gigabytes).
 _MAX_SAFETENSORS_HEADER = 100_000_000
+# The most pickle read from a checkpoint (zip `data.pkl`, or the legacy format's pickles).
+# A real one is a few hundred KB even for a 70B model (one short record per tensor); the
+# bound is what keeps a 4 MB zip whose data.pkl inflates to 4 GB from being inflated, and
+# with it the memory the unpickled objects take (at most about 16 times the pickle's size).
+MAX_PICKLE_BYTES = 16 * 2**20
+# Pickled `nn.Module`s nested deeper than this are refused rather than walked (a real
+# model nests a few levels; a crafted one could nest millions).
+MAX_MODULE_DEPTH = 256
 
 _STORAGE_DTYPES = {
     "FloatStorage": "float32",
@@ -142,7 +151,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Manifest:
     try:
         if file.is_dir():
             raise CheckpointError(_directory_message(file))
-        size = file.stat().st_size
+        status = file.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+            raise CheckpointError(f"{file} is not a regular file: not read")
+        size = status.st_size
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {file}") from None
     except OSError as error:
@@ -227,6 +239,9 @@ def _read_safetensors(file: Path, size: int) -> list[TensorInfo]:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{file} has a corrupt safetensors header: {error}") from None
+    except RecursionError:  # `[[[[...` a million deep: no real header nests past 3 levels
+        raise CheckpointError(f"{file} has a corrupt safetensors header: JSON nested too "
+                              "deeply") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{file} has a corrupt safetensors header (not a JSON object)")
     tensors: list[TensorInfo] = []
@@ -275,7 +290,7 @@ def _read_torch_zip(file: Path) -> tuple[Any, _RestrictedUnpickler]:
             if prefix + "constants.pkl" in names:
                 raise CheckpointError(f"{file} is a TorchScript archive (torch.jit.save); "
                                       "freezelint reads checkpoints written by torch.save")
-            data = archive.read(pickles[0])
+            data = _read_member(archive, pickles[0], file)
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
@@ -284,9 +299,55 @@ def _read_torch_zip(file: Path) -> tuple[Any, _RestrictedUnpickler]:
     return unpickler.guarded_load(), unpickler
 
 
+def _read_member(archive: zipfile.ZipFile, name: str, file: Path) -> bytes:
+    """A zip member, inflated only up to MAX_PICKLE_BYTES whatever its header claims."""
+    if archive.getinfo(name).file_size > MAX_PICKLE_BYTES:
+        raise CheckpointError(_pickle_too_large(file, name))
+    with archive.open(name) as member:
+        data = member.read(MAX_PICKLE_BYTES + 1)
+    if len(data) > MAX_PICKLE_BYTES:  # the header lied about the size
+        raise CheckpointError(_pickle_too_large(file, name))
+    return data
+
+
+def _pickle_too_large(file: Path, name: str) -> str:
+    return (f"{file} is not a checkpoint freezelint reads: its {name} would inflate past "
+            f"{MAX_PICKLE_BYTES // 2**20} MiB (a real one is a few hundred KB)")
+
+
+class _BoundedReader:
+    """A file whose reads stop at `limit` bytes in all (the legacy format's pickles are
+    read straight from the file)."""
+
+    def __init__(self, handle: BinaryIO, limit: int, file: Path) -> None:
+        self._handle = handle
+        self._left = limit
+        self._file = file
+
+    def _take(self, data: bytes) -> bytes:
+        self._left -= len(data)
+        if self._left < 0:
+            raise CheckpointError(_pickle_too_large(self._file, "pickle"))
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left + 1 if size < 0 else min(size, self._left + 1)
+        return self._take(self._handle.read(wanted))
+
+    def readline(self, size: int = -1) -> bytes:
+        wanted = self._left + 1 if size < 0 else min(size, self._left + 1)
+        return self._take(self._handle.readline(wanted))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
 def _read_torch_legacy(file: Path) -> tuple[Any, _RestrictedUnpickler]:
     """Read the four leading pickles of the legacy format and stop before the storages."""
-    with open(file, "rb") as handle:
+    with open(file, "rb") as raw:
+        handle: Any = _BoundedReader(raw, MAX_PICKLE_BYTES, file)
         magic = _RestrictedUnpickler(handle, file).guarded_load()
         if magic != _LEGACY_MAGIC:
             raise CheckpointError(f"{file} is a pickle but not a PyTorch checkpoint "
@@ -588,7 +649,10 @@ def _state_dict_of(obj: Any, file: Path, unpickler: _RestrictedUnpickler
     best: list[tuple[str, _Tensor]] = []
     best_module: str | None = None
     for key, value in candidates:
-        found, module_type = _tensors_in(value)
+        try:
+            found, module_type = _tensors_in(value)
+        except CheckpointError as error:
+            raise CheckpointError(f"{file}: {error}") from None
         if len(found) > len(best):
             best_key, best, best_module = key, found, module_type
     if not best:
@@ -605,9 +669,7 @@ def _state_dict_of(obj: Any, file: Path, unpickler: _RestrictedUnpickler
 
 def _tensors_in(value: Any) -> tuple[list[tuple[str, _Tensor]], str | None]:
     if isinstance(value, _Opaque) and _module_state(value) is not None:
-        found: list[tuple[str, _Tensor]] = []
-        _walk_module(value, "", found, set())
-        return found, type(value)._fzl_global.rpartition(".")[2]
+        return _walk_module(value), type(value)._fzl_global.rpartition(".")[2]
     if isinstance(value, dict):
         return [(k, v) for k, v in value.items()
                 if isinstance(k, str) and isinstance(v, _Tensor)], None
@@ -623,28 +685,37 @@ def _module_state(value: _Opaque) -> dict[str, Any] | None:
     return None
 
 
-def _walk_module(module: _Opaque, prefix: str, out: list[tuple[str, _Tensor]],
-                 seen: set[int]) -> None:
-    """Append a pickled module's state-dict entries (params, persistent buffers, then
-    children), the order `Module.state_dict()` uses."""
-    state = _module_state(module)
-    if state is None or id(module) in seen:
-        return
-    seen.add(id(module))
-    non_persistent = state.get("_non_persistent_buffers_set") or set()
-    for name, tensor in state["_parameters"].items():
-        if isinstance(tensor, _Tensor):
-            out.append((prefix + name, tensor))
-    buffers = state.get("_buffers")
-    if isinstance(buffers, dict):
-        for name, tensor in buffers.items():
-            if isinstance(tensor, _Tensor) and name not in non_persistent:
-                out.append((prefix + name, tensor))
-    children = state.get("_modules")
-    if isinstance(children, dict):
-        for name, child in children.items():
-            if isinstance(child, _Opaque):
-                _walk_module(child, f"{prefix}{name}.", out, seen)
+def _walk_module(root: _Opaque) -> list[tuple[str, _Tensor]]:
+    """A pickled module's state-dict entries (params, persistent buffers, then children,
+    depth first), the order `Module.state_dict()` uses. Iterative, and bounded: a module
+    nested more than MAX_MODULE_DEPTH levels deep is refused with a CheckpointError."""
+    out: list[tuple[str, _Tensor]] = []
+    seen: set[int] = set()
+    stack: list[tuple[_Opaque, str, int]] = [(root, "", 0)]
+    while stack:
+        module, prefix, depth = stack.pop()
+        state = _module_state(module)
+        if state is None or id(module) in seen:
+            continue
+        if depth > MAX_MODULE_DEPTH:
+            raise CheckpointError(f"pickled modules nested more than {MAX_MODULE_DEPTH} "
+                                  "levels deep: not a model freezelint reads")
+        seen.add(id(module))
+        non_persistent = state.get("_non_persistent_buffers_set") or set()
+        for name, tensor in state["_parameters"].items():
+            if isinstance(tensor, _Tensor):
+                out.append((prefix + str(name), tensor))
+        buffers = state.get("_buffers")
+        if isinstance(buffers, dict):
+            for name, tensor in buffers.items():
+                if isinstance(tensor, _Tensor) and name not in non_persistent:
+                    out.append((prefix + str(name), tensor))
+        children = state.get("_modules")
+        if isinstance(children, dict):
+            stack.extend((child, f"{prefix}{name}.", depth + 1)
+                         for name, child in reversed(children.items())
+                         if isinstance(child, _Opaque))
+    return out
 
 
 # -- messages ------------------------------------------------------------------------------
