@@ -443,6 +443,8 @@ USER_MODEL = textwrap.dedent("""\
 
     Path(__file__).with_name("ran.marker").write_text("the model code ran")
 
+    import os
+
     import torch.nn as nn
 
 
@@ -450,7 +452,8 @@ USER_MODEL = textwrap.dedent("""\
         def __init__(self):
             super().__init__()
             self.backbone = nn.Linear(4, 4)
-            self.head = nn.Linear(4, 2)
+            # A width read at run time: the class cannot be read statically, only built.
+            self.head = nn.Linear(4, int(os.environ.get("HEAD_WIDTH", "2")))
 """)
 
 
