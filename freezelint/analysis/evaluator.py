@@ -99,6 +99,7 @@ class Evaluator:
         self.calls = 0
         self.running: set[cst.CSTNode] = set()  # definitions being executed (recursion)
         self.uncertain = 0
+        self.scope = ""  # the function or `Class.method` being analysed ('' at top level)
         self.called: set[cst.CSTNode] = set()
         self.primary: ModelState | None = None
         self.optimizers: list[OptimizerObj] = []

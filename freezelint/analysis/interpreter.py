@@ -99,6 +99,7 @@ class Interpreter(Evaluator):
         order methods are called in is the framework's, not the file's."""
         methods = {f.name.value: f for f in body_of(cls) if isinstance(f, cst.FunctionDef)}
         instance = Instance(methods)
+        self.scope = cls.name.value
         init = methods.get("__init__")
         freezes = len(self.facts.grad_assigns)
         if init is not None:
@@ -109,8 +110,11 @@ class Interpreter(Evaluator):
         for name, method in methods.items():
             if name != "__init__" and method not in self.called:
                 self._run_method(method, instance.copy())
+        self.scope = ""
 
     def _run_method(self, method: cst.FunctionDef, instance: Instance) -> None:
+        cls = self.scope.partition(".")[0]
+        self.scope = f"{cls}.{method.name.value}" if cls else method.name.value
         frame = Frame(parent=self.globals)
         params = [*method.params.posonly_params, *method.params.params]
         for i, param in enumerate(params):
@@ -120,7 +124,10 @@ class Interpreter(Evaluator):
 
     def _run_standalone(self, fn: cst.FunctionDef) -> None:
         saved_primary = self.primary
-        if saved_primary is not None:
+        self.scope = fn.name.value
+        # Only the model the user named stands for a name the function never binds
+        # (modules.promote): without one, a copy would be a tree nobody touched.
+        if saved_primary is not None and self.explicit is not None:
             self.primary = modules.new_model(self, saved_primary.manifest, None)
         frame = Frame(parent=self.globals)
         for param in fn.params.params:
@@ -128,6 +135,7 @@ class Interpreter(Evaluator):
         with suppress(ReturnSignal):
             self.exec_block(body_of(fn), frame)
         self.primary = saved_primary
+        self.scope = ""
 
     # -- functions -------------------------------------------------------------------------
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],

@@ -53,7 +53,7 @@ def construct(it: Evaluator, request: ModelRequest, node: cst.CSTNode) -> Any:
 
 
 def new_model(it: Evaluator, manifest: Manifest, node: cst.CSTNode | None) -> ModelState:
-    model = ModelState(manifest, node)
+    model = ModelState(manifest, node, scope=it.scope)
     model.opaque.update(manifest.holes)  # names under a hole are unknown to every rule
     it.facts.models.append(model)
     if it.primary is None:

@@ -73,6 +73,7 @@ def set_mode(it: Evaluator, module: ModuleObj, training: bool, node: cst.CSTNode
     under = [p for p in model.bn_eval if p == module.path or p.startswith(base)]
     if not module.path:
         model.in_eval = None if training or it.uncertain else node
+        model.in_train = node if training and not it.uncertain else None
     if not training:
         if module.type_name in BATCHNORM_TYPES:
             model.bn_eval[module.path] = node

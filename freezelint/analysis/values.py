@@ -95,6 +95,11 @@ class ModelState:
     # `model.eval()` on the whole model, not undone by a later `train()`: a frozen feature
     # extractor or teacher, which no optimizer is meant to train.
     in_eval: cst.CSTNode | None = None
+    # `model.train()` on the whole model (by the script or a trainer), not undone since.
+    in_train: cst.CSTNode | None = None
+    # Where the model was built: '' for the script's top level, else the function or
+    # `Class.method` analysed (what `freezelint explain` labels each tree with).
+    scope: str = ""
 
     def __post_init__(self) -> None:
         if not self.trainable:

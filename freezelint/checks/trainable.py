@@ -9,7 +9,7 @@ from freezelint.analysis.values import ModelState
 from freezelint.checks.base import Context, Finding, examples, plural, rule
 
 
-@rule("FZL103", reads=("optimizers", "models", "grad_assigns"))
+@rule("FZL103", reads=("optimizers", "models", "grad_assigns", "name_tests"))
 def nothing_trainable(ctx: Context) -> Iterator[Finding]:
     models_with_optimizer: set[int] = set()
     for built in ctx.facts.optimizers:
@@ -49,12 +49,17 @@ def nothing_trainable(ctx: Context) -> Iterator[Finding]:
 
 
 def _all_frozen_at_end(ctx: Context, model: ModelState) -> Finding | None:
-    """No optimizer in sight, yet the script leaves nothing trainable. Not a model left in
-    eval mode: frozen whole and evaluated, it is a feature extractor or a teacher (the
-    Lightning tutorials' pretrained ResNet), which nothing is meant to train."""
+    """No optimizer in sight, yet the script leaves nothing trainable, although it meant to
+    train some of it: it tested the parameters' names to choose what to freeze, or it
+    trains the model afterwards (`model.train()`, or a trainer that calls it). A model
+    frozen whole on purpose is a feature extractor, a teacher or an EMA copy (the Lightning
+    tutorials' pretrained ResNet, a distiller's teacher), which nothing is meant to train."""
     assigns = [a for a in ctx.facts.grad_assigns.values() if a.model is model]
     if not assigns or not model.trainable or any(v is not False for v in model.trainable.values()) \
-            or model.manifest.holes or model.in_eval is not None:
+            or model.manifest.holes:
+        return None
+    chose = any(test.model is model for test in ctx.facts.name_tests.values())
+    if not chose and model.in_train is None:
         return None
     last = max(assigns, key=lambda a: a.seq)
     return Finding(last.node, f"after this, none of the {len(model.trainable)} parameters of "

@@ -265,17 +265,23 @@ class _Buffer(io.StringIO):
 
 def explanation(analysis: Analysis, locate: Callable[[Span], str], path: str,
                 problems: int) -> Group:
-    """`freezelint explain`: per model the tree after the script, the totals ("0 of 87.7M
-    parameters train") and what each of its optimizers gets."""
+    """`freezelint explain`: one tree per model and scope it was analysed in (the script's
+    top level, a function, a method), labelled with both: the tree after the code, the totals
+    ("0 of 87.7M parameters train") and what each of its optimizers gets. Trees that are
+    the same (same model, same names, same state) are drawn once, with every scope they
+    stand for: the same tree is never printed twice."""
     parts: list[object] = []
-    for manifest, state in zip(analysis.models, analysis.trainable, strict=True):
+    scopes = analysis.scopes or [""] * len(analysis.models)
+    for manifest, state, where in _folded(analysis.models, analysis.trainable, scopes):
         if parts:
             parts.append(Text())
         title = Text(f"{path}: ")
         title.append(manifest.name, style="bold")
         kind = manifest.meta.get("architecture") or (manifest.modules[0].type
                                                       if manifest.modules else "")
-        title.append(f" ({kind}) after the script" if kind else " after the script")
+        if kind:
+            title.append(f" ({kind})")
+        title.append(f" {_where(where)}")
         parts.extend([title, draw(manifest, state), _totals(manifest, state)])
         for optimizer in analysis.optimizers:
             if optimizer.model == manifest.name:
@@ -284,6 +290,31 @@ def explanation(analysis: Analysis, locate: Callable[[Span], str], path: str,
         parts.append(Text(f"{plural(problems, 'problem')} found: freezelint check {path}",
                           style=_UNKNOWN))
     return Group(*parts)  # type: ignore[arg-type]
+
+
+def _folded(models: list[Manifest], states: list[dict[str, State]], scopes: list[str]
+            ) -> list[tuple[Manifest, dict[str, State], list[str]]]:
+    """Each distinct (model, state) once, in first-seen order, with the scopes it stands
+    for (in order, each once)."""
+    found: dict[tuple[object, ...], tuple[Manifest, dict[str, State], list[str]]] = {}
+    for manifest, state, scope in zip(models, states, scopes, strict=True):
+        key = (manifest.name, tuple(p.name for p in manifest.parameters),
+               tuple(sorted(state.items())))
+        entry = found.setdefault(key, (manifest, state, []))
+        if scope not in entry[2]:
+            entry[2].append(scope)
+    return list(found.values())
+
+
+def _where(scopes: list[str]) -> str:
+    """`after the script`, `in main()`, `in FineTuner.configure_optimizers()`, or several."""
+    named = [f"{s}()" for s in scopes if s]
+    places = (["the script's top level"] if "" in scopes else []) + named
+    if scopes == [""]:
+        return "after the script"
+    if len(places) == 1:
+        return f"in {places[0]}"
+    return f"in {', '.join(places[:-1])} and {places[-1]} (the same tree)"
 
 
 def _totals(manifest: Manifest, state: dict[str, State]) -> Text:

@@ -118,6 +118,9 @@ class Analysis:
     # False, or None where it depends on something the analysis could not evaluate
     # (`freezelint explain` draws it).
     trainable: list[dict[str, bool | None]] = field(default_factory=list)
+    # Per model in `models`, where it was built: '' for the top level, else the function or
+    # `Class.method` analysed on its own.
+    scopes: list[str] = field(default_factory=list)
     # Files besides the source that the result depends on (for the result cache).
     dependencies: list[Path] = field(default_factory=list)
     # The sites model-aware rules check, and at how many of them the model was known: the
@@ -202,6 +205,7 @@ def _run(text: str, config: LintConfig, details: bool,
                                if b.optimizer.model is not None]
         analysis.models = [m.manifest for m in facts.models]
         analysis.trainable = [dict(m.trainable) for m in facts.models]
+        analysis.scopes = [m.scope for m in facts.models]
     return analysis
 
 
