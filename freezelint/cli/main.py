@@ -29,6 +29,7 @@ from click.core import ParameterSource
 
 from freezelint import __version__
 from freezelint.cli.report import MACHINE_FORMATS, OUTPUT_FORMATS
+from freezelint.common.terminal import visible
 from freezelint.common.words import human, plural
 from freezelint.engine.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from freezelint.engine.config import closest, known_codes
@@ -242,7 +243,7 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
             progress.advance()
             for message in outcome.messages:
                 progress.clear()
-                click.echo(message, err=True)
+                click.echo(visible(message), err=True)  # paths, directive specs: escaped
             if outcome.stdout is not None:
                 click.echo(outcome.stdout, nl=False)
             if outcome.result is None or outcome.failed:  # failed: checked, not written

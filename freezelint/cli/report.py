@@ -23,6 +23,7 @@ from freezelint import __version__
 from freezelint.common.coverage import Coverage, file_message, statistics_line, summary_line
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Safety, Severity, Span
 from freezelint.common.rule_docs import RuleDoc, all_rule_docs, rule_doc
+from freezelint.common.terminal import visible
 
 if TYPE_CHECKING:
     from freezelint.inputs.notebook import CellMap
@@ -76,7 +77,10 @@ def location(path: str, span: Span, cells: CellMap | None = None) -> str:
 
 
 def concise_line(path: str, diagnostic: Diagnostic, cells: CellMap | None = None) -> str:
-    return f"{location(path, diagnostic.span, cells)}: {diagnostic.rule} {diagnostic.message}"
+    """One line; control characters from the source (in the path or the message) are
+    escaped, as in every text format (common/terminal.py)."""
+    return visible(f"{location(path, diagnostic.span, cells)}: {diagnostic.rule} "
+                   f"{diagnostic.message}")
 
 
 # -- concise ---------------------------------------------------------------------------
@@ -105,6 +109,7 @@ def render_full(results: list[FileResult], color: bool = False) -> str:
         source_lines = text.splitlines() if text is not None else []
         lines.extend(_full_diagnostic(path, diagnostic, source_lines, cells.get(path)))
         lines.append([])
+    lines = [[(visible(piece), style) for piece, style in line] for line in lines]
     if not color:
         return "".join("".join(piece for piece, _ in line) + "\n" for line in lines)
     return _colored(lines)
@@ -340,7 +345,7 @@ def render_github(results: list[FileResult]) -> str:
 
 def _github_data(text: str) -> str:
     """Escaping of a workflow command's message (GitHub's own toolkit does the same)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _github_property(text: str) -> str:
