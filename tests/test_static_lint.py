@@ -201,3 +201,57 @@ def test_project_layouts(tmp_path: Path, layout: str) -> None:
                      "    p.requires_grad = n.startswith('transformer.h.7')\n")
     (fzl101,) = _rules(train)["FZL101"]
     assert "GPT (nets.py)" in fzl101
+
+
+BACKBONE_MODEL = """\
+import torch.nn as nn
+
+
+class Encoder(nn.Module):
+    def __init__(self, dim=16, depth=2):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(dim, dim) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=3):
+        super().__init__()
+        self.encoder = Encoder()
+        self.head = nn.Linear(16, num_classes)
+
+    def freeze_encoder(self):
+        for name, p in self.named_parameters():
+            if name.startswith("backbone."):
+                p.requires_grad = False
+
+    def freeze_all(self):
+        for p in self.parameters():
+            p.requires_grad = False
+"""
+
+
+def test_methods_of_the_class_run_with_the_instance_names(tmp_path: Path) -> None:
+    """`model.freeze_all()` is the class's own method: what it freezes is what the optimizer
+    then gets. Its name tests are reported where the method is: in the script when the class
+    is there (a finding in nets.py cannot be shown in train.py)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "nets.py").write_text(BACKBONE_MODEL)
+    calls = """\
+        model = Net(num_classes=5)
+        model.freeze_encoder()
+        model.freeze_all()
+        optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    """
+    train = tmp_path / "train.py"
+    train.write_text("import torch\nfrom nets import Net\n\n" + textwrap.dedent(calls))
+    found = _rules(train)
+    assert sorted(found) == ["FZL103"]
+    assert "all 8 parameters of `Net (nets.py)`" in found["FZL103"][0]
+
+    same_file = tmp_path / "same.py"
+    same_file.write_text("import torch\n" + BACKBONE_MODEL + "\n\n" + textwrap.dedent(calls))
+    found = _rules(same_file)
+    (fzl101,) = found["FZL101"]
+    assert "'backbone.' starts no parameter name of `Net` (8 parameters)" in fzl101
+    assert "all 8 parameters of `Net`" in found["FZL103"][0]

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator, Frame
 
 
+# What analysis/classes keeps on the evaluator once the script builds a model of its own class.
+_STATIC_CLASSES = "_static_classes"
+
+
 # -- models -----------------------------------------------------------------------------------
 def construct(it: Evaluator, request: ModelRequest, node: cst.CSTNode) -> Any:
     """A constructor the zoo recognises (`ASTModel(...)`, `resnet50()`): the model it builds,
@@ -98,6 +102,11 @@ def wrap(name: str, inner: ModuleObj, node: cst.CSTNode) -> ModuleObj:
 def get_attr(it: Evaluator, owner: ModuleObj | ParamObj | MissingAttr, attr: str,
              node: cst.CSTNode) -> Any:
     if isinstance(owner, ModuleObj):
+        if _STATIC_CLASSES in it.__dict__:  # a model read from its class: its own methods
+            from freezelint.analysis.classes import link
+
+            if link.has_method(it, owner, attr):
+                return BoundMethod(owner, attr, node)
         return _module_attr(owner, attr, node)
     if isinstance(owner, ParamObj):
         return _parameter_attr(owner, attr, node)
@@ -303,11 +312,12 @@ def call_module_method(it: Evaluator, receiver: ModuleObj, name: str, args: list
         return state_dicts.of_module(receiver, node)
     if name == "load_state_dict":
         return state_dicts.load_into(it, receiver, args, kwargs, node)
-    from freezelint.analysis.classes import link  # a method of the model's own class
+    if _STATIC_CLASSES in it.__dict__:  # a method of the model's own class
+        from freezelint.analysis.classes import link
 
-    result = link.call_method(it, receiver, name, args, kwargs, node)
-    if result is not link.MISSING:
-        return result
+        result = link.call_method(it, receiver, name, args, kwargs, node)
+        if result is not link.MISSING:
+            return result
     if name not in api.READ_ONLY_MODULE_METHODS:
         trainable.escape([receiver, *args, *kwargs.values()])
     return UNKNOWN

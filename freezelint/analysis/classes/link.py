@@ -9,6 +9,7 @@ change before it builds the model. `model.freeze_backbone()` runs the class's ow
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 _STATE = "_static_classes"
 __all__ = ["MISSING", "call_method", "class_value", "construct", "fill_instance",
-           "instance_model", "project_import"]
+           "has_method", "instance_model", "project_import"]
 
 
 class _Link:
@@ -147,20 +148,70 @@ def fill_instance(it: Evaluator, node: cst.ClassDef, instance: Instance,
             instance.attrs[child] = ModuleObj(static.model, child)
 
 
+def _class_at(it: Evaluator, receiver: ModuleObj) -> O.ClassValue | None:
+    link = it.__dict__.get(_STATE)
+    if link is None:
+        return None
+    return link.classes.get(receiver.model.manifest.name, {}).get(receiver.path)
+
+
+def has_method(it: Evaluator, receiver: ModuleObj, name: str) -> bool:
+    """Whether the module's own class (read from source) defines method `name`."""
+    klass = _class_at(it, receiver)
+    return klass is not None and not name.startswith("__") and klass.find_method(name) is not None
+
+
 def call_method(it: Evaluator, receiver: ModuleObj, name: str, args: list[Any],
                 kwargs: dict[str, Any], node: cst.Call) -> Any:
     """`model.freeze_backbone()` on a model read from its class: the class's own method with
     `self` bound to the module. MISSING when the module has no such method of its own."""
-    link = it.__dict__.get(_STATE)
-    if link is None:
-        return MISSING
-    klass = link.classes.get(receiver.model.manifest.name, {}).get(receiver.path)
+    klass = _class_at(it, receiver)
     if klass is None:
         return MISSING
     found = klass.find_method(name)
     if found is None:
         return MISSING
-    return it.call_function(FunctionObj(found[1], None, None), [receiver, *args], kwargs, node)
+    owner, method = found
+    if owner.path is None or owner.path == _link(it).reader.path:
+        return it.call_function(FunctionObj(method, None, None), [receiver, *args], kwargs, node)
+    # A method in another file: what it does to the model counts, but what it records is
+    # about code in that file, which this file's diagnostics cannot point at.
+    before = _snapshot(it.facts)
+    try:
+        return it.call_function(FunctionObj(method, None, None), [receiver, *args], kwargs,
+                                node)
+    finally:
+        _forget_since(it.facts, before)
+
+
+# Facts that describe the run rather than code positions: kept whatever code made them.
+_RUN_FACTS = frozenset({"models", "files_read", "owner", "syntax", "peft", "internal_errors"})
+
+
+def _snapshot(facts: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for item in fields(facts):
+        value = getattr(facts, item.name)
+        if item.name in _RUN_FACTS:
+            continue
+        if isinstance(value, dict):
+            state[item.name] = set(value)
+        elif isinstance(value, (list, set)):
+            state[item.name] = len(value) if isinstance(value, list) else set(value)
+    return state
+
+
+def _forget_since(facts: Any, before: dict[str, Any]) -> None:
+    """Drop the facts recorded since `before` (a snapshot of the same facts)."""
+    for name, old in before.items():
+        value = getattr(facts, name)
+        if isinstance(value, dict):
+            for key in [k for k in value if k not in old]:
+                del value[key]
+        elif isinstance(value, list):
+            del value[old:]
+        else:
+            value.intersection_update(old)
 
 
 def _classes_of(root: O.Built) -> dict[str, O.ClassValue]:
