@@ -45,6 +45,7 @@ OPT_IN_RULES = frozenset(doc.id for doc in all_rule_docs().values() if doc.opt_i
 SpecResolver = Callable[[str], Manifest]
 # Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def zoo_resolver(request: ModelRequest) -> Manifest | None:
@@ -407,9 +408,9 @@ def suppressions(text: str) -> tuple[list[Suppression], bool]:
 
 def _comments(text: str) -> list[tuple[int, int, str]] | None:
     """(line, column, text) of each comment token; None when the text does not tokenize.
-    A lone CR ends a line for libcst but not for the tokenizer: line numbers would differ."""
-    if re.search(r"\r(?!\n)", text):
-        return None
+    A lone CR ends a line for libcst but not for the tokenizer: it is read as the newline it
+    stands for (one character for one, so lines and columns stay libcst's)."""
+    text = _LONE_CR.sub("\n", text)
     try:
         return [(token.start[0], token.start[1], token.string)
                 for token in tokenize.generate_tokens(io.StringIO(text).readline)
@@ -598,9 +599,9 @@ def add_noqa(text: str, diagnostics: list[Diagnostic]) -> NoqaResult:
 
 def _commentable_lines(text: str) -> set[int] | None:
     """Lines whose end is outside strings and not continued with a backslash: there a
-    comment can go. None when the text does not tokenize."""
-    if re.search(r"\r(?!\n)", text):
-        return None
+    comment can go. None when the text does not tokenize. A lone CR (old Mac line ends)
+    is read as the newline it stands for, as in `_comments`."""
+    text = _LONE_CR.sub("\n", text)
     ends = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT}
     try:
         return {token.start[0]
