@@ -291,8 +291,18 @@ def _edit(replacement: Replacement, span: Span, module: cst.Module, lines: list[
     if isinstance(new, Lines):
         line = lines[span.start.line - 1] if span.start.line <= len(lines) else ""
         indent = line[:len(line) - len(line.lstrip(" \t"))]
-        newline = "\r\n" if line.endswith("\r\n") else "\r" if line.endswith("\r") else "\n"
+        ended = line if line.endswith(("\r", "\n")) or not lines else lines[0]  # a last line
+        newline = "\r\n" if ended.endswith("\r\n") else "\r" if ended.endswith("\r") else "\n"
         rendered = [p if isinstance(p, str) else module.code_for_node(p) for p in new.parts]
+        # A comment after the statement (a noqa or type-ignore comment) belongs to its
+        # code, the first of the new lines: the edit takes it along instead of leaving it
+        # at the end of the last inserted line.
+        end = lines[span.end.line - 1] if span.end.line <= len(lines) else ""
+        tail = end.rstrip("\r\n")[span.end.column:]
+        if tail.strip().startswith("#") and len(rendered) > 1:
+            span = Span.of(span.start.line, span.start.column, span.end.line,
+                           span.end.column + len(tail))
+            rendered[0] += tail
         return Edit(span, (newline + indent).join(rendered))
     return Edit(span, module.code_for_node(new))
 
