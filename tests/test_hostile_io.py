@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers import invoke
 
-from freezelint.cli.batch import FixMode, Settings, check_file
+from freezelint.cli.batch import FixMode, GroupConfig, check_file
 from freezelint.engine.fixes import parses
 from freezelint.inputs.source import MAX_SOURCE_BYTES, SourceText, decode_source
 from freezelint.inputs.writeback import WriteError, write_atomic
@@ -123,7 +123,7 @@ def test_fix_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None:
     path = tmp_path / "train.py"
     edited = FIXABLE + "print('edited meanwhile')\n"
     path.write_text(edited, encoding="utf-8")  # the edit lands after freezelint read FIXABLE
-    outcome = check_file(str(path), Settings(mode=FixMode(apply=True)),
+    outcome = check_file(str(path), GroupConfig(mode=FixMode(apply=True)),
                          data=FIXABLE.encode())
     assert path.read_text(encoding="utf-8") == edited
     assert outcome.failed

@@ -657,6 +657,41 @@ async def test_settings_from_the_client_relint_open_documents(client: LanguageCl
     assert codes(await published(client, uri)) == ["FZL103"]
 
 
+UNUSED_SUPPRESSION = "import torch\nx = 1  # freezelint: ignore[FZL101]\n"
+
+
+@pytest.mark.asyncio
+async def test_editor_extend_select_turns_on_an_opt_in_rule(client: LanguageClient,
+                                                            tmp_path: Path) -> None:
+    """The server selects rules as the CLI does (engine/selection.py): the opt-in FZL900
+    only when extend-select names it."""
+    await start(client, tmp_path, options={"extendSelect": ["FZL900"]})
+    uri = (tmp_path / "train.py").as_uri()
+    open_doc(client, uri, UNUSED_SUPPRESSION)
+    assert codes(await published(client, uri)) == ["FZL900"]
+    client.diagnostics.pop(uri)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"freezelint": {"extendSelect": []}}))
+    assert await published(client, uri) == []
+
+
+@on_shared_server
+async def test_project_extend_select_turns_on_an_opt_in_rule(shared: LanguageClient,
+                                                             tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "freezelint.toml").write_text('extend-select = ["FZL900"]\n')
+    path = project / "train.py"
+    path.write_text(UNUSED_SUPPRESSION)
+    open_doc(shared, path.as_uri(), UNUSED_SUPPRESSION)
+    assert codes(await published(shared, path.as_uri())) == ["FZL900"]
+    cli = invoke("check", str(path), "--no-cache", "--output-format", "json")
+    assert [f["rule"] for f in json.loads(cli.stdout)] == ["FZL900"]
+    elsewhere = (tmp_path / "train.py").as_uri()  # no configuration: opt-in stays off
+    open_doc(shared, elsewhere, UNUSED_SUPPRESSION)
+    assert await published(shared, elsewhere) == []
+
+
 def rpc(method: str, params: Any, id_: int | None = None) -> bytes:
     message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
     if id_ is not None:
@@ -788,7 +823,7 @@ async def test_a_failing_lint_is_reported_and_a_stale_one_never_published() -> N
 
     from freezelint.lsp.linting import SCRIPT, Linter, LintResult, Snapshot
     from freezelint.lsp.notebooks import Part
-    from freezelint.lsp.settings import Settings
+    from freezelint.lsp.settings import EditorSettings
 
     texts: dict[str, Any] = {"doc": EXAMPLE}
     published_results: list[tuple[LintResult, bool]] = []
@@ -796,7 +831,7 @@ async def test_a_failing_lint_is_reported_and_a_stale_one_never_published() -> N
 
     def snapshot(key: str, generation: int) -> Snapshot:
         return Snapshot(key, generation, SCRIPT, (Part(key, generation, texts[key]),),
-                        None, None, Settings(), PositionCodec())
+                        None, None, EditorSettings(), PositionCodec())
 
     def publish(result: LintResult) -> None:
         published_results.append((result, linter.is_current(result)))

@@ -39,10 +39,10 @@ class FixMode:
 
 
 @dataclass(frozen=True)
-class Settings:
+class GroupConfig:
     """Everything a worker needs to check a file: plain data, so it crosses processes.
 
-    One Settings serves a group of files that share their effective configuration (the
+    One GroupConfig serves a group of files that share their effective configuration (the
     CLI groups them): the configured model is resolved once per group, and per-file-ignores
     are already folded into `ignore`."""
 
@@ -129,7 +129,7 @@ def directive_warning(target: str, spec: str, error: Exception) -> str:
             "file was linted without that model")
 
 
-def check_file(target: str, settings: Settings, data: bytes | None = None) -> Outcome:
+def check_file(target: str, settings: GroupConfig, data: bytes | None = None) -> Outcome:
     """Read, lint and (with --fix/--diff) fix one file."""
     from freezelint.inputs.source import SourceError, decode_source
 
@@ -174,7 +174,7 @@ def check_file(target: str, settings: Settings, data: bytes | None = None) -> Ou
         return outcome
 
 
-def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outcome) -> Outcome:
+def _check_notebook(target: str, data: bytes, settings: GroupConfig, outcome: Outcome) -> Outcome:
     """An `.ipynb` file: its code cells linted together (see notebook_check)."""
     from freezelint.cli.notebooks import check_notebook
     from freezelint.inputs.source import SourceError
@@ -191,7 +191,7 @@ def _check_notebook(target: str, data: bytes, settings: Settings, outcome: Outco
         return outcome
 
 
-def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Settings,
+def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: GroupConfig,
          outcome: Outcome) -> Outcome:
     from freezelint.engine.fixes import fix_text
     from freezelint.engine.lint import lint_result
@@ -257,7 +257,7 @@ def _add_noqa(target: str, source: Any, data: bytes | None, config: Any,
     return outcome
 
 
-def _config(target: str, settings: Settings, problems: list[str] | None = None) -> Any:
+def _config(target: str, settings: GroupConfig, problems: list[str] | None = None) -> Any:
     from freezelint.engine.lint import LintConfig
 
     return LintConfig(model=settings.model, select=settings.select, ignore=settings.ignore,
@@ -270,7 +270,7 @@ def _config(target: str, settings: Settings, problems: list[str] | None = None) 
 _CACHES: dict[tuple[Path, str], Any] = {}
 
 
-def _cache(settings: Settings) -> Any:
+def _cache(settings: GroupConfig) -> Any:
     if settings.cache_dir is None:
         return None
     from freezelint.engine.cache import ResultCache
@@ -322,7 +322,7 @@ def default_jobs() -> int:
                else (os.cpu_count() or 1), 1)
 
 
-def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Outcome]:
+def check_all(targets: list[str], settings: GroupConfig, jobs: int) -> Iterator[Outcome]:
     """Outcomes for `targets` (stdin first). Cached results are read in this process, which
     needs neither libcst nor torch; the misses are spread over `jobs` processes when there
     are enough of them to pay for the workers' start-up."""
@@ -364,7 +364,7 @@ def check_all(targets: list[str], settings: Settings, jobs: int) -> Iterator[Out
             _stop(pool)
 
 
-def _outcome(future: Any, target: str, settings: Settings) -> Outcome:
+def _outcome(future: Any, target: str, settings: GroupConfig) -> Outcome:
     """A worker's outcome; when a worker process died (a crash in native code), the files
     it took down are checked again one by one, each in a process of its own, so that only
     the file that crashes is lost, and said to be."""
@@ -376,7 +376,7 @@ def _outcome(future: Any, target: str, settings: Settings) -> Outcome:
         return _isolated(target, settings)
 
 
-def _isolated(target: str, settings: Settings) -> Outcome:
+def _isolated(target: str, settings: GroupConfig) -> Outcome:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -412,7 +412,7 @@ def _size(target: str) -> int:
         return 0
 
 
-def _cached(target: str, settings: Settings) -> Outcome | None:
+def _cached(target: str, settings: GroupConfig) -> Outcome | None:
     cache = _cache(settings) if not settings.mode.computes_fixes else None
     if cache is None:
         return None
@@ -444,10 +444,10 @@ def _cached(target: str, settings: Settings) -> Outcome | None:
     return Outcome(target, FileResult(target, diagnostics, text, coverage=coverage))
 
 
-_WORKER_SETTINGS: Settings | None = None
+_WORKER_SETTINGS: GroupConfig | None = None
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: GroupConfig) -> None:
     """A worker leaves Ctrl-C to the main process, which stops the workers itself (a
     KeyboardInterrupt in each would print a traceback per worker)."""
     import signal

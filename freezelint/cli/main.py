@@ -315,13 +315,14 @@ class _Options:
 
 def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | None
           ) -> list[tuple[Any, list[str]]]:
-    """Group the files by their effective configuration, one runner.Settings per group.
+    """Group the files by their effective configuration, one cli.batch.GroupConfig per group.
 
     Command-line options override the configuration: --select replaces its select,
     extend-select and ignore, --ignore and --extend-select add to them, --model replaces model and
     per-file-models, --checkpoint and --[no-]unsafe-fixes replace theirs. Models and
     checkpoints are resolved once each, however many groups use them."""
-    from freezelint.cli.batch import Settings
+    from freezelint.cli.batch import GroupConfig
+    from freezelint.engine import selection
 
     keyed: dict[tuple[Any, ...], list[str]] = {}
     configs: dict[tuple[Any, ...], Any] = {}
@@ -329,16 +330,10 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
     for target in targets:
         path = Path.cwd() if target == STDIN else Path(target)
         config = finder.for_path(path)
-        if options.select is not None:
-            select, extend, ignore = options.select, options.extend_select, options.ignore
-        else:
-            select = config.select if config else None
-            extend = (config.extend_select if config else frozenset()) | options.extend_select
-            ignore = (config.ignore if config else frozenset()) | options.ignore
-        if select is not None and "ALL" in select:
-            select = None
-        if config is not None and target != STDIN:  # per-file keys need a file name
-            ignore = ignore | config.ignores_for(path)
+        rules = selection.for_file(config, None if target == STDIN else path,
+                                   select=options.select, extend_select=options.extend_select,
+                                   ignore=options.ignore, replaces_project=True)
+        select, extend, ignore = rules.select, rules.extend_select, rules.ignore
         model = None
         if options.model is None and config is not None:
             chosen = config.model_for(None if target == STDIN else path)
@@ -374,7 +369,7 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
                 checkpoints[checkpoint_key] = _config_checkpoint(config, checkpoint_key)
             checkpoint = checkpoints[checkpoint_key]
         mode = replace(options.mode, unsafe=unsafe)
-        groups.append((Settings(model=model, checkpoint=checkpoint, select=select,
+        groups.append((GroupConfig(model=model, checkpoint=checkpoint, select=select,
                                 extend_select=extend, ignore=ignore, mode=mode,
                                 cache_dir=cache_dir), group))
     return groups

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from freezelint.cli.batch import Outcome, Settings, fixed_rules
+from freezelint.cli.batch import GroupConfig, Outcome, fixed_rules
 from freezelint.cli.report import FileResult
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic
@@ -23,7 +23,7 @@ from freezelint.inputs.notebook import Notebook, NotebookError, editable, read_n
 from freezelint.inputs.source import SourceText
 
 
-def check_notebook(target: str, data: bytes, settings: Settings, config: LintConfig,
+def check_notebook(target: str, data: bytes, settings: GroupConfig, config: LintConfig,
                    cache: ResultCache | None, outcome: Outcome) -> Outcome:
     """Lint (or fix, diff, add-noqa) the notebook whose bytes are `data`."""
     mode = settings.mode
@@ -61,7 +61,7 @@ def result_for(target: str, notebook: Notebook, diagnostics: list[Diagnostic],
 
 
 def _rewrite(target: str, data: bytes, notebook: Notebook, before: list[Diagnostic],
-             config: LintConfig, settings: Settings, outcome: Outcome, coverage: Coverage
+             config: LintConfig, settings: GroupConfig, outcome: Outcome, coverage: Coverage
              ) -> Outcome:
     """Fix the code cells (or add suppression comments to them), then write the notebook
     back, or keep the new cells for `--diff`."""
@@ -107,7 +107,7 @@ def _rewrite(target: str, data: bytes, notebook: Notebook, before: list[Diagnost
     return outcome
 
 
-def _edit(text: str, config: LintConfig, settings: Settings, target: str,
+def _edit(text: str, config: LintConfig, settings: GroupConfig, target: str,
           outcome: Outcome) -> tuple[str, int]:
     """The marked text after the fixes (or the suppression comments) and how many."""
     if settings.mode.add_noqa:

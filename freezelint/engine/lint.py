@@ -24,7 +24,8 @@ from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
-from freezelint.common.rule_docs import all_rule_docs, rule_doc
+from freezelint.common.rule_docs import rule_doc
+from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
@@ -40,7 +41,7 @@ UNUSED_SUPPRESSION = "FZL900"
 ENGINE_RULES = frozenset({SYNTAX_ERROR, UNUSED_SUPPRESSION})
 # Rules that run only when selected by name or by a prefix longer than "FZL" (`FZL900`,
 # `FZL9`), never through the default set, "ALL" or "FZL": `opt-in: true` in their rules/*.md.
-OPT_IN_RULES = frozenset(doc.id for doc in all_rule_docs().values() if doc.opt_in)
+OPT_IN_RULES = opt_in_rules()
 
 SpecResolver = Callable[[str], Manifest]
 # Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
@@ -248,16 +249,7 @@ def selected(rule_id: str, config: LintConfig) -> bool:
 
 
 def _selected(rule_id: str, config: LintConfig) -> bool:
-    def hit(codes: frozenset[str]) -> bool:
-        return any(rule_id.startswith(code.upper()) for code in codes)
-
-    if rule_id in OPT_IN_RULES:
-        chosen = [c.upper() for c in (*(config.select or ()), *config.extend_select)]
-        if not any(len(c) > 3 and rule_id.startswith(c) for c in chosen):
-            return False
-    elif config.select is not None and not hit(config.select) and not hit(config.extend_select):
-        return False
-    return not hit(config.ignore)
+    return is_selected(rule_id, config.select, config.extend_select, config.ignore)
 
 
 def _span(positions: object, node: cst.CSTNode) -> Span:

@@ -27,7 +27,7 @@ from pygls.workspace import PositionCodec
 
 from freezelint.analysis.incremental import StatementCache
 from freezelint.common.diagnostics import Diagnostic, Severity
-from freezelint.engine.lint import Analysis, LintConfig, analyze
+from freezelint.engine.lint import Analysis, LintConfig, analyze, selected
 from freezelint.inputs.source import SourceError
 from freezelint.lsp.convert import Entry, entries
 from freezelint.lsp.notebooks import (
@@ -37,7 +37,7 @@ from freezelint.lsp.notebooks import (
     prepare_jupyterlab,
     prepare_script,
 )
-from freezelint.lsp.settings import ModelCache, Notice, Settings, lint_setup
+from freezelint.lsp.settings import EditorSettings, ModelCache, Notice, lint_setup
 from freezelint.lsp.text import Layout
 from freezelint.models.manifest import Manifest
 
@@ -61,7 +61,7 @@ class Snapshot:
     parts: tuple[Part, ...]
     path: Path | None  # the document's file: its configuration, directive model files
     root: Path | None
-    settings: Settings
+    settings: EditorSettings
     codec: PositionCodec
 
 
@@ -107,7 +107,7 @@ def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
                                   f"used: {error}; the file is linted without that model",
                                   Severity.WARNING) for spec, error in unusable)]
     _freeze_new_trees()
-    skipped = [d for d in prepared.skipped if _selected(d.rule, config)]
+    skipped = [d for d in prepared.skipped if selected(d.rule, config)]
     diagnostics = sorted([*analysis.diagnostics, *skipped], key=lambda d: d.sort_key)
     layout = Layout(prepared.segments, prepared.lines, snapshot.codec)
     return LintResult(snapshot, prepared, layout, analysis, diagnostics, config,
@@ -154,13 +154,6 @@ def prepare(snapshot: Snapshot) -> Prepared:
     if snapshot.kind == JUPYTERLAB:
         return prepare_jupyterlab(snapshot.parts[0])
     return prepare_script(snapshot.parts[0])
-
-
-def _selected(rule: str, config: LintConfig) -> bool:
-    """select/ignore for diagnostics made outside `lint` (skipped notebook cells)."""
-    if config.select is not None and not any(rule.startswith(c) for c in config.select):
-        return False
-    return not any(rule.startswith(c) for c in config.ignore)
 
 
 class Linter:

@@ -42,7 +42,7 @@ from freezelint.lsp.linting import (
     Snapshot,
 )
 from freezelint.lsp.notebooks import Part
-from freezelint.lsp.settings import Settings, settings_section
+from freezelint.lsp.settings import EditorSettings, settings_section
 
 LOG = logging.getLogger("freezelint.lsp")
 
@@ -92,7 +92,7 @@ class FreezelintServer(LanguageServer):
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=NOTEBOOK_SYNC,
                          protocol_cls=FreezelintProtocol)
-        self.settings = Settings()
+        self.settings = EditorSettings()
         self.pull = False
         self.notebooks: set[str] = set()
         self.published: dict[str, set[str]] = {}

@@ -2,8 +2,8 @@
 
 Two sources, merged per document:
 - editor settings: `initializationOptions`, `workspace/didChangeConfiguration` and
-  `workspace/configuration` (section "freezelint": model, modelArgs, select, ignore,
-  trustLocalModels, debounce);
+  `workspace/configuration` (section "freezelint": model, modelArgs, select, extendSelect,
+  ignore, trustLocalModels, debounce);
 - the project: the configuration file the CLI would use for the document
   (`freezelint.toml` or `[tool.freezelint]` in `pyproject.toml`, nearest above it; see
   freezelint/engine/config.py), with all its keys: model and per-file-models, model-args,
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from freezelint.common.diagnostics import Severity
+from freezelint.engine import selection
 from freezelint.engine.config import (
     ConfigError,
     ProjectConfig,
@@ -49,18 +50,19 @@ DEFAULT_DEBOUNCE_MS = 150
 
 
 @dataclass(frozen=True)
-class Settings:
+class EditorSettings:
     """Editor-side settings; every field has a default so that a client sending nothing
     still gets a working server."""
 
     model: str | None = None
     model_args: Mapping[str, Any] = field(default_factory=dict)
     select: frozenset[str] | None = None
+    extend_select: frozenset[str] = frozenset()
     ignore: frozenset[str] = frozenset()
     trust_local_models: bool = False
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
 
-    def updated(self, raw: Mapping[str, Any] | None) -> Settings:
+    def updated(self, raw: Mapping[str, Any] | None) -> EditorSettings:
         """These settings with the keys present in `raw` replaced (camelCase, snake_case
         and kebab-case keys are all accepted; unknown keys are ignored)."""
         if not raw:
@@ -73,13 +75,15 @@ class Settings:
             changes["model_args"] = dict(values["model_args"])
         if "select" in values:
             changes["select"] = _codes(values["select"])
+        if "extend_select" in values:
+            changes["extend_select"] = _codes(values["extend_select"]) or frozenset()
         if "ignore" in values:
             changes["ignore"] = _codes(values["ignore"]) or frozenset()
         if "trust_local_models" in values:
             changes["trust_local_models"] = bool(values["trust_local_models"])
         if isinstance(values.get("debounce"), (int, float)) and values["debounce"] >= 0:
             changes["debounce_ms"] = int(values["debounce"])
-        return Settings(**{**self.__dict__, **changes})
+        return EditorSettings(**{**self.__dict__, **changes})
 
 
 def settings_section(payload: Any) -> Mapping[str, Any] | None:
@@ -157,7 +161,7 @@ class ModelCache:
         return found
 
 
-def lint_setup(settings: Settings, document: Path | None, root: Path | None,
+def lint_setup(settings: EditorSettings, document: Path | None, root: Path | None,
                models: ModelCache) -> tuple[LintConfig, list[Notice]]:
     """The LintConfig for one document (`document`: its file, None when it has none), and
     the notices to show in it."""
@@ -185,16 +189,11 @@ def lint_setup(settings: Settings, document: Path | None, root: Path | None,
         except ModelSpecError as error:
             notices.append(Notice(f"Cannot use the {error} (from {project.path})",
                                   Severity.WARNING, CONFIG_NOTICE))
-    select = project.select if project and project.select is not None else settings.select
-    if select is not None and "ALL" in select:
-        select = None
-    ignore = settings.ignore
-    if project is not None:
-        ignore = ignore | project.ignore | (project.ignores_for(document) if document
-                                            else frozenset())
+    rules = selection.for_file(project, document, select=settings.select,
+                               extend_select=settings.extend_select, ignore=settings.ignore)
     directive_base = document_dir or base
-    config = LintConfig(model=manifest, select=select, ignore=ignore,
-                        extend_select=project.extend_select if project else frozenset(),
+    config = LintConfig(model=manifest, select=rules.select, ignore=rules.ignore,
+                        extend_select=rules.extend_select,
                         checkpoint=checkpoint, path=document,
                         resolve_spec=_directive_resolver(models, directive_base))
     return config, notices

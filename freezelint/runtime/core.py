@@ -17,7 +17,7 @@ from typing import Any, Literal, TextIO
 from torch.nn import Module
 
 from freezelint.common.diagnostics import Diagnostic, Severity, Span
-from freezelint.runtime import checks
+from freezelint.runtime import live_checks
 from freezelint.runtime.table import ModuleRow, headline, module_rows, render_table
 
 OnProblem = Literal["warn", "raise", "return"]
@@ -53,7 +53,7 @@ class FreezelintAuditError(RuntimeError):
         self.report = report
         self.diagnostics = report.problems
         lines = [f"freezelint audit of `{report.model}` found "
-                 f"{checks.plural(len(self.diagnostics), 'problem')}:"]
+                 f"{live_checks.plural(len(self.diagnostics), 'problem')}:"]
         lines += [f"  {d.rule} {d.name}: {d.message}" for d in self.diagnostics]
         super().__init__("\n".join(lines))
 
@@ -113,8 +113,8 @@ class AuditReport:
         text += "".join(f"{line}\n" for line in self.lines())
         count = len(self.problems)
         notes = len(self.diagnostics) - count
-        text += f"{checks.plural(count, 'problem')} found" if count else "no problems found"
-        text += f" ({checks.plural(notes, 'note')})\n" if notes else "\n"
+        text += f"{live_checks.plural(count, 'problem')} found" if count else "no problems found"
+        text += f" ({live_checks.plural(notes, 'note')})\n" if notes else "\n"
         return text
 
     def print(self, file: TextIO | None = None) -> None:
@@ -152,19 +152,19 @@ def audit(model: Module, optimizer: Any = None, *, checkpoint: Any = None,
     frame = user_frame(sys._getframe(1))
     location = Location(frame.f_code.co_filename, frame.f_lineno) if frame else None
 
-    live = checks.LiveState.collect(model, optimizer, name)
+    live = live_checks.LiveState.collect(model, optimizer, name)
     findings = [
-        *checks.nothing_trainable(live),
-        *checks.trainable_not_optimized(live),
-        *checks.optimizer_stale(live),
-        *checks.frozen_in_optimizer(live),
-        *checks.stale_gradients(live),
-        *checks.stale_optimizer_state(live),
+        *live_checks.nothing_trainable(live),
+        *live_checks.trainable_not_optimized(live),
+        *live_checks.optimizer_stale(live),
+        *live_checks.frozen_in_optimizer(live),
+        *live_checks.stale_gradients(live),
+        *live_checks.stale_optimizer_state(live),
     ]
     if frozen_bn == "eval":
-        findings += checks.frozen_batchnorm_train_mode(live)
+        findings += live_checks.frozen_batchnorm_train_mode(live)
     if checkpoint is not None:
-        findings += checks.checkpoint_mismatch(live, checks.checkpoint_keys(checkpoint))
+        findings += live_checks.checkpoint_mismatch(live, live_checks.checkpoint_keys(checkpoint))
     report = AuditReport(model=live.label,
                          diagnostics=[_diagnostic(f, location) for f in findings],
                          rows=module_rows(live), has_optimizer=live.has_optimizer,
@@ -200,7 +200,7 @@ def rule_info(rule_id: str) -> tuple[str, Severity]:
     return (doc.name, doc.severity) if doc is not None else _FALLBACK[rule_id]
 
 
-def _diagnostic(finding: checks.Finding, location: Location | None) -> Diagnostic:
+def _diagnostic(finding: live_checks.LiveFinding, location: Location | None) -> Diagnostic:
     name, severity = rule_info(finding.rule)
     line = location.line if location else 0
     data: dict[str, Any] = {"names": list(finding.names), "runtime": True}

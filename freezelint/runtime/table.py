@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from freezelint.runtime.checks import LiveState
+from freezelint.runtime.live_checks import LiveState
 
 ROOT = "(own)"  # parameters registered on the model itself (AST's own tokens, say)
 HEADERS = ("module", "type", "tensors", "parameters", "trainable", "in optimizer", "BN train")

@@ -26,7 +26,7 @@ from freezelint.common.diagnostics import Severity
 
 
 @dataclass(frozen=True)
-class Finding:
+class LiveFinding:
     """One problem before it gets a location. `severity` None means the rule's own."""
 
     rule: str
@@ -103,7 +103,7 @@ def _as_optimizers(optimizer: Any) -> list[Any]:
 # -- trainable set and optimizer membership ------------------------------------------------
 
 
-def nothing_trainable(live: LiveState) -> Iterator[Finding]:
+def nothing_trainable(live: LiveState) -> Iterator[LiveFinding]:
     """FZL103: an optimizer (or, without one, a model) with nothing to train."""
     total = len(live.params)
     if live.has_optimizer:
@@ -118,14 +118,14 @@ def nothing_trainable(live: LiveState) -> Iterator[Finding]:
         message = f"every parameter the optimizer holds is frozen ({what}): it trains nothing"
         if len(held) < total and not any(p.trainable for p in live.params):
             message += f"; none of the {total} parameters of `{live.label}` is trainable"
-        yield Finding("FZL103", message, names=tuple(held))
+        yield LiveFinding("FZL103", message, names=tuple(held))
     elif not any(p.trainable for p in live.params):
         message = (f"none of the {total} parameters of `{live.label}` is trainable"
                    if total else f"`{live.label}` has no parameters")
-        yield Finding("FZL103", message)
+        yield LiveFinding("FZL103", message)
 
 
-def trainable_not_optimized(live: LiveState) -> Iterator[Finding]:
+def trainable_not_optimized(live: LiveState) -> Iterator[LiveFinding]:
     """FZL203: trainable parameters that no param group holds."""
     if not live.has_optimizer:
         return
@@ -133,7 +133,7 @@ def trainable_not_optimized(live: LiveState) -> Iterator[Finding]:
     if not missing:
         return
     modules = _covering_modules(live, set(missing))
-    yield Finding("FZL203",
+    yield LiveFinding("FZL203",
                   f"the param groups leave out {plural(len(missing), 'trainable parameter')} "
                   f"of `{live.label}` (in {examples(modules, 3)}): they get gradients but are "
                   f"never updated; freeze them or add a group", names=tuple(missing))
@@ -163,21 +163,21 @@ def _ancestors(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def frozen_in_optimizer(live: LiveState) -> Iterator[Finding]:
+def frozen_in_optimizer(live: LiveState) -> Iterator[LiveFinding]:
     """FZL201 (information): frozen parameters in a param group. Not repeated when FZL103
     already says that everything the optimizer holds is frozen."""
     if not live.has_optimizer or not any(p.requires_grad for p in live.optimizer_params):
         return
     frozen = [p.name for p in live.params if not p.trainable and p.held]
     if frozen:
-        yield Finding("FZL201",
+        yield LiveFinding("FZL201",
                       f"the optimizer holds {plural(len(frozen), 'frozen parameter')} "
                       f"({examples(frozen, 2)}); harmless while they get no gradient, but "
                       f"passing only trainable ones keeps its state and param groups honest",
                       names=tuple(frozen))
 
 
-def stale_gradients(live: LiveState) -> Iterator[Finding]:
+def stale_gradients(live: LiveState) -> Iterator[LiveFinding]:
     """FZL201 variant: frozen parameters that still hold a `.grad` from before the freeze.
 
     Optimizers skip a parameter only when its `.grad` is None, not when it is frozen: if the
@@ -187,7 +187,7 @@ def stale_gradients(live: LiveState) -> Iterator[Finding]:
     updated = [p.name for p in live.params if not p.trainable and p.has_grad and p.held]
     idle = [p.name for p in live.params if not p.trainable and p.has_grad and not p.held]
     if updated:
-        yield Finding("FZL201",
+        yield LiveFinding("FZL201",
                       f"{plural(len(updated), 'frozen parameter')} still "
                       f"{'holds' if len(updated) == 1 else 'hold'} a `.grad` from before the "
                       f"freeze ({examples(updated, 2)}) and the optimizer holds "
@@ -197,14 +197,14 @@ def stale_gradients(live: LiveState) -> Iterator[Finding]:
                       f"`optimizer.zero_grad(set_to_none=True)` after freezing",
                       severity=Severity.WARNING, names=tuple(updated))
     if idle:
-        yield Finding("FZL201",
+        yield LiveFinding("FZL201",
                       f"{plural(len(idle), 'frozen parameter')} still "
                       f"{'holds' if len(idle) == 1 else 'hold'} a `.grad` from before the "
                       f"freeze ({examples(idle, 2)}): memory kept for nothing; set "
                       f"`param.grad = None` when freezing", names=tuple(idle))
 
 
-def stale_optimizer_state(live: LiveState) -> Iterator[Finding]:
+def stale_optimizer_state(live: LiveState) -> Iterator[LiveFinding]:
     """FZL201 variant: optimizer state (momentum, Adam moments) kept for frozen parameters
     whose `.grad` is None (with a `.grad`, `stale_gradients` already reports them)."""
     if not live.has_optimizer:
@@ -225,7 +225,7 @@ def stale_optimizer_state(live: LiveState) -> Iterator[Finding]:
                 names.append(name)
                 kinds.update(dict.fromkeys(held))
     if names:
-        yield Finding("FZL201",
+        yield LiveFinding("FZL201",
                       f"the optimizer keeps state ({examples(list(kinds), 3)}) for "
                       f"{plural(len(names), 'frozen parameter')} ({examples(names, 2)}): if "
                       f"they are unfrozen later, the moments from before the freeze drive "
@@ -233,7 +233,7 @@ def stale_optimizer_state(live: LiveState) -> Iterator[Finding]:
                       f"build a new optimizer", names=tuple(names))
 
 
-def optimizer_stale(live: LiveState) -> Iterator[Finding]:
+def optimizer_stale(live: LiveState) -> Iterator[LiveFinding]:
     """FZL202: param groups holding tensors that are not parameters of the model, the trace
     of a module replaced after the optimizer was built."""
     orphans = [p for p in live.optimizer_params if id(p) not in live.name_of]
@@ -255,10 +255,10 @@ def optimizer_stale(live: LiveState) -> Iterator[Finding]:
                    f"a module replaced after the optimizer was built leaves its old tensors "
                    f"there, and they are what `step()` updates; build the optimizer after "
                    f"changing the model (or pass every module it trains to `audit()`)")
-    yield Finding("FZL202", message, names=tuple(successors))
+    yield LiveFinding("FZL202", message, names=tuple(successors))
 
 
-def frozen_batchnorm_train_mode(live: LiveState) -> Iterator[Finding]:
+def frozen_batchnorm_train_mode(live: LiveState) -> Iterator[LiveFinding]:
     """FZL108: BatchNorm layers whose parameters are all frozen but that are in training
     mode, so their running statistics still move. Only run when asked (`frozen_bn="eval"`):
     the official transfer-learning tutorial freezes a backbone and leaves BN in train mode."""
@@ -272,7 +272,7 @@ def frozen_batchnorm_train_mode(live: LiveState) -> Iterator[Finding]:
             layers.append(path or "(the model itself)")
     if layers:
         one = len(layers) == 1
-        yield Finding("FZL108",
+        yield LiveFinding("FZL108",
                       f"{plural(len(layers), 'BatchNorm layer')} with frozen parameters "
                       f"{'is' if one else 'are'} in training mode ({examples(layers, 3)}): "
                       f"{'it updates its' if one else 'they update their'} running mean and "
@@ -331,7 +331,7 @@ def _largest_state_dict(mapping: Mapping[Any, Any]) -> dict[str, Any]:
     return best
 
 
-def checkpoint_mismatch(live: LiveState, checkpoint: CheckpointKeys) -> Iterator[Finding]:
+def checkpoint_mismatch(live: LiveState, checkpoint: CheckpointKeys) -> Iterator[LiveFinding]:
     """FZL301 (a wrapper prefix on one side only) and FZL306 (shapes that differ at the same
     key, after lining up the prefix so that both problems are reported at once)."""
     state = live.model.state_dict(keep_vars=True)
@@ -348,7 +348,7 @@ def checkpoint_mismatch(live: LiveState, checkpoint: CheckpointKeys) -> Iterator
     if prefix is not None:
         hits = [k for k in keys if k.startswith(prefix)]
         rename = {k: k.removeprefix(prefix) for k in keys}
-        yield Finding("FZL301",
+        yield LiveFinding("FZL301",
                       f"{len(hits)} of the {len(keys)} keys of {checkpoint.what} carry "
                       f"`{prefix}` ({examples(hits, 2)}; saved from a wrapped model) and "
                       f"`{live.label}`'s keys do not: {consequence}; strip it with "
@@ -367,7 +367,7 @@ def checkpoint_mismatch(live: LiveState, checkpoint: CheckpointKeys) -> Iterator
     if mismatched:
         first, saved, expected = mismatched[0]
         also = [k for k, _, _ in mismatched[1:]]
-        yield Finding("FZL306",
+        yield LiveFinding("FZL306",
                       f"size mismatch for {plural(len(mismatched), 'key')}: `{first}` is "
                       f"{list(saved)} in {checkpoint.what} but {list(expected)} in "
                       f"`{live.label}`" + (f" (also {examples(also, 2)})" if also else "")
@@ -376,7 +376,7 @@ def checkpoint_mismatch(live: LiveState, checkpoint: CheckpointKeys) -> Iterator
 
 
 def _incompatible_prefix(live: LiveState, checkpoint: CheckpointKeys,
-                         model_keys: set[str]) -> Iterator[Finding]:
+                         model_keys: set[str]) -> Iterator[LiveFinding]:
     """The `_IncompatibleKeys` of a `strict=False` load: the unexpected keys are the state
     dict's keys that found no home, the missing ones the model's keys that got nothing."""
     unexpected, missing = checkpoint.keys, set(checkpoint.missing)
@@ -386,7 +386,7 @@ def _incompatible_prefix(live: LiveState, checkpoint: CheckpointKeys,
     prefix = _extra_prefix(unexpected, missing)
     if prefix is not None:
         hits = [k for k in unexpected if k.startswith(prefix)]
-        yield Finding("FZL301",
+        yield LiveFinding("FZL301",
                       f"{len(hits)} of the keys of {checkpoint.what} carry `{prefix}` "
                       f"({examples(hits, 2)}; saved from a wrapped model) and "
                       f"`{live.label}`'s keys do not: {consequence}; strip it with "
@@ -411,10 +411,10 @@ def _extra_prefix(keys: Iterable[str], other: set[str]) -> str | None:
     return prefix if after > before else None
 
 
-def _wrapped_model(live: LiveState, prefix: str, what: str, consequence: str) -> Finding:
+def _wrapped_model(live: LiveState, prefix: str, what: str, consequence: str) -> LiveFinding:
     inner = "model." + prefix.rstrip(".")
     hits = [p.name for p in live.params if p.name.startswith(prefix)]
-    return Finding("FZL301",
+    return LiveFinding("FZL301",
                    f"`{live.label}` is wrapped: its keys start with `{prefix}` "
                    f"({examples(hits, 2)}) but the keys of {what} do not: {consequence}; load "
                    f"into the unwrapped model (`{inner}.load_state_dict(...)`)",
