@@ -13,6 +13,7 @@ import textwrap
 import pytest
 from live_models import live_manifest
 
+from freezelint.engine.fixes import fix_text
 from freezelint.engine.lint import LintConfig, lint
 
 GPT2 = ("GPT2LMHeadModel", "GPT2Config")
@@ -55,11 +56,18 @@ def _rules(diagnostics: list) -> list[str]:
 
 # -- weight decay on norms the list does not name --------------------------------------------------
 def test_bert_list_on_gpt2_names_no_parameter():
-    """GPT-2's norms are ln_1, ln_2, ln_f: 'LayerNorm.weight' is in no name, every norm decays."""
-    diagnostics = _lint(_grouping(BERT_NO_DECAY), GPT2)
+    """GPT-2's norms are ln_1, ln_2, ln_f: 'LayerNorm.weight' is in no name, every norm decays.
+    The message names them all, and the unsafe fix lists them all."""
+    text = _grouping(BERT_NO_DECAY)
+    diagnostics = _lint(text, GPT2)
     assert _rules(diagnostics) == ["FZL101"]
-    assert "'LayerNorm.weight' occurs in no parameter name of `GPT2LMHeadModel`" \
-        in diagnostics[0].message
+    assert diagnostics[0].message == (
+        "'LayerNorm.weight' occurs in no parameter name of `GPT2LMHeadModel` (148 parameters): "
+        "`LayerNorm` is the class of its 25 normalization layers, not their name; they are "
+        "named `ln_1`, `ln_2`, `ln_f`")
+    fixed = fix_text(text, LintConfig(model=live_manifest(*GPT2)), unsafe=True).text
+    assert 'no_decay = ["bias", "ln_1.weight", "ln_2.weight", "ln_f.weight"]' in fixed
+    assert _lint(fixed, GPT2) == []
 
 
 def test_deepspeed_chat_list_on_gpt2_misses_the_block_norms():
@@ -116,8 +124,9 @@ def test_gpt2_list_naming_every_norm_is_quiet():
 def test_bert_list_on_opt_and_its_fix():
     diagnostics = _lint(_grouping(BERT_NO_DECAY, checkpoint="facebook/opt-350m"), OPT)
     assert _rules(diagnostics) == ["FZL101"]
-    assert "'LayerNorm.weight' occurs in no parameter name of `OPTForCausalLM`" \
-        in diagnostics[0].message
+    assert diagnostics[0].message.endswith(
+        "`LayerNorm` is the class of its 25 normalization layers, not their name; they are "
+        "named `final_layer_norm`, `self_attn_layer_norm`")
     fixed = _grouping('["bias", "layer_norm.weight"]', checkpoint="facebook/opt-350m")
     assert _lint(fixed, OPT) == []
 
@@ -135,6 +144,21 @@ def test_one_llama_norm_named_misses_the_others():
     assert "named `norm`, `post_attention_layernorm`" in message
     fixed = _grouping('["input_layernorm.weight", "post_attention_layernorm.weight", '
                       '"model.norm.weight"]', checkpoint="meta-llama/Llama-2-7b-hf")
+    assert _lint(fixed, LLAMA) == []
+
+
+def test_bert_list_on_llama_names_its_rms_norms():
+    """LLaMA's norms are LlamaRMSNorm layers; the fix needs `.norm.weight`, since `norm`
+    also ends `input_layernorm`."""
+    text = _grouping('["LayerNorm.weight"]', checkpoint="meta-llama/Llama-2-7b-hf")
+    diagnostics = _lint(text, LLAMA)
+    assert _rules(diagnostics) == ["FZL101"]
+    assert diagnostics[0].message.endswith(
+        "`LlamaRMSNorm` is the class of its 65 normalization layers, not their name; they are "
+        "named `input_layernorm`, `post_attention_layernorm`, `norm`")
+    fixed = fix_text(text, LintConfig(model=live_manifest(*LLAMA)), unsafe=True).text
+    assert ('no_decay = ["input_layernorm.weight", "post_attention_layernorm.weight", '
+            '".norm.weight"]') in fixed
     assert _lint(fixed, LLAMA) == []
 
 

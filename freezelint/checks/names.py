@@ -8,7 +8,10 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.analysis.facts import NameTest
+from freezelint.analysis.walk import walk
+from freezelint.checks import layer_kinds
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
+from freezelint.checks.layer_kinds import KindSpelling, in_collection, kind_spelling
 from freezelint.checks.suggest import suggestions
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
@@ -24,6 +27,7 @@ _KIND_PHRASE = {
 
 @rule("FZL101", reads=("name_tests",))
 def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
+    alternatives: dict[cst.CSTNode, list[cst.CSTNode]] | None = None
     for test in ctx.facts.name_tests.values():
         if test.matched or not test.tested or test.model.is_opaque(test.literal) \
                 or test.model.manifest.could_match(test.literal, test.kind):
@@ -31,14 +35,37 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         manifest = test.model.manifest
         if _matches_known(test):
             continue
+        if alternatives is None:
+            alternatives = _or_alternatives(ctx.module)
+        others = alternatives.get(test.node, [])
+        if any(_matched_within(ctx, other) for other in others):
+            # One alternative of several (`"classifier" in n or "score" in n`): code written
+            # for more than one architecture, of which this model has the other.
+            continue
         domain_names = sorted(test.tested, key=_order(manifest))
         phrase = _KIND_PHRASE[test.kind].format(domain=test.domain, model=f"`{test.model.label}`")
         message = f"'{test.literal}' {phrase} ({plural(len(domain_names), test.domain)})"
+        spelling = kind_spelling(test.literal, manifest) if test.kind in {"substring", "suffix"} \
+            else None
+        if spelling is not None:  # a class name where a layer name belongs: all the names
+            yield _kind_finding(ctx, test, message, spelling)
+            continue
         options = suggestions(test.literal, domain_names, manifest, test.kind)
+        if test.literal.endswith(".") and test.kind in {"prefix", "substring"}:
+            # A layer prefix keeps its dot: 'layer.1' would also match layers 10 and 11.
+            options = list(dict.fromkeys(o if o.endswith(".") else o + "." for o in options))
+        parameterless = _parameterless_only(test)
+        if parameterless:
+            message += (f"; only modules without parameters have it "
+                        f"({examples(parameterless, 2)}), so this test is always false")
         fixes = ()
         if options:
             message += f"; did you mean '{options[0]}'?"
-            if isinstance(test.node, cst.SimpleString):
+            # No fix among alternatives: another dead one may get the same suggestion, and
+            # an existing one may already be it (`"classifier" in n or "classifier" in n`).
+            taken = {lit for other in others for lit in _literals(other)}
+            alone = not any(sub in ctx.facts.name_tests for o in others for sub in walk(o))
+            if isinstance(test.node, cst.SimpleString) and alone and options[0] not in taken:
                 fixes = (fix(f"Replace with '{options[0]}'", Safety.UNSAFE,
                              (test.node, _requote(test.node, options[0]))),)
             if len(options) > 1:
@@ -46,10 +73,78 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         yield Finding(test.node, message, fixes=fixes)
 
 
+def _kind_finding(ctx: Context, test: NameTest, message: str,
+                  spelling: KindSpelling) -> Finding:
+    fixes = ()
+    node = test.node
+    if spelling.entries and isinstance(node, cst.SimpleString) \
+            and in_collection(ctx.module, node):
+        strings = ", ".join(_requote(node, entry) for entry in spelling.entries)
+        fixes = (fix(f"Replace with {strings}", Safety.UNSAFE, (node, strings)),)
+    return Finding(node, message + layer_kinds.message(spelling), fixes=fixes)
+
+
+def _or_alternatives(module: cst.Module) -> dict[cst.CSTNode, list[cst.CSTNode]]:
+    """For each string literal inside an operand of an `or` chain, the chain's other
+    operands."""
+    found: dict[cst.CSTNode, list[cst.CSTNode]] = {}
+    for node in walk(module):
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+            operands = _or_operands(node)
+            for operand in operands:
+                others = [o for o in operands if o is not operand]
+                for sub in walk(operand):
+                    if isinstance(sub, cst.SimpleString):
+                        found.setdefault(sub, []).extend(others)
+    return found
+
+
+def _or_operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or) \
+            and not node.lpar:
+        return [*_or_operands(node.left), *_or_operands(node.right)]
+    return [node]
+
+
+def _matched_within(ctx: Context, node: cst.CSTNode) -> bool:
+    tests = ctx.facts.name_tests
+    return any(sub in tests and tests[sub].matched for sub in walk(node))
+
+
+def _literals(node: cst.CSTNode) -> set[str]:
+    return {str(sub.evaluated_value) for sub in walk(node) if isinstance(sub, cst.SimpleString)}
+
+
+def _parameterless_only(test: NameTest) -> list[str]:
+    """Module paths the literal passes that hold no parameter (`dropout`, `act`): on
+    parameter names such a test is always false."""
+    if test.domain != "parameter":
+        return []
+    manifest = test.model.manifest
+    holding = {p.name.rsplit(".", 1)[0] for p in manifest.parameters}
+    holding |= {path.rsplit(".", i)[0] for path in list(holding)
+                for i in range(1, path.count(".") + 1)}
+    return [m for m in manifest.module_paths
+            if m and m not in holding and _passes(m, test.literal, test.kind)]
+
+
+def _passes(name: str, literal: str, kind: str) -> bool:
+    if kind == "equal":
+        return name == literal
+    if kind == "substring":
+        return literal in name
+    if kind == "prefix":
+        return name.startswith(literal)
+    if kind == "suffix":
+        return name.endswith(literal)
+    return False
+
+
 def _matches_known(test: NameTest) -> bool:
     """A literal that is a real name under another naming (transformers 4.x vs 5.x, a buffer,
-    a module used in a parameter loop) is not a name that matches nothing."""
-    known = test.model.manifest.all_known_names()
+    a module used in a parameter loop) is not a name that matches nothing; a module without
+    parameters is not a name a parameter test can match."""
+    known = test.model.manifest.all_known_names() - set(_parameterless_only(test))
     # Names yielded through a wrapper (`module.` after DataParallel) carry its prefix.
     wrapped = next((p for p in STACKED_PREFIXES
                     if test.tested and all(n.startswith(p) for n in test.tested)),

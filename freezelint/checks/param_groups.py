@@ -7,6 +7,7 @@ from typing import Any
 
 from freezelint.analysis.values import OptimizerObj, ParamGroup, is_unknown
 from freezelint.checks.base import Context, Finding, examples, plural, rule
+from freezelint.checks.layer_kinds import is_norm as _is_norm
 
 # torch.optim's default weight_decay per class (AdamW decays unless told otherwise).
 _DEFAULT_DECAY = {"AdamW": 0.01, "SGD": 0.0, "Adam": 0.0, "RMSprop": 0.0, "Adagrad": 0.0,
@@ -103,10 +104,6 @@ def _count(names: list[str]) -> str:
     if len(names) == 1:
         return f"`{names[0]}` is"
     return f"{len(names)} ({examples(names, 2)}) are"
-
-
-def _is_norm(type_name: str) -> bool:
-    return "Norm" in type_name and "Normal" not in type_name
 
 
 def _is_zero(value: Any) -> bool:

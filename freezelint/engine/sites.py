@@ -25,6 +25,8 @@ NAME_METHODS = frozenset({"named_parameters", "named_modules", "named_children",
                           "named_buffers"})
 NAME_TESTS = frozenset({"startswith", "endswith"})
 REGEX_TESTS = frozenset({"match", "search", "fullmatch"})
+ITERATORS = frozenset({"parameters", "named_parameters", "modules", "named_modules",
+                       "children", "named_children"})
 # A file without any of these has no site (checked before any tree is walked).
 MAY_HAVE_SITES = re.compile(
     r"requires_grad|named_(?:parameters|modules|children|buffers)|load_state_dict"
@@ -53,6 +55,19 @@ def _cst_anchor(iterable: cst.BaseExpression) -> cst.Attribute | None:
     return None
 
 
+def _cst_loop_anchor(iterable: cst.BaseExpression) -> cst.Attribute | None:
+    """The `X.parameters` (any module iterator) of the call a loop iterates."""
+    stack: list[cst.CSTNode] = [iterable]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in ITERATORS:
+            return node.func
+        if not isinstance(node, (cst.Lambda, cst.BaseComp)):
+            stack.extend(children(node))
+    return None
+
+
 def _cst_bound(target: cst.BaseExpression, iterable: cst.BaseExpression) -> str | None:
     """The variable that holds the name: `n` in `for n, p in ...`, `for i, (n, p) in
     enumerate(...)`."""
@@ -69,6 +84,10 @@ class _CstSites:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
         self.names: list[tuple[str, cst.Attribute]] = []
+        # The module iterators of the enclosing loops: a freeze inside a loop over a known
+        # model's parameters was checked even where no parameter reached it (a name test
+        # that matches nothing).
+        self.loops: list[cst.Attribute | None] = []
         self.sites: dict[str, int] = {}
         self.checked: dict[str, int] = {}
         self.first: cst.CSTNode | None = None
@@ -110,9 +129,11 @@ class _CstSites:
         if isinstance(node, cst.For):
             self.visit(node.iter)
             pushed = self._bind(node.target, node.iter)
+            self.loops.append(_cst_loop_anchor(node.iter))
             for part in (node.body, node.orelse):
                 if part is not None:
                     self.visit(part)
+            self.loops.pop()
         elif isinstance(node, cst.BaseComp):
             clause: cst.CompFor | None = node.for_in
             while clause is not None:
@@ -169,7 +190,9 @@ class _CstSites:
                 # module (`model.fc.requires_grad = False`, FZL104's fact).
                 self.add(FREEZE, node, node in facts.grad_assigns
                          or node in facts.module_grad_attrs
-                         or any(sub in facts.grad_assigns for sub in _subtree(node)))
+                         or any(sub in facts.grad_assigns for sub in _subtree(node))
+                         or any(a is not None and a in facts.module_method_refs
+                                for a in self.loops))
 
 
 def _cst_assigns_requires_grad(target: cst.BaseExpression) -> bool:
