@@ -23,7 +23,7 @@ from freezelint.analysis import (
 )
 from freezelint.analysis.detect import detect_constructor, library_value
 from freezelint.analysis.nn_modules import build_nn_module
-from freezelint.analysis.values import UNKNOWN, ModuleObj
+from freezelint.analysis.values import UNKNOWN, ModuleObj, Qualified
 from freezelint.common import torch_api as api
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
         return modules.wrap(name, args[0], node)
     if name in api.CHECKPOINT_LOADERS:
         return state_dicts.load(it, args, kwargs, node)
+    if last == "get_state_dict" and "_Weights." in name:  # a torchvision weight enum member
+        return state_dicts.public_weights(it, Qualified(name.rpartition(".")[0]), node)
     if name == api.CHECKPOINT_SAVE:
         state_dicts.save(it, args, kwargs)
         return None
