@@ -16,9 +16,22 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from freezelint.analysis import facts as F
-from freezelint.analysis.values import UNKNOWN, LitStr, ModelState, ModuleObj, StateDict, TensorVal
+from freezelint.analysis.values import (
+    UNKNOWN,
+    LitStr,
+    ModelState,
+    ModuleObj,
+    Qualified,
+    StateDict,
+    TensorVal,
+)
 from freezelint.common.torch_api import CHECKPOINT_SUFFIXES, STACKED_PREFIXES
 from freezelint.models.manifest import Manifest
+from freezelint.models.public_checkpoints import (
+    PublicCheckpoint,
+    by_file_name,
+    torchvision_weights,
+)
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
@@ -39,6 +52,10 @@ def load(interp: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.C
         interp.facts.checkpoints.append((node, state))
         return state
     manifest = _read(interp, path) if isinstance(path, str) else None
+    if manifest is None and interp.checkpoint is None:
+        public = _public(path)
+        if public is not None:
+            return public_weights(interp, public, node)
     if manifest is None and interp.checkpoint is not None:
         manifest = interp.checkpoint
     if manifest is None:
@@ -47,6 +64,30 @@ def load(interp: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.C
     interp.facts.checkpoints.append((node, state))
     container = manifest.meta.get("container_key")
     return {LitStr(container, node): state} if isinstance(container, str) else state
+
+
+def _public(path: Any) -> PublicCheckpoint | None:
+    """A released checkpoint the code names: an AST release's file name that is not on disk
+    (a file on disk is read instead), a torchvision weight enum's `.url`."""
+    if isinstance(path, str):
+        return by_file_name(path)
+    if isinstance(path, Qualified) and path.last == "url":
+        return torchvision_weights(path.name.rpartition(".")[0])
+    return None
+
+
+def public_weights(interp: Evaluator, public: PublicCheckpoint | Qualified | None,
+                   node: cst.Call) -> Any:
+    """The keys of a known public checkpoint (`ResNet50_Weights.DEFAULT.get_state_dict()`)."""
+    if isinstance(public, Qualified):
+        public = torchvision_weights(public.name)
+    if public is None:
+        return UNKNOWN
+    items = {public.prefix + t.name: TensorVal(t.shape)
+             for t in public.manifest.state_dict_tensors()}
+    state = StateDict(items, origin="checkpoint", node=node, label=public.label)
+    interp.facts.checkpoints.append((node, state))
+    return state
 
 
 def _read(interp: Evaluator, path: str) -> Manifest | None:

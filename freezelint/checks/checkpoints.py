@@ -52,6 +52,9 @@ def _checkpoint_mismatch(ctx: Context, node: cst.CSTNode, state: StateDict) -> F
     lacks, which reaches the model without the prefix ever being stripped."""
     if state.stripped or not state.reached_model or not ctx.facts.models:
         return None
+    if any(load.state_dict is not None and load.state_dict.root is state.root
+           for load in ctx.facts.loads.values()):
+        return None  # judged where it is loaded, against the (maybe wrapped) module's keys
     expected = set(ctx.facts.models[0].manifest.state_dict_keys)
     keys = list(state)
     if not keys or len(set(keys) & expected) >= len(keys) / 2:
