@@ -21,7 +21,7 @@ def serve(tcp_port: int | None = None) -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="freezelint-lsp %(levelname)s %(name)s: %(message)s")
     logging.getLogger("freezelint").setLevel(logging.INFO)
-    server = create_server()
+    server = create_server()  # (which bounds every record's size, see BoundedRecords)
     if tcp_port is None:
         stdout = sys.stdout.buffer
         sys.stdout = sys.stderr

@@ -63,6 +63,7 @@ class Snapshot:
     root: Path | None
     settings: EditorSettings
     codec: PositionCodec
+    missing_cells: int = 0  # code cells whose text document the client never sent
 
 
 @dataclass
@@ -103,6 +104,11 @@ def compute(snapshot: Snapshot, models: ModelCache) -> LintResult:
         analysis = Analysis([])
         notices = [*notices, Notice(f"freezelint cannot check this file: {error}",
                                     Severity.WARNING)]
+    if snapshot.missing_cells:
+        notices = [*notices, Notice(
+            f"{snapshot.missing_cells} code cell(s) of this notebook came without their text "
+            "(the client sent no text document for them): the other cells are linted without "
+            "them", Severity.WARNING)]
     notices = [*notices, *(Notice(f"The directive `# freezelint: model={spec}` cannot be "
                                   f"used: {error}; the file is linted without that model",
                                   Severity.WARNING) for spec, error in unusable)]

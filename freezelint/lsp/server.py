@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
@@ -67,7 +67,9 @@ class _Unreadable:
 
 class FreezelintProtocol(LanguageServerProtocol):
     """pygls 2.1 logs a request whose params cannot be deserialized and never answers it,
-    so the client waits forever; this answers it with the JSON-RPC error (InvalidParams)."""
+    so the client waits forever; this answers it with the JSON-RPC error (InvalidParams).
+    Likewise a request after `shutdown`, which pygls drops: it gets InvalidRequest, as the
+    specification says."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
@@ -80,6 +82,11 @@ class FreezelintProtocol(LanguageServerProtocol):
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Unreadable):
             self._send_response(message.id, error=message.error.to_response_error())
+            return
+        if (self._shutdown and getattr(message, "id", None) is not None
+                and getattr(message, "method", types.EXIT) != types.EXIT):
+            self._send_response(message.id, error=JsonRpcInvalidRequest(
+                "the server is shut down: only exit is accepted").to_response_error())
             return
         super().handle_message(message)
 
@@ -112,8 +119,13 @@ class FreezelintServer(LanguageServer):
             if notebook is None:
                 return None
             parts = []
+            missing = 0
             for cell in notebook.cells:
                 if cell.kind != types.NotebookCellKind.Code:
+                    continue
+                if unquote(cell.document) not in workspace.text_documents \
+                        and cell.document not in workspace.text_documents:
+                    missing += 1  # the client never sent this cell's text: lint the others
                     continue
                 doc = workspace.get_text_document(cell.document)
                 if doc.language_id in (None, "python"):
@@ -127,7 +139,8 @@ class FreezelintServer(LanguageServer):
             kind = document_kind(key)
         root = Path(workspace.root_path) if workspace.root_path else None
         return Snapshot(key, generation, kind, tuple(parts), document_path(key), root,
-                        self.settings, workspace.position_codec)
+                        self.settings, workspace.position_codec,
+                        missing_cells=missing if key in self.notebooks else 0)
 
     def publish(self, result: LintResult) -> None:
         key = result.snapshot.key
@@ -195,6 +208,7 @@ class ClientLogHandler(logging.Handler):
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Each record as one bounded message (see BoundedRecords)."""
         loop = self.loop
         if loop is None or loop.is_closed():
             return
@@ -371,9 +385,35 @@ HANDLERS: list[tuple[str, Callable[..., Any], Any]] = [
 ]
 
 
+class BoundedRecords(logging.Filter):
+    """Keeps every record of freezelint's logger to a bounded size wherever it goes (the
+    client's log, stderr): a traceback is cut to its last frames and a message to
+    MAX_LOG_CHARS. A RecursionError's full traceback is thousands of frames (670 KB per
+    lint was seen), which the client keeps in memory for every keystroke."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}\n{bounded_traceback(record.exc_info[1])}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        message = record.getMessage()
+        if len(message) > MAX_LOG_CHARS:
+            record.msg = message[:MAX_LOG_CHARS] + " [...]"
+            record.args = None
+        return True
+
+
+MAX_LOG_CHARS = 4000
+
+
 def create_server() -> FreezelintServer:
     server = FreezelintServer()
     for method, handler, options in HANDLERS:
         server.feature(method, options)(handler)
+    server.client_log.addFilter(BoundedRecords())
     logging.getLogger("freezelint").addHandler(server.client_log)
+    for handler in logging.getLogger().handlers:  # stderr (serve's basicConfig)
+        if not any(isinstance(f, BoundedRecords) for f in handler.filters):
+            handler.addFilter(BoundedRecords())
     return server

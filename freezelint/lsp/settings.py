@@ -166,6 +166,7 @@ def lint_setup(settings: EditorSettings, document: Path | None, root: Path | Non
     """The LintConfig for one document (`document`: its file, None when it has none), and
     the notices to show in it."""
     notices: list[Notice] = []
+    settings = _known_codes_only(settings, notices)
     project = _project(document or root, models, notices)
     document_dir = document.parent if document else None
     spec, kwargs, base, origin = settings.model, settings.model_args, root, "the editor settings"
@@ -209,6 +210,32 @@ def _project(start: Path | None, models: ModelCache, notices: list[Notice]
         notices.append(Notice(f"freezelint configuration not used: {error}", Severity.WARNING,
                               CONFIG_NOTICE))
         return None
+
+
+def _known_codes_only(settings: Any, notices: list[Notice]) -> Any:
+    """The editor's select, extend-select and ignore without codes that name no rule, each
+    said in a notice: one typo in `select` would otherwise turn every diagnostic off
+    without a word. A select left empty is the default set."""
+    from dataclasses import replace
+
+    from freezelint.engine.config import validate_codes
+
+    changes: dict[str, frozenset[str] | None] = {}
+    for field_name, setting in (("select", "select"), ("extend_select", "extendSelect"),
+                                ("ignore", "ignore")):
+        codes = getattr(settings, field_name, None)
+        if not codes:
+            continue
+        kept = set()
+        for code in sorted(codes):
+            try:
+                kept |= validate_codes([code])
+            except ValueError as error:
+                notices.append(Notice(f"freezelint.{setting}: {error}; it is left out",
+                                      Severity.WARNING, CONFIG_NOTICE))
+        if kept != set(codes):
+            changes[field_name] = frozenset(kept) if kept or field_name != "select" else None
+    return replace(settings, **changes) if changes else settings
 
 
 def _user_trust(notices: list[Notice]) -> bool:
