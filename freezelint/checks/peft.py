@@ -85,13 +85,20 @@ def peft_target_matches_nothing(ctx: Context) -> Iterator[Finding]:
             continue
         if not all(isinstance(e, str) for e in entries):
             continue
+        matched = {e for e in entries if target_matches(e, keys)}
         for entry in entries:
-            if target_matches(entry, keys):
+            if entry in matched or _role_covered(entry, matched):
                 continue
             yield Finding(literal_node(entry, fallback),
                           f"'{entry}' names no module of `{label}`, so PEFT adapts nothing "
                           f"there; {_suggest(entry, modules)}",
                           related=((applied.node, "applied to the model here"),))
+
+
+def _role_covered(entry: str, matched: set[str]) -> bool:
+    """A list written for several architectures (`["q_proj", "query", ...]`): an entry whose
+    role another entry fills on this model is the other architectures' spelling."""
+    return any(entry in role and matched & role for role in (*_ROLES, _FUSED))
 
 
 def _suggest(entry: str, modules: list[tuple[str, str]]) -> str:
@@ -190,8 +197,10 @@ def peft_modules_to_save_matches_nothing(ctx: Context) -> Iterator[Finding]:
             any(save_matches(e, [head]) for e in entries)
             or (seq_cls and any(save_matches(e, [head]) for e in SEQ_CLS_HEADS)))
         fallback = config.argument_nodes.get("modules_to_save", config.node)
+        saved = {e for e in entries if save_matches(e, keys)}
         for entry in entries:
-            if save_matches(entry, keys) or (seq_cls and entry in SEQ_CLS_HEADS):
+            if entry in saved or (seq_cls and entry in SEQ_CLS_HEADS) \
+                    or (entry in _NEW_HEADS and saved & _NEW_HEADS):
                 continue
             message = f"'{entry}' names no module of `{label}`: PEFT saves and trains nothing there"
             if head is not None and not covered:
