@@ -255,3 +255,31 @@ def test_methods_of_the_class_run_with_the_instance_names(tmp_path: Path) -> Non
     (fzl101,) = found["FZL101"]
     assert "'backbone.' starts no parameter name of `Net` (8 parameters)" in fzl101
     assert "all 8 parameters of `Net`" in found["FZL103"][0]
+
+
+def test_configured_source_roots(tmp_path: Path) -> None:
+    """`source-roots` names folders outside the usual places where the model's module is."""
+    (tmp_path / "pyproject.toml").write_text('[tool.freezelint]\nsource-roots = ["third_party/nets"]\n')
+    nets = tmp_path / "third_party" / "nets"
+    nets.mkdir(parents=True)
+    shutil.copy(FIXTURES / "gpt.py", nets / "nanogpt.py")
+    train = tmp_path / "scripts" / "train.py"
+    train.parent.mkdir()
+    train.write_text("from nanogpt import GPT\nmodel = GPT()\n"
+                     "for n, p in model.named_parameters():\n"
+                     "    p.requires_grad = n.startswith('transformer.h.7')\n")
+    (fzl101,) = _rules(train)["FZL101"]
+    assert "GPT (nanogpt.py)" in fzl101
+    (tmp_path / "pyproject.toml").write_text("[tool.freezelint]\n")
+    assert "FZL101" not in _rules(train)  # without the setting the module is not found
+
+
+def test_source_roots_must_be_a_list_of_folders(tmp_path: Path) -> None:
+    from freezelint.engine.config import ConfigError, load_config
+
+    config = tmp_path / "freezelint.toml"
+    config.write_text('source-roots = "lib"\n')
+    with pytest.raises(ConfigError, match="'source-roots' must be a list of folder paths"):
+        load_config(config)
+    config.write_text('source-roots = ["lib"]\n')
+    assert load_config(config).source_roots == ("lib",)

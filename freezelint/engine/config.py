@@ -48,7 +48,7 @@ MAX_CONFIG_BYTES = 4 * 2**20
 KEYS = (
     "select", "extend-select", "ignore", "per-file-ignores",
     "model", "model-args", "per-file-models", "checkpoint",
-    "unsafe-fixes", "trust-local-models", "cache-dir", "jobs",
+    "unsafe-fixes", "trust-local-models", "cache-dir", "jobs", "source-roots",
 )
 
 
@@ -69,6 +69,9 @@ class ProjectConfig:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     model: str | None = None
     model_args: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # Folders (relative to the configuration's) where the project's own modules are found,
+    # besides the project root, its src/ and the linted file's folder (analysis/classes).
+    source_roots: tuple[str, ...] = ()
     # (glob, model spec) in file order: the first matching glob gives the file's model.
     per_file_models: tuple[tuple[str, str], ...] = ()
     checkpoint: str | None = None
@@ -363,6 +366,9 @@ def _validate(file: Path, table: Mapping[str, Any]) -> ProjectConfig:
         raise fail("model-args", "a table of constructor arguments")
     if model_args and "model" not in table:
         raise ConfigError(f"{where}: 'model-args' needs 'model'")
+    source_roots = table.get("source-roots", [])
+    if not isinstance(source_roots, list) or not all(isinstance(r, str) for r in source_roots):
+        raise fail("source-roots", "a list of folder paths", source_roots)
     jobs = table.get("jobs")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise fail("jobs", "a positive integer")
@@ -372,6 +378,7 @@ def _validate(file: Path, table: Mapping[str, Any]) -> ProjectConfig:
         select = None
     return ProjectConfig(
         path=file,
+        source_roots=tuple(source_roots),
         select=select,
         extend_select=codes("extend-select", table["extend-select"])
         if "extend-select" in table else frozenset(),

@@ -1,7 +1,8 @@
 """Where the project's own modules are: `from models import Net`, `from .layers import Block`,
 `import mypkg.nets as nets`, resolved to files without importing anything.
 
-Roots, in order: the configured source roots, the project root (the nearest folder above
+Roots, in order: the configured source roots (`source-roots` in freezelint.toml or
+pyproject.toml's [tool.freezelint]), the project root (the nearest folder above
 the linted file holding pyproject.toml, setup.py, setup.cfg or .git), its `src/`, and the
 linted file's own folder (a script run as `python train.py` imports its neighbours).
 Parsed files are cached by content, so an edited model file is read again and an unchanged
@@ -35,17 +36,22 @@ class Project:
     file: Path | None
     source_roots: tuple[Path, ...] = ()
     read: dict[Path, str] = field(default_factory=dict)  # file -> content hash
+    _roots: list[Path] | None = field(default=None, repr=False)
 
     def roots(self) -> list[Path]:
+        if self._roots is not None:
+            return self._roots
         roots = list(self.source_roots)
         if self.file is not None:
             folder = self.file.parent
+            roots.extend(configured_roots(folder))
             root = project_root(folder)
             roots.extend([root, root / "src", folder])
         unique: list[Path] = []
         for root in roots:
             if root not in unique:
                 unique.append(root)
+        self._roots = unique
         return unique
 
     def module_file(self, dotted: str, importer: Path | None) -> Path | None:
@@ -84,6 +90,22 @@ class Project:
                 _PARSED.clear()
             _PARSED[digest] = module
         return module
+
+
+def configured_roots(folder: Path) -> list[Path]:
+    """`source-roots` of the configuration governing `folder` (freezelint.toml, or
+    pyproject.toml's [tool.freezelint]), relative to that file; none when it is unusable
+    (the front ends report a bad configuration themselves)."""
+    from freezelint.engine.config import ConfigError, find_config, load_config
+
+    try:
+        found = find_config(folder)
+        config = load_config(found) if found is not None else None
+    except (ConfigError, OSError):
+        return []
+    if config is None:
+        return []
+    return [(config.directory / root).resolve() for root in config.source_roots]
 
 
 def _find(base: Path, parts: list[str]) -> Path | None:
