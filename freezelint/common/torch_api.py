@@ -95,6 +95,11 @@ READ_ONLY_MODULE_METHODS = frozenset({
 READ_ONLY_CALLS = frozenset({
     "debug", "info", "warning", "warn", "error", "critical", "exception", "log", "watch",
     "summary", "deepcopy", "copy", "count_parameters", "print_trainable_parameters",
+    # Library helpers that only read a model (issue 13: they made every parameter unknown).
+    "resolve_data_config", "resolve_model_data_config",  # timm.data
+    "get_parameter_names", "get_model_param_count",  # transformers.trainer_pt_utils
+    "get_parameter_dtype", "get_parameter_device",  # transformers.modeling_utils
+    "save_model", "save_file",  # safetensors.torch: writes the weights, changes nothing
 })
 # Attribute uses that only make sense on a module: on a missing submodule they are FZL109.
 # (`model.config.hidden_size` on a model whose manifest has no `config` module is fine.)
