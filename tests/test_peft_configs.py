@@ -161,3 +161,19 @@ def test_lists_written_for_several_architectures_are_quiet(config_for):
     text = _script('r=8, target_modules=["q_proj", "v_proj", "query", "value"], '
                    'modules_to_save=["classifier", "score"]')
     assert lint(text, config_for(BERT)) == []
+
+
+def test_hover_shows_what_each_entry_reaches(config_for):
+    """The editor's hover on a config entry lists the real modules PEFT adapts with it."""
+    from freezelint.engine.lint import analyze
+    from freezelint.lsp.hover import describe_match
+
+    text = _script('r=8, target_modules=["query", "v_proj"], modules_to_save=["classifier"]')
+    manifest = config_for(BERT).model
+    matches = {m.literal: m for m in analyze(text, config_for(BERT)).name_matches}
+    query = describe_match(matches["query"], manifest)
+    assert query.startswith("`'query'` matches 12 of the 230 modules of "
+                            "`transformers/BertForSequenceClassification`")
+    assert "- `bert.encoder.layer.0.attention.self.query` (Linear)" in query
+    assert describe_match(matches["v_proj"], manifest).startswith("`'v_proj'` matches none")
+    assert "- `classifier` (Linear)" in describe_match(matches["classifier"], manifest)

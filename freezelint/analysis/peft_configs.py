@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from freezelint.analysis.values import UNKNOWN, LitStr, ModuleObj, Qualified, is_unknown
+from freezelint.analysis.values import (
+    UNKNOWN,
+    LitStr,
+    ModelState,
+    ModuleObj,
+    Qualified,
+    is_unknown,
+)
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
@@ -232,3 +239,47 @@ def saved_by(modules_to_save: list[str], key: str) -> bool:
 
 def literal_node(value: Any, fallback: cst.CSTNode) -> cst.CSTNode:
     return value.node if isinstance(value, LitStr) else fallback
+
+
+@dataclass(frozen=True)
+class EntryMatch:
+    """One literal entry of a config and the real modules PEFT reaches with it (for hover)."""
+
+    node: cst.CSTNode
+    literal: str
+    kind: str  # "suffix" (a list entry) or "regex" (a target_modules string)
+    model: ModelState
+    matched: tuple[str, ...]
+    tested: tuple[str, ...]
+
+
+def entry_matches(facts: PeftFacts) -> list[EntryMatch]:
+    """What each literal of `target_modules` / `modules_to_save` reaches in the model it was
+    applied to, as full module paths of that model."""
+    found: list[EntryMatch] = []
+    for applied in facts.applied:
+        module = applied.module
+        manifest = module.model.manifest
+        if manifest.hole_under(module.path) or module.model.opaque:
+            continue
+        base = module.path + "." if module.path else ""
+        paths = [m.path for m in manifest.modules if m.path.startswith(base) and m.path]
+        keys = [p[len(base):] for p in paths]
+        for keyword in ("target_modules", "modules_to_save"):
+            value = applied.config.entries(keyword)
+            items = [value] if isinstance(value, str) else value \
+                if isinstance(value, list) else []
+            for item in items:
+                if not isinstance(item, LitStr):
+                    continue
+                if keyword == "modules_to_save":
+                    reached, kind = save_matches(item, keys), "suffix"
+                elif isinstance(value, str):
+                    if value.lower() == ALL_LINEAR:
+                        continue
+                    reached, kind = pattern_matches(item, keys) or [], "regex"
+                else:
+                    reached, kind = target_matches(item, keys), "suffix"
+                found.append(EntryMatch(item.node, str(item), kind, module.model,
+                                        tuple(base + k for k in reached), tuple(paths)))
+    return found

@@ -20,6 +20,7 @@ from freezelint.analysis.detect import ModelRequest
 from freezelint.analysis.facts import OptimizerBuilt
 from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
+from freezelint.analysis.peft_configs import entry_matches
 from freezelint.analysis.positions import StatementPositions
 from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.common.coverage import Coverage
@@ -203,6 +204,10 @@ def _run(text: str, config: LintConfig, details: bool,
                       tuple(n for n in t.model.trainable if n in t.matched) or tuple(sorted(t.matched)),
                       tuple(sorted(t.tested)))
             for t in facts.name_tests.values()]
+        analysis.name_matches += [  # PEFT config entries, matched as PEFT matches them
+            NameMatch(_span(positions, m.node), m.literal, m.kind, "module", m.model.label,
+                      m.matched, m.tested)
+            for m in entry_matches(facts.peft)]
         analysis.optimizers = [_optimizer_summary(b, positions) for b in facts.optimizers
                                if b.optimizer.model is not None]
         analysis.models = [m.manifest for m in facts.models]
