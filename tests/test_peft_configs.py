@@ -177,3 +177,23 @@ def test_hover_shows_what_each_entry_reaches(config_for):
     assert "- `bert.encoder.layer.0.attention.self.query` (Linear)" in query
     assert describe_match(matches["v_proj"], manifest).startswith("`'v_proj'` matches none")
     assert "- `classifier` (Linear)" in describe_match(matches["classifier"], manifest)
+
+
+def test_completion_offers_layer_names_in_a_peft_list(config_for):
+    """Inside `target_modules=["...` the editor offers the names layers are known by."""
+    from lsprotocol import types
+    from pygls.workspace import PositionCodec
+
+    from freezelint.lsp.completion import complete
+
+    line = 'config = LoraConfig(r=8, target_modules=["q'
+    codec = PositionCodec(types.PositionEncodingKind.Utf16)
+    result = complete(line, 4, len(line), codec, [config_for(BERT).model])
+    assert result is not None
+    items = {item.label: item.detail for item in result.items}
+    assert items == {"query": "Linear x12 · bert.encoder.layer.0.attention.self.query"}
+    everything = complete(line[:-1], 4, len(line) - 1, codec, [config_for(BERT).model])
+    assert everything is not None
+    labels = [item.label for item in everything.items]
+    assert {"query", "key", "value", "dense", "LayerNorm", "classifier"} <= set(labels)
+    assert not any("." in label for label in labels)

@@ -24,8 +24,12 @@ TRIGGERS = ["'", '"', "."]
 LIMIT = 500
 _CONTEXT = re.compile(
     r"==|!=|\bin\b|startswith\(|endswith\(|\[|\.get\(|\.pop\(|\bre\.\w+\(|"
-    r"state_dict|named_parameters|named_modules|named_buffers|parameters_under")
+    r"state_dict|named_parameters|named_modules|named_buffers|parameters_under|"
+    r"target_modules|modules_to_save|exclude_modules")
 _NAME_CHARS = re.compile(r"[\w.]*")
+# A PEFT config's module lists: PEFT matches an entry against the end of module names, so
+# what helps is the layers' own names (`query`, `c_attn`), not full paths.
+_PEFT_CONTEXT = re.compile(r"\b(?:target_modules|modules_to_save|exclude_modules)\s*=")
 
 
 def complete(line: str, line_number: int, character: int, codec: PositionCodec,
@@ -37,7 +41,8 @@ def complete(line: str, line_number: int, character: int, codec: PositionCodec,
     prefix = line[start:column]
     if not _NAME_CHARS.fullmatch(prefix):
         return None
-    candidates = _candidates(models)
+    candidates = _peft_candidates(models) if _PEFT_CONTEXT.search(line[:start]) \
+        else _candidates(models)
     starts_real_name = "." in prefix and any(name.startswith(prefix) for name, _, _ in candidates)
     if not (_CONTEXT.search(line) or starts_real_name):
         return None
@@ -102,3 +107,21 @@ def _candidates(models: list[Manifest]) -> list[tuple[str, types.CompletionItemK
             kind_name = "module" if kind_name == "?" else kind_name
             add(path, types.CompletionItemKind.Module, f"{kind_name} · module of {manifest.name}")
     return found
+
+
+def _peft_candidates(models: list[Manifest]) -> list[tuple[str, types.CompletionItemKind, str]]:
+    """The names layers are known by (the last part of their path), one item per name, with
+    its type, how many layers carry it and the first of them."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for manifest in models:
+        for info in manifest.modules:
+            if not info.path:
+                continue
+            name = info.path.rpartition(".")[2]
+            if name.isdigit():
+                continue
+            kind, count, first = found.get(name, (info.type, 0, info.path))
+            found[name] = (kind, count + 1, first)
+    return [(name, types.CompletionItemKind.Module,
+             f"{kind} x{count} · {first}" if count > 1 else f"{kind} · {first}")
+            for name, (kind, count, first) in found.items()]
