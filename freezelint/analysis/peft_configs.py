@@ -68,7 +68,7 @@ class PeftConfig:
     node: cst.Call
     kind: str  # "LoraConfig"
     arguments: dict[str, Any]  # evaluated keyword arguments
-    argument_nodes: dict[str, cst.CSTNode]  # keyword -> the argument's value expression
+    argument_nodes: dict[str, cst.BaseExpression]  # keyword -> the argument's expression
 
     def entries(self, keyword: str) -> list[Any] | str | Any | None:
         """The list's entries, a regex string, None (not given) or UNKNOWN."""

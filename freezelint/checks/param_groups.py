@@ -39,9 +39,9 @@ def _two_groups(optimizer: OptimizerObj, group: ParamGroup, first: int, second: 
                f"{'is' if len(shared) == 1 else 'are'} in param group {first} and again in "
                f"group {second}: torch raises ValueError \"some parameters appear in more than "
                f"one parameter group\"")
-    node = group.node if group.added else optimizer.node
-    related = ((optimizer.groups[first].node, f"group {first}"),) \
-        if optimizer.groups[first].node is not None else ()
+    node = group.node if group.added and group.node is not None else optimizer.node
+    earlier = optimizer.groups[first].node
+    related = ((earlier, f"group {first}"),) if earlier is not None else ()
     return Finding(node, message, related=related)
 
 

@@ -74,8 +74,8 @@ def peft_target_matches_nothing(ctx: Context) -> Iterator[Finding]:
         if isinstance(entries, str):
             if entries.lower() == ALL_LINEAR:
                 continue
-            matched = pattern_matches(entries, keys)
-            if matched is None or matched:
+            reached = pattern_matches(entries, keys)
+            if reached is None or reached:
                 continue
             yield Finding(literal_node(entries, fallback),
                           f"the pattern '{entries}' matches no module name of `{label}` "
@@ -85,9 +85,9 @@ def peft_target_matches_nothing(ctx: Context) -> Iterator[Finding]:
             continue
         if not all(isinstance(e, str) for e in entries):
             continue
-        matched = {e for e in entries if target_matches(e, keys)}
+        found = {e for e in entries if target_matches(e, keys)}
         for entry in entries:
-            if entry in matched or _role_covered(entry, matched):
+            if entry in found or _role_covered(entry, found):
                 continue
             yield Finding(literal_node(entry, fallback),
                           f"'{entry}' names no module of `{label}`, so PEFT adapts nothing "
