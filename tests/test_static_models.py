@@ -33,6 +33,8 @@ MODELS = [
     ("sequence_models.py", "LSTMTagger", {"bidirectional": False, "layers": 3}),
     ("sequence_models.py", "TextTransformer", {}),
     ("sequence_models.py", "NamespaceModel", {}),
+    ("subclasses.py", "Mixer", {}),
+    ("subclasses.py", "Mixer", {"widths": [4, 4, 8, 8], "act": "SiLU", "classes": 7}),
 ]
 
 

@@ -83,7 +83,7 @@ def built_from_manifest(manifest: Manifest, path: str = "") -> O.Built:
         rel = relative(info.path)
         if rel is None:
             continue
-        built = O.Built(info.type, sizes=dict(info.attrs))
+        built = O.Built(info.type, sizes=dict(info.attrs), base=info.type)
         by_path[rel] = built
         if rel:
             parent, _, leaf = rel.rpartition(".")
@@ -130,7 +130,7 @@ def copy_built(value: O.Built, memo: dict[int, Any] | None = None) -> O.Built:
     if id(value) in memo:
         return memo[id(value)]  # type: ignore[no-any-return]
     copied = O.Built(value.type, value.cls, attrs=dict(value.attrs), sizes=dict(value.sizes),
-                     holes=set(value.holes), aliases=value.aliases)
+                     holes=set(value.holes), aliases=value.aliases, base=value.base)
     memo[id(value)] = copied
     for name, param in value.params.items():
         if param is not None and id(param) not in memo:

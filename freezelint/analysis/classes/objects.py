@@ -55,6 +55,12 @@ class Built:
     sizes: dict[str, int] = field(default_factory=dict)  # in_features... for structural edits
     holes: set[str] = field(default_factory=set)  # child names (or '' for all) unknown
     aliases: tuple[tuple[str, ...], ...] = ()  # other name sets (a spliced transformers trunk)
+    base: str = ""  # the torch.nn class it is or derives from (`Sequential` for a subclass)
+
+    @property
+    def container(self) -> str:
+        """`Sequential`, `ModuleList`... when it is one (or a subclass of one), else ''."""
+        return self.base if self.base in CONTAINERS else ""
 
     def hole(self, name: str) -> None:
         """`name` (or, for '', any name) is registered with contents unknown. A named hole

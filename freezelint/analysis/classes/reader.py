@@ -162,7 +162,7 @@ class ClassReader(Interpreter):
         """`layers += [...]`, `channels *= 2`, `self.layers += blocks`, computed for real."""
         target = self.eval(small.target, frame)
         value = self.eval(small.value, frame)
-        if isinstance(target, O.Built) and target.type in O.CONTAINERS \
+        if isinstance(target, O.Built) and target.container in O.CONTAINERS \
                 and isinstance(small.operator, cst.AddAssign):
             self._extend(target, value, small)
             return
@@ -221,6 +221,7 @@ class ClassReader(Interpreter):
     # -- calls -----------------------------------------------------------------------------
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],
                       node: cst.CSTNode) -> Any:
+        fn, args, kwargs = _variadic(fn, args, kwargs)
         home = self.homes.get(fn.node)
         self.functions.append(fn.node)
         try:
@@ -275,7 +276,7 @@ class ClassReader(Interpreter):
                 data = args[0] if args else kwargs.get("data")
                 return O.Param(data.shape if isinstance(data, O.Tensor) else None)
             if last in O.CONTAINERS:
-                built = O.Built(last)
+                built = O.Built(last, base=last)
                 self.torch_init(built, last, args, kwargs, node)
                 return built
             if nn_table.known_class(last):
@@ -318,7 +319,7 @@ class ClassReader(Interpreter):
         root: O.Built | None = None
         for record in records:
             if isinstance(record, nn_table.Module):
-                built = O.Built(record.type, sizes=dict(record.attrs))
+                built = O.Built(record.type, sizes=dict(record.attrs), base=record.type)
                 by_path[record.path] = built
                 if not record.path:
                     root = built
@@ -348,7 +349,7 @@ class ClassReader(Interpreter):
         base = klass.torch_base()
         if base is None:
             return self.plain_instance(klass, args, kwargs, node)
-        built = O.Built(klass.name, cls=klass)
+        built = O.Built(klass.name, cls=klass, base=base)
         found = klass.find_method("__init__")
         if found is None:
             self.torch_init(built, base, args, kwargs, node)
@@ -657,13 +658,13 @@ class ClassReader(Interpreter):
                                        else (None if tensor is None else O.Tensor(None)),
                                        persistent)
             return None
-        if name == "append" and owner.type in O.CONTAINERS and args:
+        if name == "append" and owner.container in O.CONTAINERS and args:
             self.register(owner, owner.next_index(), args[0], None)
             return owner
-        if name == "extend" and owner.type in O.CONTAINERS and args:
+        if name == "extend" and owner.container in O.CONTAINERS and args:
             self._extend(owner, args[0], node)
             return owner
-        if name == "insert" and owner.type in O.CONTAINERS and len(args) == 2:
+        if name == "insert" and owner.container in O.CONTAINERS and len(args) == 2:
             if not isinstance(args[0], int) or self.uncertain:
                 owner.hole("")
                 return None
@@ -673,10 +674,10 @@ class ClassReader(Interpreter):
             for index, item in enumerate(items):
                 self.register(owner, str(index), item, None)
             return None
-        if name == "update" and owner.type in O.CONTAINERS and args:
+        if name == "update" and owner.container in O.CONTAINERS and args:
             self._update(owner, args[0])
             return None
-        if name in {"keys", "values", "items"} and owner.type == O.MODULE_DICT:
+        if name in {"keys", "values", "items"} and owner.container == O.MODULE_DICT:
             return list(getattr(owner.children, name)())
         if name in _CHAINABLE:
             return owner
@@ -703,7 +704,7 @@ class ClassReader(Interpreter):
         if isinstance(value, O.Built):
             if value.holes:
                 return None
-            if value.type == O.MODULE_DICT:
+            if value.container in {O.MODULE_DICT, O.PARAMETER_DICT}:
                 return list(value.children)
             return [c for c in value.children.values() if c is not None]
         if isinstance(value, (O.Hole, O.Namespace)):
@@ -943,6 +944,27 @@ def _tensor_method(tensor: O.Tensor, name: str, args: list[Any]) -> Any:
     return O.Tensor(tuple(total // known if d == -1 else d for d in dims))
 
 
+def _variadic(fn: FunctionObj, args: list[Any],
+              kwargs: dict[str, Any]) -> tuple[FunctionObj, list[Any], dict[str, Any]]:
+    """`def f(a, *rest, **extra)`: the arguments the named parameters do not take, bound to
+    `rest` and `extra` (through the closure the interpreter starts the call's scope with)."""
+    params = fn.node.params
+    star = params.star_arg if isinstance(params.star_arg, cst.Param) else None
+    double = params.star_kwarg
+    if star is None and double is None:
+        return fn, args, kwargs
+    positional = [*params.posonly_params, *params.params]
+    names = {p.name.value for p in [*positional, *params.kwonly_params]}
+    closure = dict(fn.closure or {})
+    if star is not None:
+        closure[star.name.value] = tuple(args[len(positional):])
+        args = args[:len(positional)]
+    if double is not None:
+        closure[double.name.value] = {k: v for k, v in kwargs.items() if k not in names}
+        kwargs = {k: v for k, v in kwargs.items() if k in names}
+    return FunctionObj(fn.node, closure, fn.top), args, kwargs
+
+
 def _table_arg(value: Any) -> Any:
     if is_unknown(value) or isinstance(value, (O.Hole, O.Namespace, O.ClassValue)):
         return nn_table.UNKNOWN_ARG
@@ -954,7 +976,7 @@ def _table_arg(value: Any) -> Any:
 
 
 def _child_name(owner: O.Built, index: Any, reading: bool = False) -> str | None:
-    if isinstance(index, str) and owner.type in {O.MODULE_DICT, O.PARAMETER_DICT}:
+    if isinstance(index, str) and owner.container in {O.MODULE_DICT, O.PARAMETER_DICT}:
         return str(index)
     if isinstance(index, int) and not isinstance(index, bool):
         names = list(owner.children) or list(owner.params)
@@ -1018,7 +1040,7 @@ def _may_be_module(value: Any, source: cst.CSTNode | None, reader: ClassReader) 
 
 
 def _from_new_module(value: NewModule) -> O.Built:
-    built = O.Built(value.type, sizes=dict(value.attrs))
+    built = O.Built(value.type, sizes=dict(value.attrs), base=value.type)
     for name, shape in value.params:
         built.params[name] = O.Param(shape)
     for name, child in value.children:
