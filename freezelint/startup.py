@@ -31,18 +31,12 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from freezelint.common.files import replace_atomically
+from freezelint.common.files import replace_atomically, user_cache_root
 
 DISABLE_VARIABLE = "FREEZELINT_NO_STARTUP_CACHE"
 # Far more than any one package defines (libcst: ~900); a bound that keeps a program
 # generating endless distinct dataclasses from growing a file without limit.
 MAX_ENTRIES = 5000
-
-
-def user_cache_root() -> Path:
-    """freezelint's per-user cache directory (XDG), shared by the model and start-up caches."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "freezelint"
 
 
 def startup_cache_dir() -> Path:

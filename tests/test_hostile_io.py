@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from helpers import invoke
 
-from freezelint.cli.batch import FixMode, GroupConfig, check_file
+from freezelint.cli.batch import check_file
+from freezelint.cli.job import FixMode, GroupConfig
 from freezelint.engine.fixes import parses
 from freezelint.inputs.source import MAX_SOURCE_BYTES, SourceText, decode_source
 from freezelint.inputs.writeback import WriteError, write_atomic

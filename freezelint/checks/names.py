@@ -12,9 +12,9 @@ from freezelint.analysis.walk import walk
 from freezelint.checks import layer_kinds
 from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
 from freezelint.checks.layer_kinds import KindSpelling, in_collection, kind_spelling
-from freezelint.checks.suggest import suggestions
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
+from freezelint.models.suggest import suggestions
 
 _KIND_PHRASE = {
     "equal": "matches no {domain} name of {model}",

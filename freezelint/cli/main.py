@@ -184,7 +184,8 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
 
     Each file is checked with the nearest configuration above it ([tool.freezelint] in
     pyproject.toml, or freezelint.toml); options given here override it."""
-    from freezelint.cli.batch import FixMode, check_all, default_jobs
+    from freezelint.cli.batch import check_all, default_jobs
+    from freezelint.cli.job import FixMode
     from freezelint.engine.config import ConfigError, ConfigFinder
     from freezelint.inputs.source import discover
 
@@ -315,13 +316,13 @@ class _Options:
 
 def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | None
           ) -> list[tuple[Any, list[str]]]:
-    """Group the files by their effective configuration, one cli.batch.GroupConfig per group.
+    """Group the files by their effective configuration, one cli.job.GroupConfig per group.
 
     Command-line options override the configuration: --select replaces its select,
     extend-select and ignore, --ignore and --extend-select add to them, --model replaces model and
     per-file-models, --checkpoint and --[no-]unsafe-fixes replace theirs. Models and
     checkpoints are resolved once each, however many groups use them."""
-    from freezelint.cli.batch import GroupConfig
+    from freezelint.cli.job import GroupConfig
     from freezelint.engine import selection
 
     keyed: dict[tuple[Any, ...], list[str]] = {}

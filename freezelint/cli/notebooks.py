@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from freezelint.cli.batch import GroupConfig, Outcome, fixed_rules
+from freezelint.cli.job import GroupConfig, Outcome, fixed_rules
 from freezelint.cli.report import FileResult
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic

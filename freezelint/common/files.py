@@ -1,5 +1,6 @@
-"""Replacing a small file atomically, without `tempfile` (which imports `random` and
-`shutil`: milliseconds of start-up for every run that stores a cache entry)."""
+"""freezelint's own files: where the per-user cache lives, and replacing a small file
+atomically, without `tempfile` (which imports `random` and `shutil`: milliseconds of
+start-up for every run that stores a cache entry)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from contextlib import suppress
 from pathlib import Path
 
 _SERIAL = itertools.count()
+
+
+def user_cache_root() -> Path:
+    """freezelint's per-user cache directory (XDG), shared by the model and start-up caches."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "freezelint"
 
 
 def replace_atomically(path: Path, data: bytes) -> None:

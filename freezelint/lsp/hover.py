@@ -15,7 +15,6 @@ import re
 
 from lsprotocol import types
 
-from freezelint.checks.suggest import suggestions
 from freezelint.common.diagnostics import Position
 from freezelint.common.rule_docs import RuleDoc, rule_doc
 from freezelint.common.torch_api import HOVER_PREFIXES
@@ -23,6 +22,7 @@ from freezelint.engine.lint import NameMatch
 from freezelint.lsp.linting import LintResult
 from freezelint.lsp.text import contains
 from freezelint.models.manifest import Manifest
+from freezelint.models.suggest import suggestions
 
 SHOWN = 8  # names listed before "... and N more"
 _STRING = re.compile(r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
