@@ -81,6 +81,7 @@ def _forbid_worker(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the worker was started although the cache should answer")
 
     monkeypatch.setattr(user_model.subprocess, "run", fail)
+    monkeypatch.setattr(user_model.subprocess, "Popen", fail)  # how the builder starts
 
 
 def test_spec_syntax() -> None:
@@ -316,11 +317,13 @@ def test_timeout(tmp_path: Path, cache: Path) -> None:
 
 
 def test_worker_crash_reports_last_stderr_line(tmp_path: Path, cache: Path) -> None:
-    """A build that kills its own process leaves no result; stderr's last line is used."""
+    """A build that kills its own process leaves no result: the message says how the
+    builder ended, and quotes stderr's last line as its output (issue 18)."""
     pytest.importorskip("torch")
     (tmp_path / "crash.py").write_text(
         "import os, sys\nprint('fatal: out of cheese', file=sys.stderr)\nos._exit(7)\n")
-    with pytest.raises(UserModelError, match=r"exit code 7\): fatal: out of cheese"):
+    with pytest.raises(UserModelError, match=r"exited with code 7 without a result \(its "
+                       r"last output: 'fatal: out of cheese'\)"):
         build_user_model("crash.py:Net", cache_dir=cache, cwd=tmp_path)
 
 
