@@ -121,3 +121,18 @@ def test_real_code_is_far_within_the_bound() -> None:
     example = (Path(__file__).resolve().parents[1] / "examples" / "ast_head_finetune.py")
     depth, _ = nesting_depth(example.read_text(encoding="utf-8"))
     assert depth < MAX_DEPTH // 4
+
+
+def test_an_imported_module_too_deep_for_the_parser_is_not_parsed(tmp_path: Path) -> None:
+    """The static class reader parses the project's modules a script imports: as untrusted
+    as the script itself (it segfaulted the linter through `from models import Net`)."""
+    (tmp_path / "models.py").write_text(
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n\n"
+        "Y = " + " or ".join(f"x{i}" for i in range(10_000)) + "\n", encoding="utf-8")
+    (tmp_path / "train.py").write_text(
+        "from models import Net\n\nmodel = Net()\nfor name, p in model.named_parameters():\n"
+        "    if name != 'fcc.weight':\n        p.requires_grad = False\n", encoding="utf-8")
+    result = run("check", "--no-cache", "train.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]  # model unknown: nothing reported
+    assert "not checked: model unknown" in result.stderr

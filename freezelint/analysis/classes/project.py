@@ -74,17 +74,23 @@ class Project:
         return None
 
     def parse(self, path: Path) -> cst.Module | None:
+        from freezelint.inputs.nesting import check_nesting
+        from freezelint.inputs.source import MAX_SOURCE_BYTES, SourceError, decode_source, read_file
+
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_file(path, MAX_SOURCE_BYTES)  # regular files only, bounded
+        except SourceError:
             return None
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         self.read[path] = digest
         module = _PARSED.get(digest)
         if module is None:
             try:
+                # an imported module is as untrusted as the linted file: never hand the
+                # native parser a text it could crash on (inputs/nesting.py)
+                check_nesting(decode_source(data).text)
                 module = cst.parse_module(data)
-            except (cst.ParserSyntaxError, UnicodeDecodeError, ValueError):
+            except (cst.ParserSyntaxError, UnicodeDecodeError, ValueError, SourceError):
                 return None
             if len(_PARSED) >= _MAX_CACHED:
                 _PARSED.clear()
