@@ -21,6 +21,7 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.analysis.classes import builtins, tensors
 from freezelint.analysis.classes import objects as O
 from freezelint.analysis.classes.flatten import built_from_manifest, copy_built
 from freezelint.analysis.classes.project import Project
@@ -42,8 +43,6 @@ from freezelint.analysis.values import (
 from freezelint.models import nn_table
 from freezelint.models.manifest import Manifest
 
-_TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full", "eye",
-                               "randint", "arange", "tensor", "Tensor", "FloatTensor"})
 _MAX_RANGE = 10_000
 _SCALAR_ANNOTATIONS = frozenset({"int", "float", "bool", "str", "tuple", "list", "dict"})
 # Module methods that return the module and change no name.
@@ -234,8 +233,8 @@ class ClassReader(Interpreter):
 
     def eval_Name(self, node: cst.Name, frame: Frame) -> Any:
         value = frame.lookup(node.value)
-        if value is MISSING and node.value in _READER_BUILTINS:
-            return _READER_BUILTINS[node.value]
+        if value is MISSING and node.value in builtins.READER_BUILTINS:
+            return builtins.READER_BUILTINS[node.value]
         return super().eval_Name(node, frame)
 
     def call(self, callee: Any, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
@@ -248,7 +247,7 @@ class ClassReader(Interpreter):
             return self.call_qualified(callee.name, args, kwargs, node)
         if isinstance(callee, O.Super):
             return UNKNOWN
-        if callee is _SUPER:
+        if callee is builtins.SUPER:
             if self.methods:
                 klass, instance = self.methods[-1]
                 return O.Super(klass, instance)
@@ -256,7 +255,7 @@ class ClassReader(Interpreter):
         if isinstance(callee, Builtin) and callee.fn is BUILTINS["len"].fn and args \
                 and isinstance(args[0], O.Built):
             return len(args[0].children) + len(args[0].params)
-        if isinstance(callee, _ReaderBuiltin):
+        if isinstance(callee, builtins.ReaderBuiltin):
             return callee.fn(self, args, kwargs)
         if isinstance(callee, (O.Hole, O.Namespace)) or is_unknown(callee):
             return O.Hole()
@@ -283,12 +282,12 @@ class ClassReader(Interpreter):
                 return self.layer(last, args, kwargs)
             if last == "Module":
                 return O.Built("Module")
-        if name.startswith("torch.") and last in _TENSOR_FACTORIES and name.count(".") == 1:
-            return O.Tensor(_tensor_shape(last, args, kwargs))
+        if name.startswith("torch.") and last in tensors.FACTORIES and name.count(".") == 1:
+            return O.Tensor(tensors.factory_shape(last, args, kwargs))
         if name.startswith("torch.") and args and isinstance(args[0], O.Tensor):
-            return _tensor_method(args[0], last, args[1:])
+            return tensors.tensor_method(args[0], last, args[1:])
         if last == "OrderedDict" or name == "dict":
-            return _ordered_dict(args, kwargs)
+            return builtins.ordered_dict(args, kwargs)
         if last in _CONSTRUCTED:
             return O.namespace(None, kwargs)
         if name in {"copy.deepcopy", "copy.copy"} and args:
@@ -558,7 +557,7 @@ class ClassReader(Interpreter):
         if isinstance(owner, O.Tensor):
             if attr == "shape" and owner.shape is not None:
                 return owner.shape
-            return BoundMethod(owner, attr, node) if attr in _SAME_SHAPE | _RESHAPES else UNKNOWN
+            return BoundMethod(owner, attr, node) if attr in tensors.SAME_SHAPE | tensors.RESHAPES else UNKNOWN
         if isinstance(owner, dict) and not isinstance(owner, O.Built):
             return BoundMethod(owner, attr, node)
         return super().get_attr(owner, attr, node)
@@ -608,11 +607,11 @@ class ClassReader(Interpreter):
         if isinstance(receiver, O.Built):
             return self._module_method(receiver, name, args, kwargs, node)
         if isinstance(receiver, O.Tensor):
-            return _tensor_method(receiver, name, args)
+            return tensors.tensor_method(receiver, name, args)
         if isinstance(receiver, dict) and name in {"items", "keys", "values", "get", "pop",
                                                    "update", "setdefault"}:
             with suppress(Exception):
-                return _dict_method(receiver, name, args)
+                return builtins.dict_method(receiver, name, args)
             return UNKNOWN
         if isinstance(receiver, list) and name in {"insert", "pop", "reverse"}:
             with suppress(Exception):
@@ -772,12 +771,6 @@ class _Partial:
         self.callee, self.args, self.kwargs = callee, list(args), dict(kwargs)
 
 
-class _ReaderBuiltin:
-    def __init__(self, fn: Any) -> None:
-        self.fn = fn
-
-
-_SUPER = object()
 _AUGMENTED: dict[type, Any] = {
     cst.AddAssign: operator.iadd, cst.SubtractAssign: operator.isub,
     cst.MultiplyAssign: operator.imul, cst.FloorDivideAssign: operator.ifloordiv,
@@ -788,160 +781,6 @@ _AUGMENTED: dict[type, Any] = {
 
 def _plain(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool, list, tuple)) and not is_unknown(value)
-
-
-def _numeric(kind: type) -> _ReaderBuiltin:
-    def run(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if len(args) == 1 and isinstance(args[0], (int, float, str, bool)):
-            with suppress(Exception):
-                return kind(args[0])
-        return UNKNOWN
-    return _ReaderBuiltin(run)
-
-
-def _fold(fn: Any) -> _ReaderBuiltin:
-    def run(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        values = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
-        if values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                          for v in values):
-            return fn(values)
-        return UNKNOWN
-    return _ReaderBuiltin(run)
-
-
-def _zip(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if all(isinstance(a, (list, tuple, str, range)) for a in args):
-        return [tuple(t) for t in zip(*args, strict=False)]
-    return UNKNOWN
-
-
-def _reversed(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if args and isinstance(args[0], (list, tuple, range)):
-        return list(reversed(args[0]))
-    return UNKNOWN
-
-
-def _getattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if len(args) >= 2 and isinstance(args[1], str):
-        value = it.get_attr(args[0], str(args[1]), cst.Name("getattr"))
-        if len(args) == 3 and (is_unknown(value) or isinstance(value, BoundMethod)):
-            return args[2] if not isinstance(args[0], O.Built) else value
-        return value
-    return UNKNOWN
-
-
-def _setattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if len(args) == 3 and isinstance(args[0], O.Built):
-        if isinstance(args[1], str):
-            it.register(args[0], str(args[1]), args[2], None)
-        else:
-            args[0].hole("")
-    elif len(args) == 3 and isinstance(args[0], O.Namespace) and isinstance(args[1], str):
-        args[0].attrs[str(args[1])] = args[2]
-    return None
-
-
-def _hasattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if len(args) == 2 and isinstance(args[0], O.Namespace) and isinstance(args[1], str):
-        return str(args[1]) in args[0].attrs or UNKNOWN
-    return UNKNOWN
-
-
-def _dict(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    return _ordered_dict(args, kwargs)
-
-
-_READER_BUILTINS: dict[str, Any] = {
-    "int": _numeric(int), "float": _numeric(float), "str": _numeric(str), "bool": _numeric(bool),
-    "min": _fold(min), "max": _fold(max), "sum": _fold(sum),
-    "abs": _ReaderBuiltin(lambda it, a, k: abs(a[0]) if a and isinstance(a[0], (int, float))
-                          else UNKNOWN),
-    "zip": _ReaderBuiltin(_zip), "reversed": _ReaderBuiltin(_reversed),
-    "getattr": _ReaderBuiltin(_getattr), "setattr": _ReaderBuiltin(_setattr),
-    "hasattr": _ReaderBuiltin(_hasattr), "dict": _ReaderBuiltin(_dict), "super": _SUPER,
-}
-
-
-def _ordered_dict(args: list[Any], kwargs: dict[str, Any]) -> Any:
-    result: dict[Any, Any] = {}
-    if args:
-        source = args[0]
-        if isinstance(source, dict):
-            result.update(source)
-        elif isinstance(source, (list, tuple)) and all(isinstance(p, (list, tuple))
-                                                        and len(p) == 2 for p in source):
-            result.update((p[0], p[1]) for p in source)
-        else:
-            return UNKNOWN
-    result.update(kwargs)
-    return result
-
-
-def _dict_method(receiver: dict, name: str, args: list[Any]) -> Any:  # type: ignore[type-arg]
-    if name in {"items", "keys", "values"}:
-        return list(getattr(receiver, name)())
-    if name == "update":
-        receiver.update(args[0])
-        return None
-    return getattr(receiver, name)(*args)
-
-
-def _tensor_shape(factory: str, args: list[Any], kwargs: dict[str, Any]) -> tuple[int, ...] | None:
-    if factory in {"tensor", "arange", "randint", "full", "eye"}:
-        if factory == "full" and args and isinstance(args[0], (tuple, list)):
-            dims = list(args[0])
-        elif factory == "eye" and args and all(isinstance(a, int) for a in args[:2]):
-            dims = [args[0], args[1] if len(args) > 1 else args[0]]
-        elif factory == "arange" and args and all(isinstance(a, int) and not isinstance(a, bool)
-                                                  for a in args) and len(args) <= 3:
-            return (len(range(*args)),)
-        elif factory == "tensor" and args and isinstance(args[0], (int, float)):
-            return ()
-        else:
-            return None
-    else:
-        size = kwargs.get("size")
-        dims = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else \
-            list(size) if isinstance(size, (tuple, list)) else list(args)
-    if all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in dims):
-        return tuple(dims)
-    return None
-
-
-_SAME_SHAPE = frozenset({
-    "float", "half", "double", "bfloat16", "to", "clone", "detach", "contiguous", "fill_",
-    "zero_", "normal_", "uniform_", "requires_grad_", "mul_", "add_", "tril", "triu", "exp",
-    "log", "sqrt", "abs", "neg", "sigmoid", "tanh", "mul", "add", "div", "cos", "sin",
-    "long", "int", "bool", "cuda", "cpu"})
-_RESHAPES = frozenset({"view", "reshape", "unsqueeze", "squeeze"})
-
-
-def _tensor_method(tensor: O.Tensor, name: str, args: list[Any]) -> Any:
-    """Tensor operations a buffer's construction uses: shape-keeping ones, view/reshape."""
-    shape = tensor.shape
-    if name in _SAME_SHAPE:
-        return O.Tensor(shape)
-    if name not in _RESHAPES or shape is None:
-        return O.Tensor(None)
-    dims = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
-    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-        return O.Tensor(None)
-    if name == "unsqueeze" and len(dims) == 1:
-        at = dims[0] if dims[0] >= 0 else len(shape) + 1 + dims[0]
-        return O.Tensor((*shape[:at], 1, *shape[at:]))
-    if name == "squeeze":
-        kept = [d for i, d in enumerate(shape) if d != 1 or (dims and i not in dims)]
-        return O.Tensor(tuple(kept))
-    total = 1
-    for size in shape:
-        total *= size
-    known = 1
-    for d in dims:
-        if d != -1:
-            known *= d
-    if dims.count(-1) > 1 or known == 0 or total % known:
-        return O.Tensor(None)
-    return O.Tensor(tuple(total // known if d == -1 else d for d in dims))
 
 
 def _variadic(fn: FunctionObj, args: list[Any],
@@ -1021,7 +860,7 @@ def _may_be_module(value: Any, source: cst.CSTNode | None, reader: ClassReader) 
                     "sqrt", "log", "ceil", "floor", "tuple", "list", "dict", "range"} \
                 or name.startswith(("math.", "np.", "numpy.")):
             return False
-        if last in _TENSOR_FACTORIES and name.startswith("torch."):
+        if last in tensors.FACTORIES and name.startswith("torch."):
             return False
     if isinstance(source, cst.Name) and reader.functions:
         fn = reader.functions[-1]

@@ -1,0 +1,121 @@
+"""Python builtins the class reader adds to the script interpreter's: numbers and folds
+(`int`, `max`, `sum`), `zip`, `reversed`, `getattr`/`setattr`/`hasattr` (computed attribute
+names register modules: `setattr(self, f"layer{i}", ...)`), `dict`, `super`, and the dict
+methods configs use."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from freezelint.analysis.classes import objects as O
+from freezelint.analysis.values import UNKNOWN, BoundMethod, is_unknown
+
+if TYPE_CHECKING:
+    from freezelint.analysis.classes.reader import ClassReader
+
+
+class ReaderBuiltin:
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+
+SUPER = object()
+
+
+def _numeric(kind: type) -> ReaderBuiltin:
+    def run(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if len(args) == 1 and isinstance(args[0], (int, float, str, bool)):
+            with suppress(Exception):
+                return kind(args[0])
+        return UNKNOWN
+    return ReaderBuiltin(run)
+
+
+def _fold(fn: Any) -> ReaderBuiltin:
+    def run(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        values = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+        if values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                          for v in values):
+            return fn(values)
+        return UNKNOWN
+    return ReaderBuiltin(run)
+
+
+def _zip(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if all(isinstance(a, (list, tuple, str, range)) for a in args):
+        return [tuple(t) for t in zip(*args, strict=False)]
+    return UNKNOWN
+
+
+def _reversed(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if args and isinstance(args[0], (list, tuple, range)):
+        return list(reversed(args[0]))
+    return UNKNOWN
+
+
+def _getattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if len(args) >= 2 and isinstance(args[1], str):
+        value = it.get_attr(args[0], str(args[1]), cst.Name("getattr"))
+        if len(args) == 3 and (is_unknown(value) or isinstance(value, BoundMethod)):
+            return args[2] if not isinstance(args[0], O.Built) else value
+        return value
+    return UNKNOWN
+
+
+def _setattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if len(args) == 3 and isinstance(args[0], O.Built):
+        if isinstance(args[1], str):
+            it.register(args[0], str(args[1]), args[2], None)
+        else:
+            args[0].hole("")
+    elif len(args) == 3 and isinstance(args[0], O.Namespace) and isinstance(args[1], str):
+        args[0].attrs[str(args[1])] = args[2]
+    return None
+
+
+def _hasattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if len(args) == 2 and isinstance(args[0], O.Namespace) and isinstance(args[1], str):
+        return str(args[1]) in args[0].attrs or UNKNOWN
+    return UNKNOWN
+
+
+def _dict(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    return ordered_dict(args, kwargs)
+
+
+READER_BUILTINS: dict[str, Any] = {
+    "int": _numeric(int), "float": _numeric(float), "str": _numeric(str), "bool": _numeric(bool),
+    "min": _fold(min), "max": _fold(max), "sum": _fold(sum),
+    "abs": ReaderBuiltin(lambda it, a, k: abs(a[0]) if a and isinstance(a[0], (int, float))
+                          else UNKNOWN),
+    "zip": ReaderBuiltin(_zip), "reversed": ReaderBuiltin(_reversed),
+    "getattr": ReaderBuiltin(_getattr), "setattr": ReaderBuiltin(_setattr),
+    "hasattr": ReaderBuiltin(_hasattr), "dict": ReaderBuiltin(_dict), "super": SUPER,
+}
+
+
+def ordered_dict(args: list[Any], kwargs: dict[str, Any]) -> Any:
+    result: dict[Any, Any] = {}
+    if args:
+        source = args[0]
+        if isinstance(source, dict):
+            result.update(source)
+        elif isinstance(source, (list, tuple)) and all(isinstance(p, (list, tuple))
+                                                        and len(p) == 2 for p in source):
+            result.update((p[0], p[1]) for p in source)
+        else:
+            return UNKNOWN
+    result.update(kwargs)
+    return result
+
+
+def dict_method(receiver: dict, name: str, args: list[Any]) -> Any:  # type: ignore[type-arg]
+    if name in {"items", "keys", "values"}:
+        return list(getattr(receiver, name)())
+    if name == "update":
+        receiver.update(args[0])
+        return None
+    return getattr(receiver, name)(*args)
