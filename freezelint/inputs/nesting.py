@@ -12,10 +12,13 @@ file deeper than `MAX_DEPTH` is refused with a clear message instead of being pa
 The measure is an upper bound of the tree's depth: every operator, keyword operator,
 string, `for` clause and bracket of a comma-separated segment counts one level (most of them
 nest less, none more), brackets add the levels of the segments around them, each block adds
-its statement levels and each `elif` of a chain one more. Real code stays far below the
-limit (the deepest file of torch, transformers, timm and their dependencies measures 116, see
-tests/test_hostile_parse.py); a text within it parses, lints and fixes without reaching
-Python's recursion limit.
+its statement levels and each `elif` of a chain one more. Real code stays below the limit:
+of the 14,350 files of a virtualenv with torch, transformers, timm, sympy and numpy, six
+measure more (four of sympy's generated polynomial tables, sympy's solvers.py, and a
+260-level string table in pip's vendored webencodings). A text within the limit parses,
+lints and fixes without reaching Python's recursion limit (tests/test_hostile_parse.py
+finds the deepest text of each nesting construct the check lets through and lints it). The
+scan costs about 0.2 s per MB of source, a few milliseconds for a training script.
 """
 
 from __future__ import annotations
