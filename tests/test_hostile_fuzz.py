@@ -232,3 +232,16 @@ def test_source_reading_and_linting_fail_only_with_their_own_errors(data: st.Dat
     nesting_depth(text)
     with contextlib.suppress(SourceError):  # nested too deeply: said so, not crashed
         lint(text)
+
+
+def test_a_fix_inserting_a_line_keeps_the_comments_on_their_code_line() -> None:
+    """The case the fuzz found first: FZL304's fix turns one statement into two, and the
+    statement's type-ignore stayed at the end of the line, on the inserted print()."""
+    text = ("import torch\nimport torchvision\n\n"
+            "model = torchvision.models.resnet50(weights=None)\n"
+            "model.load_state_dict(torch.load('x.pth'), strict=False)  # type: ignore[arg-type]\n")
+    fixed = fix_text(text).text
+    assigned, report = fixed.splitlines()[-2:]
+    assert assigned == ("load_result = model.load_state_dict(torch.load('x.pth'), strict=False)"
+                        "  # type: ignore[arg-type]")
+    assert report.startswith("print(") and "#" not in report
