@@ -12,7 +12,7 @@ import pytest
 from helpers import chdir, invoke
 
 from freezelint.engine.config import user_config_path
-from freezelint.lsp.settings import ModelCache, Settings, lint_setup
+from freezelint.lsp.settings import EditorSettings, ModelCache, lint_setup
 
 NET = textwrap.dedent("""\
     from pathlib import Path
@@ -59,7 +59,7 @@ def test_a_repository_cannot_trust_its_own_code(tmp_path: Path, config_name: str
 def test_the_editor_never_builds_a_repositorys_code_on_its_word(tmp_path: Path,
                                                                 config_name: str) -> None:
     root = repository(tmp_path, config_name)
-    config, notices = lint_setup(Settings(), root / "train.py", root, ModelCache())
+    config, notices = lint_setup(EditorSettings(), root / "train.py", root, ModelCache())
     assert config.model is None and not (root / "ran.marker").exists()
     assert any("freezelint.trustLocalModels" in n.message
                and "a project's own configuration cannot grant it" in n.message
