@@ -103,8 +103,31 @@ def _import(name: str) -> Any | None:
 def _meta_build(build: Builder, **changes: Any) -> Any:
     import torch
 
-    with torch.device("meta"):
+    try:
+        with torch.device("meta"):
+            return build(**changes)
+    except NotImplementedError as error:
+        if "meta tensor" not in str(error):
+            raise
+    # A constructor that reads tensor values while building (RegNet's width arithmetic):
+    # build on the CPU with initialisation skipped (untouched memory is never resident).
+    with _no_init():
         return build(**changes)
+
+
+@contextlib.contextmanager
+def _no_init() -> Iterator[None]:
+    import torch
+
+    names = [n for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(torch.nn.init, n) for n in names}
+    for name in names:
+        setattr(torch.nn.init, name, lambda tensor, *a, **k: tensor)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(torch.nn.init, name, function)
 
 
 def _manifest(module: Any, name: str) -> Manifest:

@@ -1,0 +1,166 @@
+"""A wide sample of the shipped zoo against live meta-device builds of the real libraries.
+
+The zoo was generated with torch 2.14.1, torchvision 0.29.1, timm 1.0.31 and transformers
+5.24.0 (recorded in every shard). torchvision and timm do not import beside the project's
+torch, so these run in the generation environment:
+
+    /work/zoovenv/bin/python -m pytest -q tests/test_zoo_live.py
+
+and are skipped where a library is missing, or installed at another version than the one
+the zoo was made from (a different release may rightly build different names). CI compares
+every 15th model; FREEZELINT_ZOO_SAMPLE_EVERY=1 compares them all. Every model
+of the sample is built independently of the generator: the library's own entry point, the
+configuration class's defaults or the Hugging Face id's configuration.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from typing import Any
+
+import pytest
+
+from freezelint.models.manifest import Manifest
+from freezelint.models.zoo import load_zoo, zoo_entries
+
+ENTRIES = {e["id"]: e for e in zoo_entries()}
+# Every Nth model of each library, in index order (FREEZELINT_ZOO_SAMPLE_EVERY=1: all).
+SAMPLE_EVERY = int(os.environ.get("FREEZELINT_ZOO_SAMPLE_EVERY", "15"))
+
+
+def _sample(library: str, hf: bool = False) -> list[str]:
+    ids = [i for i, e in ENTRIES.items()
+           if e["library"] == library and (":" in i) == hf]
+    return ids[::SAMPLE_EVERY]
+
+
+def _full(manifest: Manifest) -> tuple[Any, ...]:
+    return (manifest.parameters, manifest.buffers,
+            [(m.path, m.type, m.attrs) for m in manifest.modules])
+
+
+def _library(name: str, shipped: Manifest) -> Any:
+    module = pytest.importorskip(name)
+    wanted = shipped.meta["versions"].get(name)
+    if importlib.metadata.version(name) != wanted:
+        pytest.skip(f"{name} {importlib.metadata.version(name)} installed; zoo made with {wanted}")
+    return module
+
+
+def _build(build: Any) -> Manifest:
+    torch = pytest.importorskip("torch")
+    from freezelint.models.introspect import manifest_from_module
+
+    try:
+        with torch.device("meta"):
+            module = build()
+    except NotImplementedError:  # reads tensor values while building (RegNet): on the CPU
+        module = build()
+    except ImportError as error:  # a class that needs another library (timm, PIL)
+        pytest.skip(f"needs a library that is not installed: {str(error).strip()[:80]}")
+    return manifest_from_module(module, name="live", source="zoo")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model_id", _sample("torchvision"))
+def test_torchvision_sample(model_id: str) -> None:
+    # Builders with a backbone load its ImageNet weights by default: built without them here.
+    kwargs = {"weights_backbone": None} if _variants(model_id).get("weights_backbone=None") \
+        is not None else {}
+    shipped = load_zoo(model_id, kwargs)
+    tv = _library("torchvision", shipped)
+    live = _build(lambda: tv.models.get_model(model_id, weights=None, **kwargs))
+    assert _full(shipped) == _full(live)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model_id", _sample("timm"))
+def test_timm_sample(model_id: str) -> None:
+    shipped = load_zoo(model_id)
+    timm = _library("timm", shipped)
+    live = _build(lambda: timm.create_model(model_id.removeprefix("timm/"), pretrained=False))
+    assert _full(shipped) == _full(live)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model_id", _sample("transformers"))
+def test_transformers_sample(model_id: str) -> None:
+    shipped = load_zoo(model_id)
+    transformers = _library("transformers", shipped)
+    cls = getattr(transformers, model_id.removeprefix("transformers/"))
+    config = transformers.CONFIG_MAPPING[shipped.meta["model_type"]]
+    live = _build(lambda: cls(config()))
+    assert _full(shipped) == _full(live)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model_id", _sample("transformers", hf=True))
+def test_hugging_face_id_sample(model_id: str) -> None:
+    from freezelint.models.zoo_hf_ids import HF_IDS
+
+    shipped = load_zoo(model_id)
+    transformers = _library("transformers", shipped)
+    hf_id, _, cls_name = model_id.rpartition(":")
+    model_type, values = HF_IDS[hf_id]
+    cls = getattr(transformers, cls_name)
+    live = _build(lambda: cls(transformers.CONFIG_MAPPING[model_type](**values)))
+    assert _full(shipped) == _full(live)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("model_id", "kwargs", "live_kwargs"), [
+    ("resnet152", {"num_classes": 10}, {"num_classes": 10}),
+    ("fasterrcnn_resnet50_fpn", {"weights_backbone": None, "num_classes": 3},
+     {"weights_backbone": None, "num_classes": 3}),
+    ("deeplabv3_resnet101", {"num_classes": 5, "aux_loss": True},
+     {"num_classes": 5, "aux_loss": True, "weights_backbone": None}),
+    ("inception_v3", {"aux_logits": False}, {"aux_logits": False, "init_weights": False}),
+    ("googlenet", {"aux_logits": False}, {"aux_logits": False, "init_weights": False}),
+])
+def test_torchvision_arguments(model_id: str, kwargs: dict[str, Any],
+                               live_kwargs: dict[str, Any]) -> None:
+    try:
+        shipped = load_zoo(model_id, kwargs)
+    except ValueError as error:
+        pytest.fail(f"the zoo refuses {kwargs}: {error}")
+    tv = _library("torchvision", shipped)
+    live = _build(lambda: tv.models.get_model(model_id, weights=None, **live_kwargs))
+    assert _full(shipped) == _full(live)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("model_id", "kwargs"), [
+    ("timm/convnext_tiny", {"num_classes": 0}),
+    ("timm/vit_base_patch16_224", {"num_classes": 10}),
+    ("timm/resnet50", {"drop_path_rate": 0.2}),
+    ("timm/swin_tiny_patch4_window7_224", {"global_pool": ""}),
+])
+def test_timm_arguments(model_id: str, kwargs: dict[str, Any]) -> None:
+    shipped = load_zoo(model_id, kwargs)
+    timm = _library("timm", shipped)
+    live = _build(lambda: timm.create_model(model_id.removeprefix("timm/"), **kwargs))
+    assert _full(shipped) == _full(live)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("model_id", "config"), [
+    ("transformers/BertForSequenceClassification", {"num_hidden_layers": 6, "num_labels": 5}),
+    ("transformers/LlamaForCausalLM", {"num_hidden_layers": 3}),
+    ("transformers/T5ForConditionalGeneration", {"num_hidden_layers": 2}),
+    ("transformers/WhisperForConditionalGeneration", {"num_hidden_layers": 2}),
+])
+def test_transformers_layer_counts(model_id: str, config: dict[str, Any]) -> None:
+    shipped = load_zoo(model_id, config)
+    transformers = _library("transformers", shipped)
+    cls = getattr(transformers, model_id.removeprefix("transformers/"))
+    live = _build(lambda: cls(transformers.CONFIG_MAPPING[shipped.meta["model_type"]](**config)))
+    assert _full(shipped) == _full(live)
+
+
+def _variants(model_id: str) -> dict[str, str]:
+    from freezelint.models import zoo
+
+    entry = zoo._entry(model_id)
+    variants: dict[str, str] = zoo._shard(entry["shard"])["models"][model_id].get("variants", {})
+    return variants
