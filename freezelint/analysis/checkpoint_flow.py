@@ -34,6 +34,12 @@ _SAME_MODULE = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "half",
                           "bfloat16", "requires_grad_", "type", "to_empty"})
 _LIGHTNING_ROOTS = ("lightning", "pytorch_lightning", "lightning.pytorch")
 _WRAPPER_ATTR = {"module.": "module", "_orig_mod.": "_orig_mod"}
+# Methods that change a dict in place, and calls that only read a state dict handed to them.
+_MUTATORS = frozenset({"pop", "popitem", "update", "setdefault", "clear", "__setitem__",
+                       "__delitem__"})
+_READS_STATE = frozenset({"load_state_dict", "get", "items", "keys", "values", "torch.save",
+                          "print", "len", "list", "sorted", "isinstance", "info", "debug",
+                          "warning", "format"})
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -310,6 +316,8 @@ class _Flow:
             self._forget(small.target, env)
         elif isinstance(small, cst.Expr):
             self._eval(small.value, env)
+        elif isinstance(small, cst.Del):
+            self._forget(small.target, env)
 
     def _assign(self, target: cst.BaseExpression, value: Any, env: _Env) -> None:
         if isinstance(target, cst.Name):
@@ -406,10 +414,10 @@ class _Flow:
         return result if known else UNKNOWN
 
     def _dict_comp(self, node: cst.DictComp, env: _Env) -> Any:
-        self._eval(node.for_in.iter, env)
+        source = self._eval(node.for_in.iter, env)
         tested = tested_key(node)
-        if tested is None:
-            return UNKNOWN
+        if tested is None:  # keys renamed or filtered: still read from a file, format unknown
+            return _Loaded(None, ()) if isinstance(source, _Items) else UNKNOWN
         test = next(c.test for c in node.for_in.ifs if isinstance(c.test, cst.Comparison)
                     and c.test.left is tested)
         target = test.comparisons[0].comparator
@@ -448,9 +456,39 @@ class _Flow:
             return owner.get(key, UNKNOWN)
         if isinstance(owner, _Loaded) and isinstance(key, str):
             return _Loaded(owner.path, (*owner.keys, key))
+        if isinstance(owner, _Loaded):
+            return _Loaded(None, ())
         return UNKNOWN
 
     def _call(self, node: cst.Call, env: _Env) -> Any:
+        result = self._dispatch(node, env)
+        func = node.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else ""
+        if isinstance(func, cst.Attribute) and method in _MUTATORS \
+                and isinstance(self._eval_quiet(func.value, env), _Loaded):
+            self._forget_root(func.value, env)  # `sd.pop(k)`: its keys are no longer followed
+        if method not in _READS_STATE and self._qualified(func) not in _READS_STATE:
+            for arg in node.args:  # a loaded dict handed to other code may be renamed there
+                if isinstance(self._eval_quiet(arg.value, env), _Loaded):
+                    self._forget_root(arg.value, env)
+        return result
+
+    def _eval_quiet(self, node: cst.BaseExpression, env: _Env) -> Any:
+        """The value of a name or `name[...]` chain, without evaluating any call again."""
+        if isinstance(node, cst.Name):
+            return env.get(node.value)
+        if isinstance(node, cst.Subscript) and isinstance(self._eval_quiet(node.value, env),
+                                                          _Loaded):
+            return _Loaded(None, ())
+        return UNKNOWN
+
+    def _forget_root(self, node: cst.BaseExpression, env: _Env) -> None:
+        while isinstance(node, (cst.Subscript, cst.Attribute)):
+            node = node.value
+        if isinstance(node, cst.Name):
+            env.names[node.value] = UNKNOWN
+
+    def _dispatch(self, node: cst.Call, env: _Env) -> Any:
         func = node.func
         if isinstance(func, cst.Attribute):
             receiver = self._eval(func.value, env)
@@ -513,6 +551,8 @@ class _Flow:
         if method == "get" and isinstance(receiver, _Loaded) and len(args) == 1 \
                 and isinstance(args[0], str):
             return _Loaded(receiver.path, (*receiver.keys, args[0]))
+        if method == "items" and isinstance(receiver, _Loaded) and not node.args:
+            return _Items()
         if method == "update" and args and isinstance(args[0], Filtered) \
                 and isinstance(node.func, cst.Attribute) \
                 and _code(self.module, node.func.value) == args[0].target:
@@ -548,7 +588,7 @@ class _Flow:
     def _load(self, path: Any) -> Any:
         if isinstance(path, _CallbackPath) or (isinstance(path, str) and path):
             return _Loaded(path, ())
-        return UNKNOWN
+        return _Loaded(None, ())  # read from a file the pass cannot name
 
     def _load_into(self, node: cst.Call, receiver: Any, args: list[Any],
                    kwargs: dict[str, Any]) -> None:
@@ -556,11 +596,14 @@ class _Flow:
                        if a.keyword is not None and a.keyword.value == "strict"), None)
         if len(node.args) > 1 and node.args[1].keyword is None:
             strict = node.args[1].value
+        state = kwargs.get("state_dict", args[0] if args else UNKNOWN)
         if isinstance(strict, cst.Name) and strict.value == "False" \
-                and isinstance(self.statement, cst.Expr) and self.statement.value is node:
+                and isinstance(self.statement, cst.Expr) and self.statement.value is node \
+                and isinstance(state, _Loaded):
+            # A state dict read from a file: one that does not fit loads partly, silently.
+            # (Keys the code builds from the model itself are left alone.)
             self.flow.discarded_nonstrict.append((node, self.statement))
             self._own(self.statement)
-        state = kwargs.get("state_dict", args[0] if args else UNKNOWN)
         if not node.args or not isinstance(node.func, cst.Attribute):
             return
         argument = next((a.value for a in node.args
@@ -573,7 +616,7 @@ class _Flow:
                     or self._target_of(state.target) == receiver_code:
                 self._tested(state)
             return
-        if _is_module(receiver) and isinstance(state, _Loaded):
+        if _is_module(receiver) and isinstance(state, _Loaded) and state.path is not None:
             self._own(node)
             self.pending.append((node, receiver, _compiled(receiver), state, node.func.value,
                                  argument))
@@ -655,8 +698,12 @@ class _Loaded:
     """What `torch.load(path)` gives, or an entry of it (`['state_dict']`): judged once
     every save of the file is known."""
 
-    path: str | _CallbackPath
+    path: str | _CallbackPath | None  # None: a file the pass cannot name
     keys: tuple[str, ...]
+
+
+class _Items:
+    """`.items()` of a state dict read from a file."""
 
 
 # -- verdicts ---------------------------------------------------------------------------------
