@@ -325,3 +325,55 @@ def test_layer_wise_lr_with_bert_prefix_on_roberta():
     assert "did you mean 'roberta.encoder.layer'?" in diagnostics[0].message
     fixed = text.replace("bert.encoder.layer", "roberta.encoder.layer")
     assert _lint(fixed, ROBERTA_MLM) == []
+
+
+# -- groups that select nothing -----------------------------------------------------------------------
+LLAMA_CLS = ("LlamaForSequenceClassification", "LlamaConfig")
+
+
+def test_head_group_from_computed_names_on_llama_is_empty():
+    """Head names computed for BERT (`classifier.weight`, `classifier.bias`) on LLaMA, whose
+    head is `score`: the head's learning rate applies to nothing."""
+    text = textwrap.dedent("""\
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained("meta-llama/Llama-2-7b-hf")
+        head_names = [f"classifier.{leaf}" for leaf in ("weight", "bias")]
+        optimizer = torch.optim.AdamW([
+            {"params": [p for n, p in model.named_parameters() if n not in head_names],
+             "lr": 2e-5},
+            {"params": [p for n, p in model.named_parameters() if n in head_names],
+             "lr": 1e-3},
+        ])
+    """)
+    diagnostics = _lint(text, LLAMA_CLS)
+    assert _rules(diagnostics) == ["FZL208"]
+    assert diagnostics[0].message == (
+        "param group 1 is empty: the names it tests select none of the 291 parameters of "
+        "`LlamaForSequenceClassification`, so its lr=0.001 applies to nothing; the model's "
+        "head is `score`")
+    assert diagnostics[0].span.start.line == 9
+    fixed = text.replace('f"classifier.{leaf}"', 'f"score.{leaf}"')
+    assert _lint(fixed, LLAMA_CLS) == []
+
+
+def test_groups_emptied_by_freezing_or_by_a_reported_literal_are_left_alone(config_for):
+    frozen = textwrap.dedent("""\
+        import torch
+        import torchvision
+
+        model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+        for p in model.parameters():
+            p.requires_grad = False
+        model.fc = torch.nn.Linear(2048, 10)
+        optimizer = torch.optim.AdamW([
+            {"params": [p for n, p in model.named_parameters()
+                        if not n.startswith("fc.") and p.requires_grad], "lr": 1e-5},
+            {"params": [p for n, p in model.named_parameters() if n.startswith("fc.")],
+             "lr": 1e-3},
+        ])
+    """)
+    assert lint(frozen, config_for("resnet50")) == []
+    literal = frozen.replace('"fc."', '"classifier."')
+    assert _rules(lint(literal, config_for("resnet50"))) == ["FZL101", "FZL101"]

@@ -157,6 +157,27 @@ class Evaluator:
         value = node.evaluated_value
         return LitStr(value, node) if isinstance(value, str) else UNKNOWN
 
+    def eval_FormattedString(self, node: cst.FormattedString, frame: Frame) -> Any:
+        """`f"layer.{i}."` with known values: the string (a computed one, not a literal)."""
+        if "b" in node.prefix.lower():
+            return UNKNOWN
+        raw = "r" in node.prefix.lower()
+        parts: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if "\\" in part.value and not raw:
+                    return UNKNOWN
+                parts.append(part.value.replace("{{", "{").replace("}}", "}"))
+                continue
+            if not isinstance(part, cst.FormattedStringExpression) \
+                    or part.conversion is not None or part.format_spec is not None:
+                return UNKNOWN
+            value = self.eval(part.expression, frame)
+            if not isinstance(value, (str, int, float)):
+                return UNKNOWN
+            parts.append(str(value))
+        return "".join(parts)
+
     def eval_Integer(self, node: cst.Integer, frame: Frame) -> Any:
         return self._literal(node)
 
@@ -511,7 +532,13 @@ def body_of(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
 
 
 def plain(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool, list, tuple, set, dict)) or value is None
+    """A Python value compared for real: not a container holding something unknown
+    (`n in [UNKNOWN]` is not False)."""
+    if isinstance(value, (list, tuple, set)):
+        return not any(is_unknown(v) for v in value)
+    if isinstance(value, dict):
+        return not any(is_unknown(k) or is_unknown(v) for k, v in value.items())
+    return isinstance(value, (str, int, float, bool)) or value is None
 
 
 def _plain_value(value: Any) -> Any:

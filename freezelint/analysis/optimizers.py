@@ -78,7 +78,7 @@ def _members(it: Evaluator, source: Any, node: cst.CSTNode) -> ParamGroup:
         source = source.get("params", UNKNOWN)
     if isinstance(source, ParamIter):
         modules.consume(it, source, node)
-        return ParamGroup(source.names, source.model)
+        return ParamGroup(source.names, source.model, source=source.node)
     if isinstance(source, ParamObj):
         return ParamGroup([source.name], source.model)
     if isinstance(source, (list, tuple)) and source \

@@ -188,6 +188,8 @@ class ParamGroup:
     options: dict[str, Any] = field(default_factory=dict)
     node: cst.CSTNode | None = None
     added: bool = False
+    # What produced the parameters (a comprehension, a `parameters()` call), when known.
+    source: cst.CSTNode | None = None
 
 
 @dataclass(eq=False)

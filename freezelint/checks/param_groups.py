@@ -1,9 +1,11 @@
-"""FZL206-FZL207: param groups checked as the name tests they are."""
+"""FZL206-FZL208: param groups checked as the name tests they are."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+import libcst as cst
 
 from freezelint.analysis.values import OptimizerObj, ParamGroup, is_unknown
 from freezelint.checks.base import Context, Finding, examples, plural, rule
@@ -118,3 +120,58 @@ def _decays(value: Any) -> bool:
 
 def _value(value: Any) -> str:
     return "set by the script" if is_unknown(value) else f"{value:g}"
+
+
+@rule("FZL208", reads=("optimizers", "name_tests"))
+def empty_param_group(ctx: Context) -> Iterator[Finding]:
+    for built in ctx.facts.optimizers:
+        optimizer = built.optimizer
+        if not optimizer.explicit_groups:
+            continue
+        for index, group in enumerate(optimizer.groups):
+            model = group.model
+            if group.names != [] or model is None or model.manifest.holes or model.opaque \
+                    or not _selects_by_name(group.source) or _unmatched_literal(ctx, model):
+                continue
+            settings = ", ".join(f"{k}={_value(v)}" for k, v in group.options.items()
+                                 if isinstance(v, (int, float)) and not isinstance(v, bool))
+            head = model.manifest.head
+            applies = f"its {settings} applies" if settings else "its settings apply"
+            message = (f"param group {index} is empty: the names it tests select none of the "
+                       f"{len(model.trainable)} parameters of `{model.label}`, so {applies} "
+                       f"to nothing")
+            if head is not None:
+                message += f"; the model's head is `{head}`"
+            yield Finding(group.node or optimizer.node, message)
+
+
+def _selects_by_name(source: object) -> bool:
+    """A comprehension over `named_parameters()` that keeps parameters by their names only,
+    not by `requires_grad` (a group emptied by freezing is the freezing's business)."""
+    if not isinstance(source, (cst.ListComp, cst.GeneratorExp)):
+        return False
+    loop = source.for_in
+    call = loop.iter
+    if loop.inner_for_in is not None or not loop.ifs or not isinstance(call, cst.Call) \
+            or not isinstance(call.func, cst.Attribute) \
+            or call.func.attr.value != "named_parameters":
+        return False
+    finder = _RequiresGrad()
+    for condition in loop.ifs:
+        condition.visit(finder)
+    return not finder.requires_grad
+
+
+def _unmatched_literal(ctx: Context, model: object) -> bool:
+    """A literal tested against this model's names matched nothing: FZL101 reports it, and
+    the group it empties (wherever the literal was written) is that same mistake."""
+    return any(t.model is model and not t.matched and t.tested
+               for t in ctx.facts.name_tests.values())
+
+
+class _RequiresGrad(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.requires_grad = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.requires_grad = self.requires_grad or node.value == "requires_grad"
