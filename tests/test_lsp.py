@@ -594,6 +594,7 @@ def user_model_project(root: Path) -> Path:
     """A project whose pyproject names its own model, which leaves a marker when imported."""
     marker = root / "model-code-ran"
     (root / "mymodel.py").write_text(textwrap.dedent(f"""\
+        import os
         from pathlib import Path
         Path({str(marker)!r}).write_text("ran")
 
@@ -604,7 +605,8 @@ def user_model_project(root: Path) -> Path:
             def __init__(self):
                 super().__init__()
                 self.backbone = nn.Linear(8, 8)
-                self.classifier = nn.Linear(8, 2)
+                # A width read at run time: the class cannot be read statically, only built.
+                self.classifier = nn.Linear(8, int(os.environ.get("CLASSES", "2")))
     """))
     (root / "pyproject.toml").write_text('[tool.freezelint]\nmodel = "mymodel.py:Net"\n')
     return marker

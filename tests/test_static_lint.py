@@ -283,3 +283,16 @@ def test_source_roots_must_be_a_list_of_folders(tmp_path: Path) -> None:
         load_config(config)
     config.write_text('source-roots = ["lib"]\n')
     assert load_config(config).source_roots == ("lib",)
+
+
+def test_configured_model_class_needs_no_trust_when_read_statically(tmp_path: Path) -> None:
+    """`model = "models.py:GPT"` in pyproject.toml: the class is read from its source, so
+    nothing of the project runs and no trust is needed."""
+    _project(tmp_path, "for n, p in model.named_parameters():\n"
+                       "    p.requires_grad = n.startswith('transformer.h.9')\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.freezelint]\nmodel = "models.py:GPT"\n')
+    with chdir(tmp_path):
+        result = invoke("check", "--no-cache", "train.py")
+    assert result.exit_code == 1, result.output
+    assert "FZL101" in result.output and "models.py:GPT" in result.output
+    assert not (tmp_path / "models.ran").exists()

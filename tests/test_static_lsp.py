@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from helpers import LOOP_WITHOUT_MODEL
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 from test_lsp import (
@@ -80,3 +81,26 @@ async def test_model_file_of_the_project(client: LanguageClient, tmp_path: Path)
     labels = [item.label for item in completions.items]
     assert "transformer.h.1.mlp.c_fc.weight" in labels
     assert not any(label.startswith("transformer.h.2") for label in labels)
+
+
+@pytest.mark.asyncio
+async def test_a_configured_class_read_statically_needs_no_trust(client: LanguageClient,
+                                                                  tmp_path: Path) -> None:
+    """pyproject names the project's own class; it is read from source (nothing runs), so
+    the editor uses it without the trust that building it would need."""
+    marker = tmp_path / "model-code-ran"
+    (tmp_path / "mymodel.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n\n"
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.backbone = nn.Linear(8, 8)\n"
+        "        self.classifier = nn.Linear(8, 2)\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.freezelint]\nmodel = "mymodel.py:Net"\n')
+    await client.initialize_session(types.InitializeParams(
+        capabilities=CAPABILITIES, root_uri=tmp_path.as_uri(),
+        initialization_options={"debounce": 0}))
+    uri = (tmp_path / "train.py").as_uri()
+    open_doc(client, uri, LOOP_WITHOUT_MODEL)
+    found = await published(client, uri)
+    assert codes(found) == ["FZL101", "FZL103"]
+    assert "classifier.weight" in next(d.message for d in found if d.code == "FZL101")
+    assert not marker.exists()

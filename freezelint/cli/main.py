@@ -393,6 +393,11 @@ def _config_model(config: Any, key: tuple[str, str, str, bool],
 
     spec, kwargs, _, trust = key
     if not trust and is_user_model_spec(spec.partition("(")[0].strip()):
+        try:  # a class read from its source runs nothing: no trust needed
+            return resolve_model(spec, json.loads(kwargs), base_dir=config.directory,
+                                 allow_user_code=False)
+        except ModelSpecError:
+            pass
         if refused_by_flag:
             raise ConfigError(f"{config.path}: model {spec!r} is your own code, and "
                               "--no-trust-local-models forbids building it (which runs it)")
