@@ -12,6 +12,7 @@ one is not parsed twice.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import libcst as cst
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _PARSED: dict[str, cst.Module] = {}
+_CONFIGS: dict[tuple[Path, int, int], dict[str, object] | None] = {}
 _MAX_CACHED = 256
 
 
@@ -99,19 +101,46 @@ class Project:
 
 
 def configured_roots(folder: Path) -> list[Path]:
-    """`source-roots` of the configuration governing `folder` (freezelint.toml, or
-    pyproject.toml's [tool.freezelint]), relative to that file; none when it is unusable
-    (the front ends report a bad configuration themselves)."""
-    from freezelint.engine.config import ConfigError, find_config, load_config
+    """`source-roots` of the configuration governing `folder`, relative to that file: the
+    nearest freezelint.toml, or pyproject.toml with a [tool.freezelint] table, walking up
+    (as the front ends find it; they validate it and report a bad one, this only reads the
+    one key, and reads nothing from a file it cannot use)."""
+    for directory in (folder, *folder.parents):
+        for name in ("freezelint.toml", "pyproject.toml"):
+            table = _config_table(directory / name)
+            if table is None:
+                continue
+            roots = table.get("source-roots", [])
+            if not isinstance(roots, list):
+                return []
+            return [(directory / r).resolve() for r in roots if isinstance(r, str)]
+    return []
 
+
+def _config_table(file: Path) -> dict[str, object] | None:
+    """The freezelint settings in `file`, None when it holds none (cached by mtime)."""
     try:
-        found = find_config(folder)
-        config = load_config(found) if found is not None else None
-    except (ConfigError, OSError):
-        return []
-    if config is None:
-        return []
-    return [(config.directory / root).resolve() for root in config.source_roots]
+        stat = file.stat()
+    except OSError:
+        return None
+    key = (file, stat.st_mtime_ns, stat.st_size)
+    if key in _CONFIGS:
+        return _CONFIGS[key]
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        data = {}
+    table: object = data
+    if file.name == "pyproject.toml":
+        tool = data.get("tool")
+        table = tool.get("freezelint") if isinstance(tool, dict) else None
+    result = table if isinstance(table, dict) else None
+    _CONFIGS[key] = result
+    return result
 
 
 def _find(base: Path, parts: list[str]) -> Path | None:
