@@ -79,6 +79,13 @@ class PeftConfig:
             return list(value)
         return UNKNOWN
 
+    def names(self, keyword: str) -> list[str] | None:
+        """The entries of a list of names, or None (not given, a pattern, unknown)."""
+        entries = self.entries(keyword)
+        if isinstance(entries, list) and all(isinstance(e, str) for e in entries):
+            return entries
+        return None
+
     @property
     def task_type(self) -> str | Any | None:
         value = self.arguments.get("task_type")

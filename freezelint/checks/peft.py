@@ -127,9 +127,8 @@ def peft_target_unsupported(ctx: Context) -> Iterator[Finding]:
     for applied in ctx.facts.peft.applied:
         config = applied.config
         modules = _modules(applied)
-        entries = config.entries("target_modules")
-        if config.kind not in LORA_CONFIGS or modules is None or not isinstance(entries, list) \
-                or not all(isinstance(e, str) for e in entries):
+        entries = config.names("target_modules")
+        if config.kind not in LORA_CONFIGS or modules is None or entries is None:
             continue
         if config.arguments.get("exclude_modules") is not None:
             continue
@@ -184,9 +183,8 @@ def peft_modules_to_save_matches_nothing(ctx: Context) -> Iterator[Finding]:
     for applied in ctx.facts.peft.applied:
         config = applied.config
         modules = _modules(applied)
-        entries = config.entries("modules_to_save")
-        if modules is None or not isinstance(entries, list) \
-                or not all(isinstance(e, str) for e in entries):
+        entries = config.names("modules_to_save")
+        if modules is None or entries is None:
             continue
         task = config.task_type
         seq_cls = task == "SEQ_CLS" or (task is not None and not isinstance(task, str))
