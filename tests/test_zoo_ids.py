@@ -7,6 +7,7 @@ Identity is exact or unknown: an id the zoo does not know exactly gives no model
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -280,3 +281,33 @@ def test_every_constructor_form_names_the_model(code: str, model_id: str) -> Non
 ])
 def test_arguments_without_a_known_value_give_no_model(code: str) -> None:
     assert "FZL101" not in [d.rule for d in _lint(code, "no_such_module.")]
+
+
+def _cache(root: Path, repo: str, config: dict) -> None:
+    import json
+
+    folder = root / ("models--" + repo.replace("/", "--"))
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("abc123")
+    snapshot = folder / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(json.dumps(config))
+
+
+def test_the_local_hugging_face_cache_is_read_and_must_agree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from freezelint.models.hf_cache import cached_config, resolve_checkpoint
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    _cache(tmp_path, "roberta-base", {"model_type": "roberta"})
+    _cache(tmp_path, "distilbert-base-uncased", {"model_type": "bert"})  # not what the zoo says
+    _cache(tmp_path, "my-org/private-model", {"model_type": "llama"})
+    assert cached_config("roberta-base") == {"model_type": "roberta"}
+    assert resolve_checkpoint("roberta-base", "AutoModel", None) == "roberta-base:RobertaModel"
+    assert resolve_checkpoint("distilbert-base-uncased", "AutoModel", None) is None
+    assert resolve_checkpoint("my-org/private-model", "AutoModelForCausalLM", None) is None
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert cached_config("roberta-base") is None
+    assert resolve_checkpoint("distilbert-base-uncased", "AutoModel", None) == \
+        "transformers/DistilBertModel"

@@ -101,16 +101,19 @@ def _import(name: str) -> Any | None:
 
 
 def _meta_build(build: Builder, **changes: Any) -> Any:
+    """Build on the meta device, with weight initialisation skipped: it fills values, never
+    changes a name or a shape, and on the meta device it is most of the time (timm's
+    trunc_normal_ goes through torch's decompositions: 20x slower than the rest)."""
     import torch
 
     try:
-        with torch.device("meta"):
+        with _no_init(), torch.device("meta"):
             return build(**changes)
     except NotImplementedError as error:
         if "meta tensor" not in str(error):
             raise
     # A constructor that reads tensor values while building (RegNet's width arithmetic):
-    # build on the CPU with initialisation skipped (untouched memory is never resident).
+    # build on the CPU, initialisation skipped (untouched memory is never resident).
     with _no_init():
         return build(**changes)
 
@@ -119,15 +122,22 @@ def _meta_build(build: Builder, **changes: Any) -> Any:
 def _no_init() -> Iterator[None]:
     import torch
 
-    names = [n for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
-    saved = {n: getattr(torch.nn.init, n) for n in names}
-    for name in names:
-        setattr(torch.nn.init, name, lambda tensor, *a, **k: tensor)
+    targets: list[tuple[Any, str]] = [
+        (torch.nn.init, n) for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
+    try:
+        import timm.layers.weight_init as timm_init
+
+        targets.append((timm_init, "_trunc_normal_"))
+    except ImportError:
+        pass
+    saved = [(owner, name, getattr(owner, name)) for owner, name in targets]
+    for owner, name in targets:
+        setattr(owner, name, lambda tensor, *a, **k: tensor)
     try:
         yield
     finally:
-        for name, function in saved.items():
-            setattr(torch.nn.init, name, function)
+        for owner, name, function in saved:
+            setattr(owner, name, function)
 
 
 def _manifest(module: Any, name: str) -> Manifest:
@@ -437,7 +447,7 @@ def torchvision_jobs(tv: Any) -> Iterator[tuple[str, Job]]:
         if family.startswith("segmentation"):
             variants["aux_loss=True"] = {"aux_loss": True}
             variants["aux_loss=False"] = {"aux_loss": False}
-        accepted = ("progress",)
+        accepted: tuple[str, ...] = ("progress",)
         if "weights_backbone" in signature:
             accepted += ("trainable_backbone_layers",)
         yield f"tv-{family}", Job(
@@ -448,6 +458,19 @@ def torchvision_jobs(tv: Any) -> Iterator[tuple[str, Job]]:
 
 
 # -- timm --------------------------------------------------------------------------------
+
+# timm arguments built as variants. FREEZELINT_ZOO_TIMM_VARIANTS=minimal builds only
+# num_classes=0 (a third of the builds; the others then make a model unknown, never wrong).
+def _timm_variants() -> dict[str, dict[str, Any]]:
+    import os
+
+    variants: dict[str, dict[str, Any]] = {"num_classes=0": {"num_classes": 0}}
+    if os.environ.get("FREEZELINT_ZOO_TIMM_VARIANTS") != "minimal":
+        variants.update({"global_pool=''": {"global_pool": ""},
+                         "drop_path_rate>0": {"drop_path_rate": 0.1},
+                         "drop_rate>0": {"drop_rate": 0.1}})
+    return variants
+
 
 def timm_jobs(timm: Any) -> Iterator[tuple[str, Job]]:
     from timm.models import _registry
@@ -473,9 +496,7 @@ def timm_jobs(timm: Any) -> Iterator[tuple[str, Job]]:
         yield f"timm-{family}", Job(
             id=f"timm/{name}", library="timm",
             constructor=f"timm.create_model({name!r})", build=build, class_kwarg="num_classes",
-            variants={"num_classes=0": {"num_classes": 0}, "global_pool=''": {"global_pool": ""},
-                      "drop_path_rate>0": {"drop_path_rate": 0.1},
-                      "drop_rate>0": {"drop_rate": 0.1}}, head=head,
+            variants=_timm_variants(), head=head,
             accepted=("pretrained",))
 
 
@@ -619,8 +640,8 @@ def hf_plan(transformers: Any, table: dict[str, dict[str, str]]) -> dict[str, An
         except Exception as error:
             print(f"zoo: {hf_id}: {_one_line(error)}", file=sys.stderr)
             continue
-        classes = sorted({table.get(auto, {}).get(model_type) for auto in HF_AUTO_CLASSES}
-                         - {None})
+        classes = sorted({name for auto in HF_AUTO_CLASSES
+                          if (name := table.get(auto, {}).get(model_type)) is not None})
         plan[hf_id] = {"model_type": model_type, "default": _same_config(default, mine),
                        "classes": classes}
     return plan
