@@ -173,7 +173,7 @@ def _run(text: str, config: LintConfig, details: bool,
     facts = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
                         checkpoint=config.checkpoint, text=text).run(
         syntax=has_syntactic_patterns(text), visits=checks.VISITS)
-    context = Context(module, facts, text)
+    context = Context(module, facts, text, data={"path": config.path})
     context.data["python"] = minimum_python(config.path)  # what fixes may use (3.9: removeprefix)
     findings: list[tuple[str, Finding]] = []
     for rule_id, check in checks.REGISTRY.items():
