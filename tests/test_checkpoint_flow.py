@@ -390,3 +390,42 @@ def test_keys_renamed_in_place_or_by_a_helper_are_not_reported(project):
     assert same_weights(namespace["restored"], namespace["model"].module)
     assert same_weights(namespace["other"], namespace["model"].module)
     assert not [d for d in check(project, text) if d.rule in {"FZL308", "FZL309"}]
+
+
+def test_saved_by_another_script_of_the_project(project):
+    """train.py saves under DataParallel, evaluate.py beside it loads into the bare model."""
+    train = textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        torch.manual_seed(123)
+        model = nn.DataParallel(Net())
+        torch.save({'model': model.state_dict(), 'epoch': 5}, 'checkpoints/best.pth')
+        """)
+    evaluate = textwrap.dedent("""
+        import torch
+
+        from nets import Net
+
+        restored = Net()
+        checkpoint = torch.load('checkpoints/best.pth')
+        restored.load_state_dict(checkpoint['model'])
+        """)
+    (project / "checkpoints").mkdir()
+    (project / "train.py").write_text(train)
+    trained = run(train)["model"].module
+    with pytest.raises(RuntimeError, match=r'Unexpected key.*"module.conv.weight"'):
+        run(evaluate)
+    script = project / "evaluate.py"
+    script.write_text(evaluate)
+    config = LintConfig(path=script, prefilter=False)
+    diagnostics = lint(evaluate, config)
+    assert [d.rule for d in diagnostics] == ["FZL308"]
+    assert "saved by `train.py`" in diagnostics[0].message
+    fixed = fix_text(evaluate, config).text
+    assert same_weights(run(fixed)["restored"], trained)
+    assert lint(fixed, config) == []
+    # Without the project around it (the editor's unsaved buffer), nothing is claimed.
+    assert lint(evaluate, LintConfig(prefilter=False)) == []

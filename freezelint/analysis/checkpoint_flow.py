@@ -19,7 +19,7 @@ wrapped on one branch only, a file saved in two formats, a value handed to a fun
 from __future__ import annotations
 
 import os.path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +122,7 @@ class Saved:
     value: Any
     node: cst.CSTNode
     path: str
+    elsewhere: str = ""  # the project file that saves it, when not this one
 
 
 # -- facts ------------------------------------------------------------------------------------
@@ -159,8 +160,24 @@ class CheckpointFlow:
 
 
 # -- the pass ---------------------------------------------------------------------------------
-def follow(module: cst.Module) -> CheckpointFlow:
-    return _Flow(module).run()
+Siblings = Callable[[set[str]], Iterable[tuple[str, cst.Module]]]
+
+
+def follow(module: cst.Module, siblings: Siblings | None = None) -> CheckpointFlow:
+    """The checkpoint flow of `module`. `siblings(paths)` gives the project's other scripts
+    (run from the same directory) that may save one of `paths`, the literal paths this file
+    loads but does not save: what they save there counts as saved here too."""
+    flow = _Flow(module)
+    flow.walk()
+    needed = {state.path for _, _, _, state, _, _ in flow.pending
+              if isinstance(state.path, str) and state.path not in flow.saves}
+    for name, sibling in siblings(needed) if siblings is not None and needed else ():
+        other = _Flow(sibling)
+        other.walk()
+        for path, saves in other.saves.items():
+            flow.saves.setdefault(path, []).extend(
+                Saved(s.value, s.node, s.path, name) for s in saves)
+    return flow.judge()
 
 
 class _Env:
@@ -189,7 +206,7 @@ class _Flow:
         self.statement: cst.CSTNode | None = None
         self.trainers: list[Trainer] = []
 
-    def run(self) -> CheckpointFlow:
+    def walk(self) -> None:
         self._scan(self.module)
         top = _Env()
         for index, statement in enumerate(self.module.body):
@@ -203,6 +220,8 @@ class _Flow:
             for param in _params(function):
                 scope.names[param] = UNKNOWN
             self._block(_body(function), scope)
+
+    def judge(self) -> CheckpointFlow:
         for call, receiver_value, compiled, state, receiver, argument in self.pending:
             self._judge(call, receiver_value, compiled, state, receiver, argument)
         return self.flow
@@ -660,7 +679,9 @@ class _Flow:
         self.flow.loads.append(PrefixLoad(node, kind, prefix, cause, saves[0], receiver_node,
                                           argument, paths, key))
 
-    def _callback_saves(self, path: _CallbackPath) -> list[Saved]:
+    def _callback_saves(self, path: _CallbackPath | None) -> list[Saved]:
+        if path is None:  # a load from a path the flow could not follow
+            return []
         trainers = [t for t in self._trainers() if path.callback in t.callbacks]
         if len(trainers) != 1 or not isinstance(trainers[0].fitted, Lightning):
             return []

@@ -8,6 +8,7 @@ model's keys) leaves it to them: they name the wrapper and their fix is certain.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import libcst as cst
 
@@ -15,16 +16,57 @@ from freezelint.analysis.checkpoint_flow import CheckpointFlow, PrefixLoad, foll
 from freezelint.checks.base import Context, Finding, FixSpec, fix, rule
 from freezelint.common.diagnostics import Safety
 
+_MAX_SIBLINGS = 200
+_MAX_SIBLING_BYTES = 1_000_000
+
 
 def flow_of(ctx: Context) -> CheckpointFlow:
-    """The checkpoint flow of the file, followed once per lint run."""
+    """The checkpoint flow of the file, followed once per lint run, with what the scripts
+    beside it save."""
     flow = ctx.data.get("checkpoint_flow")
     if not isinstance(flow, CheckpointFlow):
-        flow = follow(ctx.module)
+        path = ctx.data.get("path")
+        flow = follow(ctx.module, (lambda needed: _siblings(ctx, path, needed))
+                      if isinstance(path, Path) else None)
         for node, top in flow.owner.items():
             ctx.facts.owner.setdefault(node, top)
         ctx.data["checkpoint_flow"] = flow
     return flow
+
+
+def _siblings(ctx: Context, path: Path, needed: set[str]) -> Iterator[tuple[str, cst.Module]]:
+    """The other scripts in the file's directory that may save one of the `needed` paths
+    (they name its file and call a save; read, never run); each one read is a dependency of
+    the result."""
+    names = {p.replace("\\", "/").rpartition("/")[2] for p in needed}
+    try:
+        candidates = sorted(path.parent.glob("*.py"))[:_MAX_SIBLINGS]
+    except OSError:
+        return
+    for candidate in candidates:
+        if candidate.name == path.name or not candidate.is_file():
+            continue
+        try:
+            if candidate.stat().st_size > _MAX_SIBLING_BYTES:
+                continue
+            text = candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        ctx.facts.files_read.append(candidate)
+        if "save" not in text or not any(name in text for name in names):
+            continue
+        try:
+            yield candidate.name, cst.parse_module(text)
+        except (cst.ParserSyntaxError, ValueError, RecursionError):
+            continue
+
+
+def _related(load: PrefixLoad) -> tuple[tuple[cst.CSTNode, str], ...]:
+    return () if load.saved.elsewhere else ((load.saved.node, "saved here"),)
+
+
+def _saved_by(load: PrefixLoad) -> str:
+    return f" by `{load.saved.elsewhere}`" if load.saved.elsewhere else ""
 
 
 def _strict(load: PrefixLoad) -> bool:
@@ -48,18 +90,19 @@ def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
             continue
         receiver = ctx.module.code_for_node(load.receiver)
         argument = ctx.module.code_for_node(load.argument)
-        related = ((load.saved.node, "saved here"),)
+        related = _related(load)
         if load.kind == "carry":
-            message = (f"every key of this state dict starts with `{load.prefix}` (it was saved "
-                       f"from `{load.cause}(...)`) and `{receiver}` is the model without the "
-                       f"wrapper: {_consequence(load)}; strip it with "
+            message = (f"every key of this state dict starts with `{load.prefix}` (it was saved"
+                       f"{_saved_by(load)} from `{load.cause}(...)`) and `{receiver}` is the "
+                       f"model without the wrapper: {_consequence(load)}; strip it with "
                        f"`k.removeprefix('{load.prefix}')`")
             yield Finding(load.node, message, related, (_strip(load, argument, filtered=False),))
         elif load.kind == "lack":
             attr = load.prefix.rstrip(".")
             message = (f"`{receiver}` is wrapped in `{load.cause}(...)`, so its keys start with "
-                       f"`{load.prefix}`, and this state dict was saved from the model without "
-                       f"the wrapper: {_consequence(load)}; load into `{receiver}.{attr}`")
+                       f"`{load.prefix}`, and this state dict was saved{_saved_by(load)} from "
+                       f"the model without the wrapper: {_consequence(load)}; load into "
+                       f"`{receiver}.{attr}`")
             yield Finding(load.node, message, related, (
                 fix(f"Load into {receiver}.{attr}", Safety.SAFE,
                     (load.receiver, f"{receiver}.{attr}")),))
@@ -101,6 +144,6 @@ def checkpoint_dict_loaded_whole(ctx: Context) -> Iterator[Finding]:
         message = (f"the file holds a dict with the entries {entries}, not a state dict: "
                    f"{_consequence(load)}; the model's state dict is "
                    f"`{argument}['{load.key}']`")
-        yield Finding(load.node, message, ((load.saved.node, "saved here"),), (
+        yield Finding(load.node, message, _related(load), (
             fix(f"Load {argument}['{load.key}']", Safety.SAFE,
                 (load.argument, f"{argument}[{load.key!r}]")),))
