@@ -377,3 +377,19 @@ def test_groups_emptied_by_freezing_or_by_a_reported_literal_are_left_alone(conf
     assert lint(frozen, config_for("resnet50")) == []
     literal = frozen.replace('"fc."', '"classifier."')
     assert _rules(lint(literal, config_for("resnet50"))) == ["FZL101", "FZL101"]
+
+
+def test_bert_list_on_resnet_names_its_batchnorms(config_for):
+    """ResNet's norms are BatchNorm2d layers: bn1..bn3 and the shortcut's `downsample.1`."""
+    text = _grouping(BERT_NO_DECAY).replace(
+        "from transformers import AutoModelForCausalLM", "import torchvision").replace(
+        'AutoModelForCausalLM.from_pretrained("gpt2")', 'torchvision.models.resnet50()')
+    diagnostics = lint(text, config_for("resnet50"))
+    assert _rules(diagnostics) == ["FZL101"]
+    assert diagnostics[0].message.endswith(
+        "`BatchNorm2d` is the class of its 53 normalization layers, not their name; they are "
+        "named `bn1`, `bn2`, `bn3`, `downsample.1`")
+    fixed = fix_text(text, config_for("resnet50"), unsafe=True).text
+    assert ('no_decay = ["bias", "bn1.weight", "bn2.weight", "bn3.weight", '
+            '"downsample.1.weight"]') in fixed
+    assert lint(fixed, config_for("resnet50")) == []

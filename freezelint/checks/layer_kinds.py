@@ -46,7 +46,7 @@ def kind_spelling(literal: str, manifest: Manifest) -> KindSpelling | None:
     layers = [m.path for m in manifest.modules if m.type in chosen and m.path in owners]
     if not layers or any(not path for path in layers):
         return None
-    names = tuple(dict.fromkeys(path.rpartition(".")[2] for path in layers))
+    names = tuple(dict.fromkeys(_attribute(path) for path in layers))
     entries = tuple(_entry(name, leaf, layers, manifest) for name in names)
     return KindSpelling(tuple(chosen), len(layers), names,
                         None if any(e is None for e in entries) else entries)  # type: ignore[arg-type]
@@ -70,6 +70,12 @@ def in_collection(module: cst.Module, node: cst.CSTNode) -> bool:
     return finder.found
 
 
+def _attribute(path: str) -> str:
+    """The name a layer is known by: its attribute, or `downsample.1` inside a Sequential."""
+    parts = path.split(".")
+    return ".".join(parts[-2:]) if parts[-1].isdigit() and len(parts) > 1 else parts[-1]
+
+
 def _entry(name: str, leaf: str, layers: list[str], manifest: Manifest) -> str | None:
     """A string that occurs in the parameter names of these layers only at a name-part
     boundary: `ln_1.weight`, or `.norm.weight` where `norm` also ends `input_layernorm`."""
@@ -77,7 +83,7 @@ def _entry(name: str, leaf: str, layers: list[str], manifest: Manifest) -> str |
     inside = any(_occurs_inside(entry, p.name) for p in manifest.parameters)
     if not inside:
         return entry
-    if all("." in path for path in layers if path.rpartition(".")[2] == name):
+    if all(path != name for path in layers if path.endswith(name)):
         return "." + entry
     return None
 
