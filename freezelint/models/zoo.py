@@ -216,7 +216,19 @@ def hf_model_id(hf_id: str, auto_class: str | None = None,
         if class_name is None:
             return None
     found = entry["classes"].get(class_name)
+    if found is None and all(v.startswith("transformers/") for v in entry["classes"].values()):
+        # The id's configuration is its config class's defaults: every class of that model
+        # type built from the defaults is exactly what from_pretrained builds.
+        candidate = f"transformers/{class_name}"
+        if candidate in _models() and _stored_model_type(candidate) == entry["model_type"]:
+            found = candidate
     return str(found) if found is not None else None
+
+
+def _stored_model_type(model_id: str) -> str | None:
+    stored = _shard(_entry(model_id)["shard"])["models"][model_id]
+    model_type = stored.get("model_type")
+    return str(model_type) if model_type is not None else None
 
 
 def hf_model_type(hf_id: str) -> str | None:
