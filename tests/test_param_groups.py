@@ -393,3 +393,14 @@ def test_bert_list_on_resnet_names_its_batchnorms(config_for):
     assert ('no_decay = ["bias", "bn1.weight", "bn2.weight", "bn3.weight", '
             '"downsample.1.weight"]') in fixed
     assert lint(fixed, config_for("resnet50")) == []
+
+
+def test_list_for_several_architectures_reports_only_what_it_misses_here():
+    """DeepSpeed-Chat's list compared case-sensitively (as copies of it do): its OPT, LLaMA
+    and BLOOM spellings match nothing on GPT-2 by design, since `ln_f.weight` is GPT-2's; what
+    is wrong here is only that ln_1 and ln_2 are missed."""
+    text = _grouping('["bias", "layer_norm.weight", "layernorm.weight", "norm.weight", '
+                     '"ln_f.weight"]')
+    diagnostics = _lint(text, GPT2)
+    assert _rules(diagnostics) == ["FZL206"]
+    assert "named `ln_1`, `ln_2`" in diagnostics[0].message

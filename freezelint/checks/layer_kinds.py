@@ -9,10 +9,12 @@ offer them all (one suggestion would leave the others out).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
 
+from freezelint.analysis.facts import NameTest
 from freezelint.models.manifest import Manifest
 
 _LEAVES = ("weight", "bias")
@@ -65,6 +67,31 @@ def message(spelling: KindSpelling) -> str:
 def in_collection(module: cst.Module, node: cst.CSTNode) -> bool:
     """Whether `node` is an element of a list, tuple or set literal (several strings may then
     replace it)."""
+    return _collection_of(module, node) is not None
+
+
+def other_architectures_norm(module: cst.Module, node: cst.CSTNode, literal: str,
+                             tests: Mapping[cst.CSTNode, NameTest], manifest: Manifest) -> bool:
+    """A norm's name for another architecture in a list that names this model's norms too:
+    DeepSpeed-Chat's `["bias", "layer_norm.weight", "layernorm.weight", "norm.weight",
+    "ln_f.weight"]` on GPT-2, where `ln_f.weight` is GPT-2's. The list is written for several
+    models; what it misses of this one is FZL206's to say."""
+    lowered = literal.lower()
+    if "norm" not in lowered and not lowered.startswith("ln"):
+        return False
+    collection = _collection_of(module, node)
+    if collection is None:
+        return False
+    norms = {m.path for m in manifest.modules if is_norm(m.type)}
+    for element in collection.elements:
+        test = tests.get(element.value)
+        if test is not None and test.matched and all(
+                name.rpartition(".")[0] in norms for name in test.matched):
+            return True
+    return False
+
+
+def _collection_of(module: cst.Module, node: cst.CSTNode) -> cst.List | cst.Tuple | cst.Set | None:
     finder = _ElementFinder(node)
     module.visit(finder)
     return finder.found
@@ -108,9 +135,13 @@ def is_norm(type_name: str) -> bool:
 class _ElementFinder(cst.CSTVisitor):
     def __init__(self, node: cst.CSTNode) -> None:
         self.node = node
-        self.found = False
+        self.found: cst.List | cst.Tuple | cst.Set | None = None
 
-    def visit_Element(self, element: cst.Element) -> bool:
-        if element.value is self.node:
-            self.found = True
-        return not self.found
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.found is not None:
+            return False
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)) \
+                and any(e.value is self.node for e in node.elements):
+            self.found = node
+            return False
+        return True

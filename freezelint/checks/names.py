@@ -10,8 +10,13 @@ import libcst as cst
 from freezelint.analysis.facts import NameTest
 from freezelint.analysis.walk import walk
 from freezelint.checks import layer_kinds
-from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
-from freezelint.checks.layer_kinds import KindSpelling, in_collection, kind_spelling
+from freezelint.checks.base import Context, Finding, FixSpec, examples, fix, plural, rule
+from freezelint.checks.layer_kinds import (
+    KindSpelling,
+    in_collection,
+    kind_spelling,
+    other_architectures_norm,
+)
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
 from freezelint.models.suggest import suggestions
@@ -45,6 +50,9 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         domain_names = sorted(test.tested, key=_order(manifest))
         phrase = _KIND_PHRASE[test.kind].format(domain=test.domain, model=f"`{test.model.label}`")
         message = f"'{test.literal}' {phrase} ({plural(len(domain_names), test.domain)})"
+        if other_architectures_norm(ctx.module, test.node, test.literal, ctx.facts.name_tests,
+                                    manifest):
+            continue
         spelling = kind_spelling(test.literal, manifest) if test.kind in {"substring", "suffix"} \
             else None
         if spelling is not None:  # a class name where a layer name belongs: all the names
@@ -58,7 +66,7 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         if parameterless:
             message += (f"; only modules without parameters have it "
                         f"({examples(parameterless, 2)}), so this test is always false")
-        fixes = ()
+        fixes: tuple[FixSpec, ...] = ()
         if options:
             message += f"; did you mean '{options[0]}'?"
             # No fix among alternatives: another dead one may get the same suggestion, and
@@ -75,7 +83,7 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
 
 def _kind_finding(ctx: Context, test: NameTest, message: str,
                   spelling: KindSpelling) -> Finding:
-    fixes = ()
+    fixes: tuple[FixSpec, ...] = ()
     node = test.node
     if spelling.entries and isinstance(node, cst.SimpleString) \
             and in_collection(ctx.module, node):
@@ -196,7 +204,7 @@ def name_overmatch(ctx: Context) -> Iterator[Finding]:
             f"`{test.model.label}`: {len(clean)} where it is a whole name part "
             f"({examples(clean, 2)}) and {len(stray)} more inside longer names "
             f"({examples(stray, 3)}); write '{intended}' to match only the first")
-        fixes = ()
+        fixes: tuple[FixSpec, ...] = ()
         if isinstance(test.node, cst.SimpleString) and not literal.endswith("."):
             fixes = (fix(f"Match whole name parts with '{intended}'", Safety.UNSAFE,
                          (test.node, _requote(test.node, intended))),)
