@@ -429,3 +429,47 @@ def test_saved_by_another_script_of_the_project(project):
     assert lint(fixed, config) == []
     # Without the project around it (the editor's unsaved buffer), nothing is claimed.
     assert lint(evaluate, LintConfig(prefilter=False)) == []
+
+
+def test_what_may_not_run_is_not_a_fact(project):
+    """A submodule compiled on one branch, a load whose failure a `try` handles: silent. The
+    script's own `if __name__ == '__main__':` is no branch."""
+    text = textwrap.dedent("""
+        import os
+
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        model = Net()
+        if os.environ.get('COMPILE_HEAD_FOR_A_TEST_THAT_NEVER_SETS_IT'):
+            model.fc = torch.compile(model.fc)
+        torch.save(model.state_dict(), 'net.pth')
+        restored = Net()
+        restored.load_state_dict(torch.load('net.pth'))
+
+        wrapped = nn.DataParallel(Net())
+        torch.save(wrapped.state_dict(), 'dp.pth')
+        bare = Net()
+        try:
+            bare.load_state_dict(torch.load('dp.pth'))
+        except RuntimeError:
+            bare.load_state_dict({k.removeprefix('module.'): v
+                                  for k, v in torch.load('dp.pth').items()})
+        """)
+    run(text)
+    assert not [d for d in check(project, text) if d.rule in {"FZL308", "FZL309"}]
+    main = textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        if __name__ == '__main__':
+            model = nn.DataParallel(Net())
+            torch.save(model.state_dict(), 'dp.pth')
+            restored = Net()
+            restored.load_state_dict(torch.load('dp.pth'))
+        """)
+    assert [d.rule for d in check(project, main)] == ["FZL308"]

@@ -52,6 +52,7 @@ class Built:
     args: str
     node: cst.Call
     compiled: tuple[str, ...] = ()
+    scope: int = 0  # the function body it was built in (0: the module)
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,6 +206,11 @@ class _Flow:
         self.once: set[str] = set()
         self.statement: cst.CSTNode | None = None
         self.trainers: list[Trainer] = []
+        # Enclosing branches and loops (code that may not run), `try` bodies with handlers
+        # (a failing load there is handled), and the function being walked.
+        self.branches = 0
+        self.tries = 0
+        self.scope = 0
 
     def walk(self) -> None:
         self._scan(self.module)
@@ -216,6 +222,7 @@ class _Flow:
         constants.names = {k: v for k, v in top.names.items() if k in self.once}
         for function, index in self.functions:
             self.top = index
+            self.scope = id(function)
             scope = _Env(constants)
             for param in _params(function):
                 scope.names[param] = UNKNOWN
@@ -318,8 +325,16 @@ class _Flow:
             self._eval(statement.test, env)
         if isinstance(statement, cst.For):
             self._eval(statement.iter, env)
-        for block in _blocks(statement):
-            self._block(block, env)
+        certain = _is_main_guard(statement)
+        handled = isinstance(statement, cst.Try) and bool(statement.handlers)
+        for index, block in enumerate(_blocks(statement)):
+            self.branches += 0 if certain else 1
+            self.tries += 1 if handled and index == 0 else 0
+            try:
+                self._block(block, env)
+            finally:
+                self.branches -= 0 if certain else 1
+                self.tries -= 1 if handled and index == 0 else 0
             for name in bound:
                 env.names[name] = UNKNOWN
 
@@ -346,7 +361,9 @@ class _Flow:
             attr = target.attr.value
             if not isinstance(owner, Built):
                 return
-            if isinstance(value, Wrapped) and value.attr == "_orig_mod" \
+            if self.branches or owner.scope != self.scope:
+                owner.compiled = ("?",)  # replaced on some runs only: no longer followed
+            elif isinstance(value, Wrapped) and value.attr == "_orig_mod" \
                     and isinstance(value.inner, Part) and value.inner.owner is owner \
                     and value.inner.path == attr:
                 owner.compiled = (*owner.compiled, attr)
@@ -550,7 +567,7 @@ class _Flow:
             return Lightning(self.lightning[node.func.value], node)
         _escape([*args, *kwargs.values()])
         if _class_like(name):
-            return Built(name, _args_code(self.module, node), node)
+            return Built(name, _args_code(self.module, node), node, scope=self.scope)
         return UNKNOWN
 
     def _method(self, node: cst.Call, receiver: Any, method: str, env: _Env) -> Any:
@@ -635,7 +652,8 @@ class _Flow:
                     or self._target_of(state.target) == receiver_code:
                 self._tested(state)
             return
-        if _is_module(receiver) and isinstance(state, _Loaded) and state.path is not None:
+        if _is_module(receiver) and isinstance(state, _Loaded) and state.path is not None \
+                and not self.tries:
             self._own(node)
             self.pending.append((node, receiver, _compiled(receiver), state, node.func.value,
                                  argument))
@@ -903,6 +921,18 @@ def _blocks(statement: cst.CSTNode) -> Iterator[Any]:
         else:
             yield _body(orelse)
             orelse = None
+
+
+def _is_main_guard(statement: cst.CSTNode) -> bool:
+    """`if __name__ == '__main__':`: the script's own run, not a branch."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return False
+    test = statement.test
+    return isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) \
+        and test.left.value == "__name__" and len(test.comparisons) == 1 \
+        and isinstance(test.comparisons[0].operator, cst.Equal) \
+        and isinstance(test.comparisons[0].comparator, cst.SimpleString) \
+        and test.comparisons[0].comparator.evaluated_value == "__main__"
 
 
 def _params(function: cst.FunctionDef) -> list[str]:
