@@ -187,7 +187,6 @@ def test_remote_code_and_unknown_arguments_make_the_model_unknown() -> None:
     ("googlenet", {"aux_logits": UNEVALUATED}),   # decides whether aux1/aux2 exist
     ("googlenet", {"aux_logits": True, "weights": "DEFAULT"}),  # not a stored combination
     ("timm/resnet50", {"features_only": True}),
-    ("resnet50", {"num_classes": UNEVALUATED}),
     ("transformers/BertModel", {"num_hidden_layers": UNEVALUATED}),
 ])
 def test_arguments_the_zoo_cannot_apply_exactly_raise(model_id: str, kwargs: dict) -> None:
@@ -311,3 +310,19 @@ def test_the_local_hugging_face_cache_is_read_and_must_agree(
     assert cached_config("roberta-base") is None
     assert resolve_checkpoint("distilbert-base-uncased", "AutoModel", None) == \
         "transformers/DistilBertModel"
+
+
+@pytest.mark.parametrize(("model_id", "kwargs", "heads"), [
+    ("resnet50", {"num_classes": UNEVALUATED}, ("fc",)),
+    ("fasterrcnn_resnet50_fpn", {"num_classes": UNEVALUATED},
+     ("roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred")),
+    ("timm/convnext_tiny", {"num_classes": UNEVALUATED}, ("head.fc",)),
+    ("roberta-base:RobertaForSequenceClassification", {"num_labels": UNEVALUATED},
+     ("classifier.out_proj",)),
+])
+def test_an_unevaluated_class_count_leaves_only_the_heads_unknown(
+        model_id: str, kwargs: dict, heads: tuple[str, ...]) -> None:
+    manifest = load_zoo(model_id, kwargs)
+    assert manifest.holes == heads
+    assert manifest.parameter_names == load_zoo(model_id).parameter_names
+

@@ -352,11 +352,44 @@ def load_zoo(model_id: str, kwargs: dict[str, Any] | None = None) -> Manifest:
     manifest = decode(shard["nodes"], shard["models"][key]["root"], canonical, meta, counts)
     if stored.get("aliases") and not variant and not counts:
         manifest = replace(manifest, aliases=tuple(tuple(a) for a in stored["aliases"]))
+    if class_kwarg and kwargs.get(class_kwarg) is UNEVALUATED:
+        # `num_labels=len(labels)`: every name is known but the heads' class axes are not,
+        # so the heads are holes (rules say nothing about names under them).
+        heads = _class_heads(knobs[class_kwarg])
+        if not variant and not _zero_class_variant_inside(shard, stored, heads, manifest):
+            raise ValueError(f"zoo model {canonical!r}: {class_kwarg} could not be evaluated")
+        return _with_head(replace(manifest, holes=tuple(heads)), entry)
     if class_kwarg and class_kwarg in kwargs:
         classes = _check_int(canonical, class_kwarg, kwargs[class_kwarg],
                              0 if entry["library"] == "timm" else 1)
         manifest = _resize(manifest, knobs[class_kwarg], classes)
     return _with_head(manifest, entry)
+
+
+def _class_heads(knob: dict[str, Any]) -> list[str]:
+    """The modules whose tensors carry the class count (cls_score and bbox_pred...)."""
+    heads: list[str] = []
+    for _kind, name, _axis, _factor in knob["tensors"]:
+        owner = name.rpartition(".")[0]
+        if owner not in heads:
+            heads.append(owner)
+    return heads
+
+
+def _zero_class_variant_inside(shard: dict[str, Any], stored: dict[str, Any],
+                               heads: list[str], manifest: Manifest) -> bool:
+    """Whether timm's `num_classes=0` variant (an unevaluated count may be 0) differs from
+    the model only under `heads`; True when there is no such variant."""
+    key = stored.get("variants", {}).get("num_classes=0")
+    if not key:
+        return True
+    zero = decode(shard["nodes"], shard["models"][key]["root"], manifest.name, {})
+
+    def outside(m: Manifest) -> set[str]:
+        return {n for n in (*m.parameter_names, *(b.name for b in m.buffers), *m.module_paths)
+                if not any(n == h or n.startswith(h + ".") for h in heads)}
+
+    return outside(zero) == outside(manifest)
 
 
 def _variant_kwargs(stored: dict[str, Any]) -> set[str]:
@@ -379,6 +412,9 @@ def _variant(model_id: str, entry: dict[str, Any], stored: dict[str, Any],
         labels = [label for label in variants if _variant_key(label) == key]
         if not labels:
             rest[key] = value
+            continue
+        if value is UNEVALUATED and key == "num_classes":
+            rest[key] = value  # timm: the heads become holes (load_zoo checks the 0 variant)
             continue
         if value is UNEVALUATED:
             # Any value: fine only if every stored value and the default agree.
