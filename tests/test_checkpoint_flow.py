@@ -473,3 +473,23 @@ def test_what_may_not_run_is_not_a_fact(project):
             restored.load_state_dict(torch.load('dp.pth'))
         """)
     assert [d.rule for d in check(project, main)] == ["FZL308"]
+
+
+def test_lightning_best_model_path_and_the_attribute_loaded(project):
+    """`ModelCheckpoint.best_model_path` after `trainer.fit(classifier)` is the fitted
+    LightningModule's checkpoint; loading its state dict into `classifier.model` needs the
+    attribute path `model.` stripped (the same torch error as above: the test with a real
+    Trainer shows it)."""
+    text = LIGHTNING.replace(
+        "trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,",
+        "best = ModelCheckpoint(monitor=None)\n"
+        "trainer = L.Trainer(max_epochs=1, logger=False, callbacks=[best],").replace(
+        "import lightning as L\n", "import lightning as L\n"
+        "from lightning.pytorch.callbacks import ModelCheckpoint\n").replace(
+        "trainer.save_checkpoint('final.ckpt')\n", "").replace(
+        "checkpoint = torch.load('final.ckpt')", "checkpoint = torch.load(best.best_model_path)"
+    ).replace("restored = Net(num_classes=2)", "restored = Classifier().model")
+    diagnostics = check(project, text)
+    assert [d.rule for d in diagnostics] == ["FZL308"]
+    fixed = fix_text(text, LintConfig(path=project / "train.py", prefilter=False)).text
+    assert "if k.startswith('model.')" in fixed
