@@ -2,7 +2,7 @@
 
 Hypothesis writes model classes from the idioms real code uses (layers with flags, nested
 Sequential/ModuleList/ModuleDict, loops, setattr with computed names, nn.Parameter,
-buffers, tied weights, branches on known and unknown values); each is read statically and
+buffers, tied weights, shared and deleted modules, branches on known and unknown values); each is read statically and
 built by torch on the meta device. Every parameter and buffer the static manifest lists must
 exist in torch's model with the same shape, in the same relative order; every name torch
 produces must be listed or lie in one of the manifest's holes."""
@@ -64,7 +64,7 @@ def statements(draw: st.DrawFn) -> list[str]:
     lines: list[str] = []
     for index in range(draw(st.integers(1, 6))):
         form = draw(st.sampled_from(["attr", "attr", "setattr", "param", "buffer", "loop",
-                                     "if_known", "if_unknown", "tie", "none"]))
+                                     "if_known", "if_unknown", "tie", "share", "del", "none"]))
         module = draw(modules())
         if form == "attr":
             lines.append(f"self.m{index} = {module}")
@@ -90,6 +90,12 @@ def statements(draw: st.DrawFn) -> list[str]:
             lines.append(f"self.t{index}a = nn.Linear(4, 4)")
             lines.append(f"self.t{index}b = nn.Linear(4, 4)")
             lines.append(f"self.t{index}b.weight = self.t{index}a.weight")
+        elif form == "share":  # one module under two names
+            lines.append(f"self.s{index} = {module}")
+            lines.append(f"self.r{index} = self.s{index}")
+        elif form == "del":
+            lines.append(f"self.d{index} = {module}")
+            lines.append(f"del self.d{index}")
         else:
             lines.append(f"self.n{index} = None")
     return lines

@@ -27,8 +27,19 @@ def to_manifest(root: O.Built, name: str, source: str, meta: dict[str, Any]) -> 
     def join(prefix: str, leaf: str) -> str:
         return f"{prefix}.{leaf}" if prefix and leaf else prefix or leaf
 
+    def shared(module: O.Built, prefix: str) -> None:
+        """A module registered a second time: torch lists it once, under its first name;
+        its parameters are tied to the names listed there."""
+        for leaf, param in module.params.items():
+            if param is not None and id(param) in seen_tensors:
+                tied.append((join(prefix, leaf), seen_tensors[id(param)]))
+        for leaf, child in module.children.items():
+            if child is not None:
+                shared(child, join(prefix, leaf))
+
     def walk(module: O.Built, prefix: str) -> None:
         if id(module) in seen_modules:
+            shared(module, prefix)
             return
         seen_modules.add(id(module))
         modules.append(ModuleInfo(prefix, module.type, dict(module.sizes)))

@@ -528,6 +528,21 @@ class ClassReader(Interpreter):
                 return
         super().assign(target, value, frame, stmt)
 
+    def exec_del(self, target: cst.BaseExpression, frame: Frame) -> None:
+        """`del self.fc` unregisters what torch holds under that name."""
+        if isinstance(target, cst.Attribute):
+            owner = self.eval(target.value, frame)
+            if isinstance(owner, O.Built):
+                name = target.attr.value
+                if self.uncertain:
+                    owner.hole(name)
+                    return
+                for table in (owner.children, owner.params, owner.buffers, owner.attrs):
+                    table.pop(name, None)  # type: ignore[attr-defined]
+                owner.holes.discard(name)
+                return
+        super().exec_del(target, frame)
+
     # -- attributes and methods --------------------------------------------------------------
     def get_attr(self, owner: Any, attr: str, node: cst.CSTNode) -> Any:
         if isinstance(owner, O.Built):
@@ -724,6 +739,8 @@ class ClassReader(Interpreter):
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
                 continue
+            if not isinstance(part, cst.FormattedStringExpression):
+                return UNKNOWN
             value = self.eval(part.expression, frame)
             if not isinstance(value, (str, int, float, bool)) or is_unknown(value):
                 return UNKNOWN
@@ -731,7 +748,7 @@ class ClassReader(Interpreter):
             if part.format_spec:
                 if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
                     return UNKNOWN
-                spec = "".join(p.value for p in part.format_spec)  # type: ignore[union-attr]
+                spec = "".join(p.value for p in part.format_spec)  # type: ignore[attr-defined]
             try:
                 text = repr(value) if part.conversion == "r" else value
                 parts.append(format(text, spec))
