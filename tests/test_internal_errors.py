@@ -54,3 +54,16 @@ def test_the_test_suite_runs_strict_so_an_internal_error_fails_the_test(zoo, mon
 
 def test_a_healthy_run_has_no_internal_errors(zoo):
     assert _run(zoo).facts.internal_errors == []
+
+
+def test_check_verbose_shows_an_internal_error_with_its_line(monkeypatch, tmp_path):
+    from helpers import invoke
+
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    monkeypatch.setattr(modules, "get_attr", _broken_get_attr)
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    quiet = invoke("check", str(script), "--model", "resnet50", "--no-cache")
+    assert "internal error" not in quiet.stderr
+    loud = invoke("check", str(script), "--model", "resnet50", "--no-cache", "--verbose")
+    assert "internal error in the analysis at line 3: KeyError: 'boom'" in loud.stderr

@@ -204,7 +204,9 @@ class Interpreter(Evaluator):
         self.facts.internal_errors.append(fact)
         import logging  # this rare path only: the import costs milliseconds at start
 
-        logging.getLogger("freezelint.analysis").info("%s", fact.message, exc_info=error)
+        log = logging.getLogger("freezelint.analysis")
+        log.info("%s", fact.message)  # `freezelint check --verbose` shows it
+        log.debug("the traceback of that internal error", exc_info=error)
         if os.environ.get(STRICT_ENV):  # the test suite: a bug in the analysis fails the test
             raise error
 

@@ -51,7 +51,7 @@ def _linear(args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
     if in_f is None or out_f is None:
         return None
     bias = kwargs.get("bias", args[2] if len(args) > 2 else True)
-    params = [("weight", (out_f, in_f))]
+    params: list[tuple[str, tuple[int, ...]]] = [("weight", (out_f, in_f))]
     if bias is not False:
         params.append(("bias", (out_f,)))
     return NewModule("Linear", params, attrs={"in_features": in_f, "out_features": out_f})
@@ -83,7 +83,8 @@ def _norm(type_name: str) -> Callable[[list[Any], dict[str, Any]], NewModule | N
         if size is None:
             return None
         affine = kwargs.get("affine", kwargs.get("elementwise_affine", True))
-        params = [("weight", (size,)), ("bias", (size,))] if affine is not False else []
+        params: list[tuple[str, tuple[int, ...]]] = \
+            [("weight", (size,)), ("bias", (size,))] if affine is not False else []
         return NewModule(type_name, params, attrs={"num_features": size})
     return build
 

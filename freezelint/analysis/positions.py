@@ -60,10 +60,11 @@ class StatementPositions:
         # The provider's own pass, without MetadataWrapper's extra visit of the tree.
         provider = PositionProvider()
         provider._gen_impl(alone)
-        first = provider._computed[statement].start.line
+        computed: dict[cst.CSTNode, CodeRange] = provider._computed  # type: ignore[assignment]
+        first = computed[statement].start.line
         relative = {node: (r.start.line - first, r.start.column, r.end.line - first,
                            r.end.column)
-                    for node, r in provider._computed.items()}
+                    for node, r in computed.items()}
         if self.memo is not None:
             self.memo[id(statement)] = (statement, relative)
         return relative

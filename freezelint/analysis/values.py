@@ -272,7 +272,8 @@ class StateDict(dict):  # type: ignore[type-arg]
         self.stripped = False
         self.reached_model = False
 
-    __hash__ = object.__hash__  # identity, like the torch object it stands for
+    # identity, like the torch object it stands for
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
 
 # -- values of the interpreter's own making ----------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import libcst as cst
 
@@ -23,7 +24,8 @@ TRIVIA: tuple[type[cst.CSTNode], ...] = (
     cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp, cst.Asynchronous,
 )
 
-Handler = Callable[[cst.CSTNode], None]
+# A handler takes the node type it is registered for (libcst's classes are final).
+Handler = Callable[[Any], None]
 
 # Per concrete type, cached: its field names, and whether its values are code nodes. Nodes
 # are ABCs, so a plain isinstance() per value would go through ABCMeta on every field.

@@ -43,7 +43,7 @@ def module_requires_grad_attribute(ctx: Context) -> Iterator[Finding]:
         call = cst.Expr(cst.Call(
             func=cst.Attribute(value=fact.target.value, attr=cst.Name("requires_grad_")),
             args=[cst.Arg(fact.value)]))
-        fixes = ()
+        fixes: tuple[FixSpec, ...] = ()
         if isinstance(fact.node, cst.Assign) and len(fact.node.targets) == 1:
             fixes = (fix("Call requires_grad_()", Safety.SAFE, (fact.node, call)),)
         yield Finding(fact.node, message, fixes=fixes)
@@ -89,7 +89,9 @@ def requires_grad_comparison_statement(ctx: Context) -> Iterator[Finding]:
     for node in ctx.facts.syntax.discarded_comparisons:
         comparison = node.value
         assert isinstance(comparison, cst.Comparison)
-        assignment = cst.Assign(targets=[cst.AssignTarget(comparison.left)],
+        target = comparison.left
+        assert isinstance(target, cst.BaseAssignTargetExpression)  # `x.requires_grad`
+        assignment = cst.Assign(targets=[cst.AssignTarget(target)],
                                 value=comparison.comparisons[0].comparator)
         yield Finding(node, "`==` compares and throws the result away: this statement "
                             "changes nothing; use `=` to set requires_grad",

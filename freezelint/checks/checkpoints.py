@@ -11,7 +11,16 @@ from freezelint.analysis.checkpoint_flow import tested_key
 from freezelint.analysis.facts import Load
 from freezelint.analysis.values import StateDict
 from freezelint.analysis.walk import walk
-from freezelint.checks.base import Context, Finding, Lines, examples, fix, plural, rule
+from freezelint.checks.base import (
+    Context,
+    Finding,
+    FixSpec,
+    Lines,
+    examples,
+    fix,
+    plural,
+    rule,
+)
 from freezelint.checks.saved_checkpoints import flow_of
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
@@ -219,7 +228,7 @@ def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
         message = (f"the merged state dict has {plural(len(merge.added), 'key')} the model "
                    f"does not have ({examples(merge.added, 2)}) and overwrites none of its "
                    f"{merge.target_size}: `update()` adds them instead of loading them")
-        fixes = ()
+        fixes: tuple[FixSpec, ...] = ()
         if isinstance(node, cst.DictComp):
             tested = tested_key(node)
             if tested is not None:
@@ -280,7 +289,7 @@ def key_not_found(ctx: Context) -> Iterator[Finding]:
         keys = list(state)
         options = _close_keys(lookup.key, keys)
         message = f"'{lookup.key}' is not a key of {_describe(state)} ({plural(len(keys), 'key')})"
-        fixes = ()
+        fixes: tuple[FixSpec, ...] = ()
         if options:
             message += f"; did you mean '{options[0]}'?"
             if isinstance(lookup.node, cst.SimpleString):

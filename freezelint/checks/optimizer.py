@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.analysis.values import OptimizerObj
-from freezelint.checks.base import Context, Finding, examples, fix, plural, rule
+from freezelint.checks.base import Context, Finding, FixSpec, examples, fix, plural, rule
 from freezelint.common.diagnostics import Safety
 
 
@@ -27,12 +27,12 @@ def optimizer_includes_frozen(ctx: Context) -> Iterator[Finding]:
                           f"passing only trainable ones keeps its state and param groups honest",
                           fixes=_filter_fix(built.optimizer))
     for assign in ctx.facts.grad_assigns.values():
-        frozen = {n for n, v in assign.values.items() if v is False}
+        now_frozen = {n for n, v in assign.values.items() if v is False}
         for optimizer in assign.optimizers_before:
             held = optimizer.names
-            if held is None or not frozen & held:
+            if held is None or not now_frozen & held:
                 continue
-            affected = [n for n in assign.model.trainable if n in frozen and n in held]
+            affected = [n for n in assign.model.trainable if n in now_frozen and n in held]
             yield Finding(assign.node,
                           f"freezes {plural(len(affected), 'parameter')} "
                           f"({examples(affected, 2)}) after the optimizer was built with them: "
@@ -123,7 +123,7 @@ def _top_modules(names: list[str]) -> list[str]:
 @rule("FZL204", reads=("reused",))
 def iterator_reused(ctx: Context) -> Iterator[Finding]:
     for fact in ctx.facts.reused.values():
-        fixes = ()
+        fixes: tuple[FixSpec, ...] = ()
         if isinstance(fact.source, cst.Call):
             wrapped = cst.Call(func=cst.Name("list"), args=[cst.Arg(fact.source)])
             fixes = (fix("Materialise the parameters once with list(...)", Safety.SAFE,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.analysis.facts import GradAssign
 from freezelint.analysis.values import ModelState
 from freezelint.checks.base import Context, Finding, examples, plural, rule
@@ -25,7 +27,7 @@ def nothing_trainable(ctx: Context) -> Iterator[Finding]:
             continue
         if model is None and names:
             continue
-        related = ()
+        related: tuple[tuple[cst.CSTNode, str], ...] = ()
         if built.last_freeze is not None:
             related = ((built.last_freeze.node, "the parameters are frozen here"),)
         if model is None:

@@ -11,11 +11,18 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from freezelint.cli.job import STDIN, GroupConfig, Outcome, fixed_rules
 from freezelint.cli.report import FileResult
 from freezelint.models.manifest import Manifest
+
+if TYPE_CHECKING:  # imported where used: a cached run never loads the linter
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from freezelint.engine.cache import ResultCache
+    from freezelint.engine.lint import LintConfig
+    from freezelint.inputs.source import SourceText
 
 
 class DirectiveResolver:
@@ -130,7 +137,8 @@ def _check_notebook(target: str, data: bytes, settings: GroupConfig, outcome: Ou
         return outcome
 
 
-def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: GroupConfig,
+def _fix(target: str, source: SourceText, data: bytes | None, config: LintConfig,
+         settings: GroupConfig,
          outcome: Outcome) -> Outcome:
     from freezelint.engine.fixes import fix_text
     from freezelint.engine.lint import lint_result
@@ -175,7 +183,7 @@ def _fix(target: str, source: Any, data: bytes | None, config: Any, settings: Gr
     return outcome
 
 
-def _add_noqa(target: str, source: Any, data: bytes | None, config: Any,
+def _add_noqa(target: str, source: SourceText, data: bytes | None, config: LintConfig,
               outcome: Outcome) -> Outcome:
     """--add-noqa: a suppression comment on each line with a finding, written atomically
     (encoding, BOM and line endings kept; only those lines change)."""
@@ -196,7 +204,8 @@ def _add_noqa(target: str, source: Any, data: bytes | None, config: Any,
     return outcome
 
 
-def _config(target: str, settings: GroupConfig, problems: list[str] | None = None) -> Any:
+def _config(target: str, settings: GroupConfig, problems: list[str] | None = None
+            ) -> LintConfig:
     from freezelint.engine.lint import LintConfig
 
     return LintConfig(model=settings.model, select=settings.select, ignore=settings.ignore,
@@ -206,10 +215,10 @@ def _config(target: str, settings: GroupConfig, problems: list[str] | None = Non
                       path=None if target == STDIN else Path(target))
 
 
-_CACHES: dict[tuple[Path, str], Any] = {}
+_CACHES: dict[tuple[Path, int], ResultCache] = {}
 
 
-def _cache(settings: GroupConfig) -> Any:
+def _cache(settings: GroupConfig) -> ResultCache | None:
     if settings.cache_dir is None:
         return None
     from freezelint.engine.cache import ResultCache
@@ -293,7 +302,7 @@ def check_all(targets: list[str], settings: GroupConfig, jobs: int) -> Iterator[
             _stop(pool)
 
 
-def _outcome(future: Any, target: str, settings: GroupConfig) -> Outcome:
+def _outcome(future: Future[Outcome], target: str, settings: GroupConfig) -> Outcome:
     """A worker's outcome; when a worker process died (a crash in native code), the files
     it took down are checked again one by one, each in a process of its own, so that only
     the file that crashes is lost, and said to be."""
@@ -318,7 +327,7 @@ def _isolated(target: str, settings: GroupConfig) -> Outcome:
                                           "died (a crash in native code); it was not checked"])
 
 
-def _stop(pool: Any) -> None:
+def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel the queued files and end the workers at once. A worker writing a fixed file
     finishes that write first (writeback blocks the signals for its few system calls), so
     no file is left half-written."""

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,9 @@ from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 
 if TYPE_CHECKING:
+    from freezelint.cli.job import FixMode
     from freezelint.cli.report import FileResult
+    from freezelint.engine.config import ConfigFinder, ProjectConfig
 
 STDIN = "-"
 
@@ -170,6 +172,9 @@ class ConfigProblem(click.ClickException):
               help="Where results of unchanged files are kept (share it in CI).  "
                    "[default: .freezelint_cache]")
 @click.option("--no-cache", is_flag=True, help="Lint every file again.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also report on stderr what went wrong inside freezelint's analysis "
+                   "(internal errors, with the line of the file they happened on).")
 @click.option("--shard", metavar="I/N", callback=lambda ctx, param, value: _parse_shard(value),
               help="Check only the I-th of N equal parts of the files (1-based), for CI jobs "
                    "in parallel; their JSON reports concatenate into the whole one.")
@@ -179,7 +184,8 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
           isolated: bool, output_format: str, output_file: Path | None,
           show_statistics: bool, exit_zero: bool, fix: bool, unsafe_fixes: bool | None,
           diff: bool, show_fixes: bool, add_noqa: bool, jobs: int | None,
-          cache_dir: Path | None, no_cache: bool, shard: tuple[int, int] | None) -> None:
+          cache_dir: Path | None, no_cache: bool, verbose: bool,
+          shard: tuple[int, int] | None) -> None:
     """Lint Python files and directories (`-` reads stdin).
 
     Each file is checked with the nearest configuration above it ([tool.freezelint] in
@@ -190,6 +196,8 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
     from freezelint.inputs.source import discover
 
     ctx = click.get_current_context()
+    if verbose:
+        _log_to_stderr(ctx)
     if config_file is not None and isolated:
         raise click.UsageError("--config and --isolated cannot be used together.")
     if add_noqa and (fix or diff):
@@ -311,10 +319,10 @@ class _Options:
     checkpoint: Manifest | None
     trust: bool | None  # --[no-]trust-local-models when given explicitly
     unsafe: bool | None
-    mode: Any  # runner.FixMode
+    mode: FixMode
 
 
-def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | None
+def _plan(targets: list[str], finder: ConfigFinder, options: _Options, cache_dir: Path | None
           ) -> list[tuple[Any, list[str]]]:
     """Group the files by their effective configuration, one cli.job.GroupConfig per group.
 
@@ -358,22 +366,41 @@ def _plan(targets: list[str], finder: Any, options: _Options, cache_dir: Path | 
     for key, group in keyed.items():
         model_key, checkpoint_key, select, extend, ignore, unsafe = key
         config = configs[key]
-        model = options.model
+        manifest = options.model
         if model_key is not None:
             if model_key not in models:
                 models[model_key] = _config_model(config, model_key,
                                                   refused_by_flag=options.trust is False)
-            model = models[model_key]
-        checkpoint = options.checkpoint
+            manifest = models[model_key]
+        keys = options.checkpoint
         if checkpoint_key is not None:
             if checkpoint_key not in checkpoints:
                 checkpoints[checkpoint_key] = _config_checkpoint(config, checkpoint_key)
-            checkpoint = checkpoints[checkpoint_key]
+            keys = checkpoints[checkpoint_key]
         mode = replace(options.mode, unsafe=unsafe)
-        groups.append((GroupConfig(model=model, checkpoint=checkpoint, select=select,
-                                extend_select=extend, ignore=ignore, mode=mode,
-                                cache_dir=cache_dir), group))
+        groups.append((GroupConfig(model=manifest, checkpoint=keys, select=select,
+                                   extend_select=extend, ignore=ignore, mode=mode,
+                                   cache_dir=cache_dir), group))
     return groups
+
+
+def _log_to_stderr(ctx: click.Context) -> None:
+    """--verbose: freezelint's log records (the analysis's internal errors) on stderr, for
+    the length of the command."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("freezelint: %(message)s"))
+    logger = logging.getLogger("freezelint")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    ctx.call_on_close(restore)
 
 
 def _trust(flag: bool | None) -> bool:
@@ -384,7 +411,7 @@ def _trust(flag: bool | None) -> bool:
     return flag if flag is not None else user_trusts_local_models()
 
 
-def _config_model(config: Any, key: tuple[str, str, str, bool],
+def _config_model(config: ProjectConfig, key: tuple[str, str, str, bool],
                   refused_by_flag: bool = False) -> Manifest:
     """A model named in a configuration file, relative to its directory. The user's own
     code runs only when the user trusts it (`_trust`)."""
@@ -415,7 +442,7 @@ def _config_model(config: Any, key: tuple[str, str, str, bool],
         raise ConfigError(f"{config.path}: model {spec!r}: {error}") from None
 
 
-def _config_checkpoint(config: Any, path: str) -> Manifest:
+def _config_checkpoint(config: ProjectConfig, path: str) -> Manifest:
     from freezelint.engine.config import ConfigError
     from freezelint.models.checkpoint import CheckpointError, read_checkpoint
 
@@ -782,7 +809,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 
-def _table(rows: list[tuple[str, ...]], right_aligned: frozenset[int] | set[int] = frozenset()
+def _table(rows: Sequence[tuple[str, ...]], right_aligned: frozenset[int] | set[int] = frozenset()
            ) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []

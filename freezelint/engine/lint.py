@@ -12,6 +12,7 @@ import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import libcst as cst
 
@@ -319,7 +320,8 @@ def _python_syntax_error(text: str) -> tuple[Diagnostic | None, ast.Module | Non
     """Python's own parse: the syntax error, or else the tree (the unchecked sites of a
     skipped file are counted on it)."""
     try:
-        tree = compile(text, "<freezelint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = cast(ast.Module, compile(text, "<freezelint>", "exec",
+                                        flags=ast.PyCF_ONLY_AST, dont_inherit=True))
     except SyntaxError as error:
         line = error.lineno or 1
         column = max((error.offset or 1) - 1, 0)

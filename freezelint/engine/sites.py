@@ -142,10 +142,10 @@ class _CstSites:
                 for test in clause.ifs:
                     self.visit(test.test)
                 clause = clause.inner_for_in
-            for part in ("elt", "key", "value"):
-                sub = getattr(node, part, None)
-                if sub is not None:
-                    self.visit(sub)
+            for name in ("elt", "key", "value"):
+                expression = getattr(node, name, None)
+                if expression is not None:
+                    self.visit(expression)
         else:
             self._site(node)
             for child in children(node):
@@ -282,8 +282,8 @@ class _AstSites:
         if isinstance(node, (ast.For, ast.AsyncFor)):
             self.visit(node.iter)
             pushed = self._bind(node.target, node.iter)
-            for sub in (*node.body, *node.orelse):
-                self.visit(sub)
+            for statement in (*node.body, *node.orelse):
+                self.visit(statement)
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             for clause in node.generators:
                 self.visit(clause.iter)

@@ -172,7 +172,7 @@ def _magic_lines(lines: tuple[str, ...], cells: list[tuple[int, int]]
     for start, end in cells:
         first = next((i for i in range(start, end) if lines[i].strip()), None)
         match = _CELL_MAGIC.match(lines[first]) if first is not None else None
-        if match is not None:
+        if match is not None and first is not None:
             found.extend([(first, False)] if match.group(1) in _PYTHON_CELL_MAGICS
                          else ((i, False) for i in range(start, end)))
     ends = {end for _, end in cells}
@@ -217,7 +217,7 @@ def _skip_unparsable(physical: list[str], chunks: list[tuple[int, int]],
         done.add(chunk)
         if not chunk[0] <= line < chunk[1]:
             line, column = chunk[0], 0
-        message = _OPENED_ON.sub(lambda m, at=chunk: _within(at, int(m.group(1))),
+        message = _OPENED_ON.sub(lambda m, at=chunk: _within(at, int(m.group(1))),  # type: ignore[misc]
                                  error.msg or "")
         skipped.append(Diagnostic(
             "FZL000", "syntax-error", Severity.ERROR,

@@ -413,7 +413,7 @@ def create_server() -> FreezelintServer:
         server.feature(method, options)(handler)
     server.client_log.addFilter(BoundedRecords())
     logging.getLogger("freezelint").addHandler(server.client_log)
-    for handler in logging.getLogger().handlers:  # stderr (serve's basicConfig)
-        if not any(isinstance(f, BoundedRecords) for f in handler.filters):
-            handler.addFilter(BoundedRecords())
+    for log_handler in logging.getLogger().handlers:  # stderr (serve's basicConfig)
+        if not any(isinstance(f, BoundedRecords) for f in log_handler.filters):
+            log_handler.addFilter(BoundedRecords())
     return server

@@ -226,7 +226,7 @@ def _known_codes_only(settings: Any, notices: list[Notice]) -> Any:
         codes = getattr(settings, field_name, None)
         if not codes:
             continue
-        kept = set()
+        kept: set[str] = set()
         for code in sorted(codes):
             try:
                 kept |= validate_codes([code])

@@ -20,6 +20,7 @@ import json
 import sys
 import sysconfig
 import traceback
+import types
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -116,7 +117,11 @@ def _import_file(path: Path, roots: list[Path]) -> ModuleType:
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     loader = module_spec.loader
-    return _import(_relative(str(path)), lambda: (loader.exec_module(module), module)[1])
+    def run() -> types.ModuleType:
+        loader.exec_module(module)
+        return module
+
+    return _import(_relative(str(path)), run)
 
 
 def _import(what: str, load: Any) -> ModuleType:

@@ -405,6 +405,9 @@ class _Opaque(dict):  # type: ignore[type-arg]
     It is a dict so that dict subclasses (hyper-parameter holders) keep their items."""
 
     _fzl_global = "?"
+    _fzl_args: tuple[Any, ...]
+    _fzl_state: Any
+    _fzl_list: list[Any]
 
     # __new__, not __init__: NEWOBJ creates instances with __new__ alone.
     def __new__(cls, *args: Any, **kwargs: Any) -> _Opaque:
@@ -426,7 +429,7 @@ class _Opaque(dict):  # type: ignore[type-arg]
     def extend(self, items: Iterable[Any]) -> None:
         self._fzl_list.extend(items)
 
-    def __hash__(self) -> int:  # placeholders may be used as keys (sets, dict keys)
+    def __hash__(self) -> int:  # type: ignore[override]  # placeholders may be keys
         return id(self)
 
     def __eq__(self, other: object) -> bool:

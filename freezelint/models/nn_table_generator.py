@@ -76,7 +76,7 @@ def _records(module: Any) -> list[tuple[Any, ...]]:
         prefix = path + "." if path else ""
         for name, param in sub.named_parameters(recurse=False):
             out.append(("p", prefix + name, tuple(param.shape)))
-        non_persistent = getattr(sub, "_non_persistent_buffers_set", set())
+        non_persistent: set[str] = getattr(sub, "_non_persistent_buffers_set", set())
         for name, buffer in sub.named_buffers(recurse=False):
             if buffer is None:
                 continue
@@ -130,7 +130,7 @@ def _signature(cls: type) -> list[list[Arg]]:
         if "__init__" not in vars(klass):
             continue
         try:
-            signature = inspect.signature(klass.__init__)
+            signature = inspect.signature(vars(klass)["__init__"])
         except (TypeError, ValueError) as error:
             raise Unmodellable("no signature") from error
         params = list(signature.parameters.values())[1:]

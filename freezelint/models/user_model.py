@@ -95,7 +95,7 @@ def build_user_model(spec: str, kwargs: dict[str, Any] | None = None,
     target = spec.rpartition(":")[0]
     if target.endswith(".py"):
         source: Path | None = (base / target).resolve()
-        if not source.is_file():
+        if source is None or not source.is_file():
             raise UserModelError(f"cannot build {spec}: {source} does not exist")
         worker_spec = f"{source}:{spec.rpartition(':')[2]}"
     else:
