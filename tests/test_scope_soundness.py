@@ -78,3 +78,18 @@ def test_a_peft_wrapped_model_is_not_its_base_model() -> None:
     assert rules(PEFT) == []
     coverage = lint_result(textwrap.dedent(PEFT)).coverage
     assert coverage.unchecked()["name test"] == 2
+
+
+def test_peft_targets_in_the_models_other_naming_are_converted_by_peft() -> None:
+    """PEFT's ViT examples target `query`/`value` (transformers 4.x names); on a 5.x model
+    PEFT rewrites them to `q_proj`/`v_proj` itself, so they reach layers; a typo does not."""
+    code = """\
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForImageClassification
+
+        model = AutoModelForImageClassification.from_pretrained(
+            "google/vit-base-patch16-224-in21k")
+        model = get_peft_model(model, LoraConfig(r=16, target_modules=["query", "value"]))
+        """
+    assert rules(code) == []
+    assert rules(code.replace('"value"', '"valeu"')) == ["FZL401"]

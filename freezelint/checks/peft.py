@@ -16,7 +16,7 @@ from freezelint.analysis.peft_configs import (
 )
 from freezelint.checks.base import Context, Finding, examples, plural, rule
 from freezelint.models import nn_table
-from freezelint.models.manifest import Manifest
+from freezelint.models.manifest import Manifest, derived_module_paths
 
 # What LoRA can wrap (peft.tuners.lora.model.LoraModel._create_new_module's dispatchers):
 # these classes, their subclasses and the quantized linears of bitsandbytes, GPTQ, HQQ...
@@ -86,13 +86,27 @@ def peft_target_matches_nothing(ctx: Context) -> Iterator[Finding]:
         if not all(isinstance(e, str) for e in entries):
             continue
         found = {e for e in entries if target_matches(e, keys)}
+        earlier = _other_naming(applied)
         for entry in entries:
             if entry in found or _role_covered(entry, found):
+                continue
+            if target_matches(entry, earlier):
+                # A name of the model's other naming (transformers 4.x `query` where 5.x
+                # has `q_proj`): PEFT rewrites such targets for the model it adapts
+                # (tuners_utils: convert_peft_config_for_transformers), issue 13.
                 continue
             yield Finding(literal_node(entry, fallback),
                           f"'{entry}' names no module of `{label}`, so PEFT adapts nothing "
                           f"there; {_suggest(entry, modules)}",
                           related=((applied.node, "applied to the model here"),))
+
+
+def _other_naming(applied: PeftApplied) -> list[str]:
+    """Module names, relative to the adapted module, under the manifest's other names."""
+    module = applied.module
+    base = module.path + "." if module.path else ""
+    paths = [p for alias in module.model.manifest.aliases for p in derived_module_paths(alias)]
+    return [p[len(base):] for p in paths if p.startswith(base) and p != module.path]
 
 
 def _role_covered(entry: str, matched: set[str]) -> bool:
