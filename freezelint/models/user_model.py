@@ -20,8 +20,8 @@ import json
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from freezelint.common.files import replace_atomically, user_cache_root
