@@ -404,3 +404,11 @@ def test_list_for_several_architectures_reports_only_what_it_misses_here():
     diagnostics = _lint(text, GPT2)
     assert _rules(diagnostics) == ["FZL206"]
     assert "named `ln_1`, `ln_2`" in diagnostics[0].message
+
+
+def test_a_frozen_norm_in_the_decay_group_is_quiet():
+    """Weight decay on a parameter that does not train changes nothing."""
+    text = _grouping(BERT_NO_DECAY, loader="AutoModelForMaskedLM", checkpoint="roberta-base")
+    text = text.replace("no_decay = ", "for p in model.lm_head.parameters():\n"
+                                       "    p.requires_grad = False\nno_decay = ")
+    assert _rules(_lint(text, ROBERTA_MLM)) == ["FZL201"]  # frozen ones passed: info only

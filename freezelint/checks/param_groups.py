@@ -63,7 +63,10 @@ def norm_weight_decay_split(ctx: Context) -> Iterator[Finding]:
             for name in group.names:
                 decay[name] = _MISSING if name in decay else value
         else:
-            yield from _splits(optimizer, decay)
+            # Only what trains: a frozen norm's weight decay changes nothing.
+            if any(built.trainable.get(n) is None for n in decay):
+                continue
+            yield from _splits(optimizer, {n: v for n, v in decay.items() if built.trainable[n]})
 
 
 def _weight_decay(optimizer: OptimizerObj, group: ParamGroup) -> Any:
