@@ -4,7 +4,7 @@ Two corpora, both pinned to exact versions so every run lints the same bytes:
 
 - `transformers`: the `transformers/` package of the transformers 5.23.0 wheel WITHOUT
   `transformers/models/` (trainer.py, modeling_utils.py, generation/, integrations/,
-  pipelines/, ...): 316 files, 175,366 lines. The corpus research/anchors.md timed TorchFix,
+  pipelines/, ...): 316 files, 175,366 lines. The corpus the team's research notes (anchors) timed TorchFix,
   Fixit and Ruff on.
 - `training`: real training / fine-tuning scripts that packages ship on PyPI (freeze loops,
   LoRA trainable-parameter selection, optimizer construction, checkpoint loading):

@@ -1,5 +1,5 @@
-"""The AST architecture: the pure-Python manifest (`ast_arch`) states the measured facts of
-DESIGN.md, and matches the torch model (`architectures.ast_model`) built on the meta device."""
+"""The AST architecture: the pure-Python manifest (`ast_arch`) states the measured facts the
+design lists, and matches the torch model (`architectures.ast_model`) built on the meta device."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ and the ResNet freeze loop in cell 2, the optimizer in cell 3) and checks:
   from freezelint (the magic line does not break the notebook);
 - a mistake typed into cell 3 (`model.fc.requires_grad = False`: AST has no `fc`) gets its
   FZL109 underline and panel row within a few seconds.
-Screenshots go to editor-integrations/jupyterlab/screenshots/ (the README shows them).
+Screenshots go to a temporary directory; with FREEZELINT_REFRESH_SCREENSHOTS=1 they replace
+the ones in editor-integrations/jupyterlab/screenshots/ (the README shows them).
 
 Needs: pip install 'freezelint[jupyterlab]' playwright; apt-get install chromium.
 """
@@ -27,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +41,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MANUAL_CONFIG = REPO / "editor-integrations" / "jupyterlab" / "jupyter_server_config.json"
-SCREENSHOTS = REPO / "editor-integrations" / "jupyterlab" / "screenshots"
+# The README shows the committed screenshots: a run writes its own elsewhere, and
+# FREEZELINT_REFRESH_SCREENSHOTS=1 refreshes the committed ones.
+SCREENSHOTS = REPO / "editor-integrations" / "jupyterlab" / "screenshots" \
+    if os.environ.get("FREEZELINT_REFRESH_SCREENSHOTS") == "1" \
+    else Path(tempfile.gettempdir()) / "freezelint-screenshots" / "jupyterlab"
 CHROMIUM = os.environ.get("FREEZELINT_CHROMIUM", "/usr/bin/chromium")
 # Playwright makes a fresh profile per launch (it refuses --user-data-dir in `launch`).
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -1,4 +1,4 @@
-"""The autofix engine's guarantees (DESIGN.md "Fixes", issue 3 "The autofix engine").
+"""The autofix engine's guarantees (the design's "Fixes", issue 3 "The autofix engine").
 
 Every fixable rule's flagged example (rules/*.md) and every scenario file (examples/*.py)
 is reformatted the ways real files differ: comments at line ends, 2/4/8-space or tab indentation, blank

@@ -1,4 +1,4 @@
-"""The shipped zoo: every file loads and states DESIGN.md's facts, matches a live meta-device
+"""The shipped zoo: every file loads and states the design's measured facts, matches a live meta-device
 build where the library is installed, resolves ids and arguments, and never imports torch."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ EXPECTED_IDS = [
 # The models the live-build comparisons cover: the featured ones.
 LIBRARY_IDS = [model_id for model_id in EXPECTED_IDS if model_id != "ast"]
 
-# DESIGN.md "Facts to respect": the head a fine-tuning script replaces.
+# The design's "Facts to respect": the head a fine-tuning script replaces.
 HEADS = {
     "resnet18": "fc", "resnet34": "fc", "resnet50": "fc", "resnet101": "fc",
     "vit_b_16": "heads.head", "efficientnet_b0": "classifier.1",

@@ -121,7 +121,7 @@ def check_file(target: str, settings: GroupConfig, data: bytes | None = None) ->
 
 
 def _check_notebook(target: str, data: bytes, settings: GroupConfig, outcome: Outcome) -> Outcome:
-    """An `.ipynb` file: its code cells linted together (see notebook_check)."""
+    """An `.ipynb` file: its code cells linted together (see cli/notebooks.py)."""
     from freezelint.cli.notebooks import check_notebook
     from freezelint.inputs.source import SourceError
 

@@ -15,6 +15,7 @@ code-server install (default ~/.cache/freezelint-e2e).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -36,7 +38,10 @@ EXTENSION = HERE.parent
 REPO = EXTENSION.parents[1]
 EXAMPLE = REPO / "examples" / "ast_head_finetune.py"
 NOTEBOOK = REPO / "examples" / "ast_head_finetune.ipynb"  # the same code over cells, with magics
-SCREENSHOTS = HERE / "screenshots"
+# The extension's README shows the committed screenshots: a run writes its own elsewhere
+# unless FREEZELINT_REFRESH_SCREENSHOTS=1 asks it to refresh them.
+SCREENSHOTS = HERE / "screenshots" if os.environ.get("FREEZELINT_REFRESH_SCREENSHOTS") == "1" \
+    else Path(tempfile.gettempdir()) / "freezelint-screenshots" / "vscode"
 CACHE = Path(os.environ.get("FREEZELINT_E2E_CACHE", Path.home() / ".cache" / "freezelint-e2e"))
 CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
 CHROMIUM = "/usr/bin/chromium"
@@ -44,10 +49,18 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "-
 TIMEOUT_MS = 60_000
 LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("FREEZELINT_E2E_VSCODE") != "1",
-    reason="real-editor test: set FREEZELINT_E2E_VSCODE=1 (installs code-server 4.99.3, "
-           "needs Node 20, apt chromium, libkrb5-dev and ripgrep)")
+HOW_TO_RUN = ("pip install playwright (never `playwright install`: the browser is Debian's "
+              "chromium), then FREEZELINT_E2E_VSCODE=1 python -m pytest "
+              "editor-integrations/vscode/e2e/test_code_server.py -s")
+pytestmark = [
+    pytest.mark.skipif(
+        os.environ.get("FREEZELINT_E2E_VSCODE") != "1",
+        reason="real-editor test: set FREEZELINT_E2E_VSCODE=1 (installs code-server 4.99.3, "
+               "needs Node 20, apt chromium, libkrb5-dev and ripgrep)"),
+    # Checked before any fixture runs: code-server (295 MB) is not installed for nothing.
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
+                       reason=f"playwright is not installed: {HOW_TO_RUN}"),
+]
 
 TIMINGS: dict[str, float] = {}
 START = time.monotonic()
