@@ -136,35 +136,81 @@ def build_user_model(spec: str, kwargs: dict[str, Any] | None = None,
 
 def _run_worker(spec: str, worker_spec: str, kwargs_json: str, cwd: Path,
                 timeout: float) -> dict[str, Any]:
+    """Run the builder in a session of its own, its output in files rather than pipes. The
+    user's code may start processes of its own (a data-loader worker, a daemon): when the
+    build ends, or its time is up, the whole session is killed, so nothing it started
+    outlives it, and no pipe held open by a grandchild keeps the linter waiting."""
     root = str(Path(__file__).resolve().parents[2])
     with tempfile.TemporaryDirectory(prefix="freezelint-build-") as scratch:
         out = Path(scratch) / "result.json"
+        log = Path(scratch) / "stderr.txt"
         command = [sys.executable, "-B", "-c", _BOOTSTRAP.format(root=root),
                    worker_spec, kwargs_json, str(out)]
         try:
-            completed = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout,
-                                       stdin=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            raise UserModelError(f"building {spec} timed out after {timeout:g} s") from None
+            with log.open("wb") as errors:
+                process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=errors,
+                                           start_new_session=True)
         except OSError as error:
             raise UserModelError(f"cannot start the model builder: {error}") from None
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_session(process)
+            raise UserModelError(f"building {spec} timed out after {timeout:g} s (the "
+                                 "builder and every process it started were stopped)") from None
+        finally:
+            _kill_session(process)  # whatever the user's code left running
         try:
             result = json.loads(out.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             result = None
+        last = _last_line(log)
     if not isinstance(result, dict):
-        last = _last_line(completed.stderr)
-        raise UserModelError(f"building {spec} failed (exit code {completed.returncode})"
-                             + (f": {last}" if last else ""))
+        raise UserModelError(f"building {spec} failed: the builder {_death(returncode)} "
+                             "without a result" + (f" (its last output: {last})" if last else ""))
     if "error" in result:
         raise UserModelError(f"cannot build {spec}: {result['error']}")
     return result
 
 
-def _last_line(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+def _kill_session(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the builder's session (its process group), then reap the builder."""
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+def _death(returncode: int) -> str:
+    """How the builder ended, in words: a signal by its name (a crash in native code is
+    SIGSEGV), else its exit code."""
+    import signal
+
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with code {returncode}"
+
+
+def _last_line(log: Path) -> str:
+    """The builder's last line of output (from the end of its log only: a build may print
+    megabytes), quoted so it is not taken for freezelint's own words."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(log.stat().st_size - 4096, 0))
+            tail = handle.read()
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.decode("utf-8", "replace").splitlines()]
     lines = [line for line in lines if line]
-    return lines[-1][:300] if lines else ""
+    return repr(lines[-1][:300]) if lines else ""
 
 
 # -- cache -----------------------------------------------------------------------------------
