@@ -85,9 +85,9 @@ def public_weights(interp: Evaluator, public: PublicCheckpoint | Qualified | Non
         return UNKNOWN
     items = {public.prefix + t.name: TensorVal(t.shape)
              for t in public.manifest.state_dict_tensors()}
-    state = StateDict(items, origin="checkpoint", node=node, label=public.label)
-    interp.facts.checkpoints.append((node, state))
-    return state
+    # Judged where it is loaded or merged (FZL301 at the load, FZL305, FZL306), not at the
+    # line that names it: a release known by name is not a file the user has looked into.
+    return StateDict(items, origin="checkpoint", node=node, label=public.label)
 
 
 def _read(interp: Evaluator, path: str) -> Manifest | None:
