@@ -136,3 +136,45 @@ def test_an_imported_module_too_deep_for_the_parser_is_not_parsed(tmp_path: Path
     result = run("check", "--no-cache", "train.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]  # model unknown: nothing reported
     assert "not checked: model unknown" in result.stderr
+
+
+def test_a_worker_that_dies_takes_down_only_its_own_file(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever else may crash natively in a worker (the nesting check covers the parser's
+    known crashes): the pool breaks, and every file but the one that crashed is checked
+    again and reported."""
+    from freezelint.cli import batch
+    from freezelint.cli.job import GroupConfig
+
+    files = []
+    for index in range(6):
+        path = tmp_path / f"f{index}.py"
+        path.write_text(MODEL + FINDING, encoding="utf-8")
+        files.append(str(path))
+    crashing = files[2]
+    monkeypatch.setenv(CRASH_VARIABLE, crashing)
+    monkeypatch.setattr(batch, "_worker_check", crashing_worker_check)  # workers fork with it
+    outcomes = list(batch.check_all(files, GroupConfig(), jobs=2))
+    assert [o.target for o in outcomes] == files
+    for outcome in outcomes:
+        if outcome.target == crashing:
+            assert outcome.result is None
+            assert outcome.messages == [f"{crashing}: error: the process checking this file "
+                                        "died (a crash in native code); it was not checked"]
+        else:
+            assert outcome.result is not None
+            assert [d.rule for d in outcome.result.diagnostics] == ["FZL104"]
+
+
+CRASH_VARIABLE = "FREEZELINT_TEST_CRASH_ON"
+
+
+def crashing_worker_check(target: str) -> object:
+    """batch._worker_check, except that the file named in CRASH_VARIABLE kills its worker
+    the way a native crash does (module level: the pool pickles it by name)."""
+    from freezelint.cli import batch
+
+    if target == os.environ.get(CRASH_VARIABLE):
+        os._exit(139)
+    assert batch._WORKER_SETTINGS is not None
+    return batch.check_file(target, batch._WORKER_SETTINGS)
