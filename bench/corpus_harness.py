@@ -34,7 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -221,7 +225,7 @@ def triage_entry(finding: Finding, verdict: str, reason: str) -> str:
 
 
 def run(corpus: Path, rev: str | None, triage_path: Path, new_triage: Path | None,
-        python: str, pythonpath: str | None = None) -> int:
+        python: str, pythonpath: str | None = None, only: set[str] | None = None) -> int:
     keep: list[tempfile.TemporaryDirectory[str]] = []
     pythonpath = pythonpath or _pythonpath(rev, keep)
     triage = load_triage(triage_path)
@@ -230,6 +234,8 @@ def run(corpus: Path, rev: str | None, triage_path: Path, new_triage: Path | Non
     per_kind: dict[str, Counter[str]] = defaultdict(Counter)
     print(f"freezelint from {pythonpath} ({rev or 'working tree'}) on {corpus}\n")
     for repo in load_repos():
+        if only and repo.name not in only:
+            continue
         directory = corpus / repo.directory
         if not directory.is_dir():
             print(f"{repo.name}: not checked out (run `checkout`)")
@@ -249,11 +255,11 @@ def run(corpus: Path, rev: str | None, triage_path: Path, new_triage: Path | Non
             per_kind[kind].update(counts)
     kinds = ", ".join(f"{kind} {c['checked']}/{c['sites']}" for kind, c in sorted(per_kind.items()))
     print(f"\ncoverage: model known at {totals['checked']} of {totals['sites']} sites ({kinds})")
-    return _compare(all_findings, triage, new_triage)
+    return _compare(all_findings, triage, new_triage, only)
 
 
 def _compare(findings: list[Finding], triage: dict[tuple[Any, ...], dict[str, Any]],
-             new_triage: Path | None) -> int:
+             new_triage: Path | None, only: set[str] | None = None) -> int:
     verdicts: Counter[str] = Counter()
     untriaged: list[Finding] = []
     print("\nfindings against the triage:")
@@ -266,7 +272,9 @@ def _compare(findings: list[Finding], triage: dict[tuple[Any, ...], dict[str, An
         reason = entry["reason"] if entry else finding.message
         print(f"  [{verdict}] {finding.repo} {finding.where} {finding.rule}: {reason}")
     current = {f.key for f in findings}
-    gone = [entry for key, entry in triage.items() if key not in current]
+    repos = {f.repo for f in findings} | set(only or ())
+    gone = [entry for key, entry in triage.items() if key not in current
+            and (only is None or entry["repo"] in repos)]
     for entry in gone:
         print(f"  [gone, was {entry['verdict']}] {entry['repo']} {entry['path']}:"
               f"{entry['line']} {entry['rule']}: {entry['reason']}")
@@ -294,12 +302,15 @@ def main(argv: list[str] | None = None) -> int:
     go.add_argument("--new-triage", type=Path, help="write untriaged findings here as TOML")
     go.add_argument("--python", default=sys.executable)
     go.add_argument("--pythonpath", help="run the freezelint found in this directory instead")
+    go.add_argument("--only", help="comma-separated owner/name: only these repositories (the "
+                                   "triage comparison then covers only them too)")
     args = parser.parse_args(argv)
     if args.command == "checkout":
         checkout(args.out, args.mirror)
         return 0
+    only = set(args.only.split(",")) if args.only else None
     return run(args.corpus, args.rev, args.triage, args.new_triage, args.python,
-               args.pythonpath)
+               args.pythonpath, only)
 
 
 if __name__ == "__main__":
