@@ -690,7 +690,7 @@ def _chunks(jobs: list[tuple[str, Job]]) -> Iterator[tuple[str, list[Job]]]:
 
 
 def generate(work: Path, libraries: list[str], only: str | None, types: list[str] | None,
-             reverse: bool = False) -> None:
+             reverse: bool = False, families: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     torch_version = _version("torch")
     if "freezelint" in libraries:
@@ -734,6 +734,9 @@ def generate(work: Path, libraries: list[str], only: str | None, types: list[str
                 jobs = list(hf_jobs(module, plan))
         if only:
             jobs = [(f, j) for f, j in jobs if re.search(only, j.id)]
+        if families:  # whole families, so that shards come out the same as a full run
+            jobs = sorted(((f, j) for f, j in jobs if f in families),
+                          key=lambda fj: families.index(fj[0]))
         chunks = list(_chunks(jobs))
         if reverse:  # a second process working from the other end
             chunks.reverse()
@@ -886,6 +889,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ZOO_DIR, help="the package's zoo folder")
     parser.add_argument("--legacy", type=Path,
                         help="folder of previous one-file manifests (their 4.x alias names)")
+    parser.add_argument("--families", help="only these families, in this order "
+                        "(comma-separated shard prefixes such as timm-resnet)")
     parser.add_argument("--reverse", action="store_true",
                         help="build the shards in reverse order (a second process)")
     parser.add_argument("--verbose", action="store_true")
@@ -898,7 +903,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown libraries: {', '.join(unknown)}")
     types = args.types.split(",") if args.types else None
-    generate(args.work, libraries, args.only, types, args.reverse)
+    families = args.families.split(",") if args.families else None
+    generate(args.work, libraries, args.only, types, args.reverse, families)
     return 0
 
 
