@@ -25,6 +25,7 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.analysis.walk import children, walk
 from freezelint.common.torch_api import CHECKPOINT_LOADERS, CHECKPOINT_SAVE, WRAPPER_CONSTRUCTORS
 
 UNKNOWN: Any = object()
@@ -242,7 +243,7 @@ class _Flow:
             for name in _bound_names(statement):
                 counts[name] = counts.get(name, 0) + (1 if _is_simple(statement) else 2)
         self.once = {n for n, c in counts.items() if c == 1}
-        for node in _nodes(module):
+        for node in walk(module):
             if isinstance(node, cst.Import):
                 for alias in node.names:
                     dotted = _dotted(alias.name)
@@ -268,7 +269,7 @@ class _Flow:
             return
         children: dict[str, str] = {}
         ambiguous: set[str] = set()
-        for sub in _nodes(node):
+        for sub in walk(node):
             if not isinstance(sub, cst.Assign):
                 continue
             for target in sub.targets:
@@ -318,7 +319,7 @@ class _Flow:
     def _branching(self, statement: cst.CSTNode, env: _Env) -> None:
         """Branches and loops: every name bound inside is unknown before the body (a loop's
         second pass) and after it (the branch may not have run)."""
-        bound = {n for sub in _nodes(statement) for n in _targets_of(sub)}
+        bound = {n for sub in walk(statement) for n in _targets_of(sub)}
         for name in bound:
             env.names[name] = UNKNOWN
         if isinstance(statement, (cst.If, cst.While)):
@@ -373,7 +374,7 @@ class _Flow:
             self._forget(target, env)
 
     def _forget(self, target: cst.BaseExpression, env: _Env) -> None:
-        for sub in _nodes(target):
+        for sub in walk(target):
             if isinstance(sub, cst.Name):
                 env.names[sub.value] = UNKNOWN
 
@@ -402,7 +403,7 @@ class _Flow:
             return self._binary(node, env)
         if isinstance(node, cst.DictComp):
             return self._dict_comp(node, env)
-        for child in node.children:  # evaluate the calls inside, for what they do
+        for child in children(node):  # evaluate the calls inside, for what they do
             if isinstance(child, cst.BaseExpression) and not isinstance(
                     child, (cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp)):
                 self._eval(child, env)
@@ -609,7 +610,7 @@ class _Flow:
 
     # -- saves and loads --------------------------------------------------------------------
     def _own(self, node: cst.CSTNode) -> None:
-        for sub in _nodes(node):
+        for sub in walk(node):
             self.flow.owner[sub] = self.top
 
     def _save(self, path: Any, value: Any, node: cst.CSTNode) -> None:
@@ -872,14 +873,6 @@ def _escape(values: list[Any]) -> None:
 
 
 # -- syntax helpers ---------------------------------------------------------------------------
-def _nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
 def _dotted(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Name):
         return node.value
@@ -958,7 +951,7 @@ def _targets_of(node: cst.CSTNode) -> Iterator[str]:
         yield node.name.value
         return
     for target in targets:
-        for sub in _nodes(target):
+        for sub in walk(target):
             if isinstance(sub, cst.Name) and not _inside_attribute(target, sub):
                 yield sub.value
 
@@ -974,7 +967,7 @@ def _bound_names(statement: cst.CSTNode) -> Iterator[str]:
         node = stack.pop()
         yield from _targets_of(node)
         if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(node.children)
+            stack.extend(children(node))
 
 
 def _is_simple(statement: cst.CSTNode) -> bool:
@@ -993,6 +986,6 @@ def tested_key(comp: cst.DictComp) -> cst.BaseExpression | None:
                 and isinstance(test.comparisons[0].operator, cst.In) \
                 and not (isinstance(test.left, cst.Name) and test.left.value == key.value) \
                 and any(isinstance(sub, cst.Name) and sub.value == key.value
-                        for sub in _nodes(test.left)):
+                        for sub in walk(test.left)):
             return test.left
     return None

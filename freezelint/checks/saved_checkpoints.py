@@ -24,6 +24,9 @@ def flow_of(ctx: Context) -> CheckpointFlow:
     """The checkpoint flow of the file, followed once per lint run, with what the scripts
     beside it save."""
     flow = ctx.data.get("checkpoint_flow")
+    if not isinstance(flow, CheckpointFlow) and "load_state_dict" not in ctx.text:
+        flow = CheckpointFlow()  # every fact of the flow is about a load
+        ctx.data["checkpoint_flow"] = flow
     if not isinstance(flow, CheckpointFlow):
         path = ctx.data.get("path")
         flow = follow(ctx.module, (lambda needed: _siblings(ctx, path, needed))
