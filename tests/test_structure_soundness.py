@@ -99,3 +99,21 @@ def test_a_frozen_feature_extractor_or_teacher_is_not_reported() -> None:
     trained = FEATURES + "    pretrained_model.train()\n"
     assert rules(trained) == ["FZL103"]
     assert rules(trained + "    pretrained_model.eval()\n") == []
+
+
+def test_an_attribute_set_on_a_config_or_a_mock_is_not_a_module() -> None:
+    """minGPT: `model_hf.config.pad_token_id = ...` (a transformers model's config is not a
+    submodule); litgpt: `model.reset_parameters = Mock()` (not a module at all)."""
+    assert rules("""\
+        from transformers import GPT2LMHeadModel
+
+        model_hf = GPT2LMHeadModel.from_pretrained("gpt2")
+        model_hf.config.pad_token_id = model_hf.config.eos_token_id
+        """) == []
+    assert rules("""\
+        from unittest.mock import Mock
+        import torchvision
+
+        model = torchvision.models.resnet18(weights=None)
+        model.reset_parameters = Mock()
+        """) == []

@@ -181,7 +181,7 @@ def _base_model(owner: ModuleObj) -> Any:
 def report_missing(it: Evaluator, missing: MissingAttr) -> None:
     """A submodule the model does not have, used as a module (FZL109); not in a branch the
     analysis could not decide, which may run only for other architectures."""
-    if it.uncertain:
+    if it.uncertain or _approximate(missing.model):
         return
     it.facts.missing.setdefault(missing.node, F.MissingSubmodule(
         missing.node, missing.model, missing.path, assigned=False))
@@ -200,7 +200,10 @@ def assign_attribute(it: Evaluator, owner: Any, target: cst.Attribute, value: An
     attr = target.attr.value
     node = stmt or target
     if isinstance(owner, MissingAttr):
-        report_missing(it, owner)
+        # `model.config.pad_token_id = ...`: setting an attribute is not using it as a
+        # module (a transformers model's `config` is not a submodule); `.weight = ...` is.
+        if attr in api.MODULE_LIKE_USES:
+            report_missing(it, owner)
         return
     if isinstance(owner, ParamObj) and attr == "requires_grad":
         trainable.set_grad(it, owner.model, [owner.name], value, node)
@@ -218,10 +221,31 @@ def assign_attribute(it: Evaluator, owner: Any, target: cst.Attribute, value: An
         # parameters (`model.classifier = nn.Sequential()` as a no-op: nothing to train).
         if not owner.model.manifest.has_module(path) and not owner.model.is_opaque(path) \
                 and owner.model.manifest.modules and not it.uncertain \
+                and not _approximate(owner.model) and not _monkeypatch(attr, stmt) \
                 and not _parameterless(value, path):
             it.facts.missing.setdefault(
                 node, F.MissingSubmodule(node, owner.model, path, assigned=True))
         replace_module(it, owner.model, path, value, node)
+
+
+def _monkeypatch(attr: str, stmt: cst.CSTNode | None) -> bool:
+    """`model.reset_parameters = Mock()`: a method of every module replaced, or a mock put
+    in place: not a submodule added."""
+    if attr in api.MODULE_METHODS or attr in api.READ_ONLY_MODULE_METHODS \
+            or attr in {"forward", "reset_parameters"}:
+        return True
+    value = getattr(stmt, "value", None)
+    func = value.func if isinstance(value, cst.Call) else None
+    name = func.attr.value if isinstance(func, cst.Attribute) else (
+        func.value if isinstance(func, cst.Name) else "")
+    return name in {"Mock", "MagicMock", "NonCallableMock", "create_autospec"}
+
+
+def _approximate(model: ModelState) -> bool:
+    """A model read statically from its class (analysis/classes): branches on its config may
+    have been read another way than the run takes them, so a module it lacks is no proof
+    of an AttributeError (litgpt's GPT and Block, whose layers depend on the config)."""
+    return model.manifest.source == "static"
 
 
 def _parameterless(value: Any, path: str) -> bool:
