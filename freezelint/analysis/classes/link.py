@@ -104,8 +104,8 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
     label = f"{klass.name} ({file.name})" if file is not None and file != link.reader.path \
         else klass.name
     manifest = manifest_of(value, label, "static", {"library": "static", "class": klass.name})
-    if manifest is None:
-        return UNKNOWN
+    if manifest is None or (manifest.holes and not manifest.parameters):
+        return UNKNOWN  # nothing known but holes: the model is not identified
     link.classes[label] = _classes_of(value)
     return ModuleObj(modules.new_model(it, manifest, node), "")
 

@@ -888,6 +888,10 @@ def _may_be_module(value: Any, source: cst.CSTNode | None, reader: ClassReader) 
             if param.annotation is not None and cst.Module([]).code_for_node(
                     param.annotation.annotation).split("[")[0].strip() in _SCALAR_ANNOTATIONS:
                 return False
+            if param.annotation is not None:  # `config: Config`, a class of the project's own
+                declared = reader.eval(param.annotation.annotation, reader.globals)
+                if isinstance(declared, O.ClassValue) and declared.torch_base() is None:
+                    return False
             if isinstance(param.default, (cst.Integer, cst.Float, cst.BaseString)) or (
                     isinstance(param.default, cst.Name)
                     and param.default.value in {"True", "False"}):
