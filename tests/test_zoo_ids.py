@@ -187,6 +187,7 @@ def test_remote_code_and_unknown_arguments_make_the_model_unknown() -> None:
     ("googlenet", {"aux_logits": UNEVALUATED}),   # decides whether aux1/aux2 exist
     ("googlenet", {"aux_logits": True, "weights": "DEFAULT"}),  # not a stored combination
     ("timm/resnet50", {"features_only": True}),
+    ("timm/resnet50", {"drop_path_rate": 0.1}),  # not built for this architecture: unknown
     ("transformers/BertModel", {"num_hidden_layers": UNEVALUATED}),
 ])
 def test_arguments_the_zoo_cannot_apply_exactly_raise(model_id: str, kwargs: dict) -> None:
