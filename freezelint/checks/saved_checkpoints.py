@@ -99,7 +99,7 @@ def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
                        f"{_saved_by(load)} from `{load.cause}(...)`) and `{receiver}` is the "
                        f"model without the wrapper: {_consequence(load)}; strip it with "
                        f"`k.removeprefix('{load.prefix}')`")
-            yield Finding(load.node, message, related, (_strip(load, argument, filtered=False),))
+            yield Finding(load.node, message, related, (_strip(ctx, load, argument, filtered=False),))
         elif load.kind == "lack":
             attr = load.prefix.rstrip(".")
             message = (f"`{receiver}` is wrapped in `{load.cause}(...)`, so its keys start with "
@@ -115,7 +115,7 @@ def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
                        f"its weights are saved as `{load.prefix}...`, "
                        f"{_consequence(load)}; keep the keys under `{load.prefix}` without "
                        f"the prefix")
-            yield Finding(load.node, message, related, (_strip(load, argument, filtered=True),))
+            yield Finding(load.node, message, related, (_strip(ctx, load, argument, filtered=True),))
         elif load.kind == "compiled":
             paths = ", ".join(f"`{p}`" for p in load.paths)
             sample = load.paths[0]
@@ -130,10 +130,13 @@ def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
             yield Finding(load.node, message, related)
 
 
-def _strip(load: PrefixLoad, argument: str, filtered: bool) -> FixSpec:
+def _strip(ctx: Context, load: PrefixLoad, argument: str, filtered: bool) -> FixSpec:
+    from freezelint.checks.checkpoints import strip_prefix  # it imports this module
+
     prefix = load.prefix
     condition = f" if k.startswith('{prefix}')" if filtered else ""
-    text = f"{{k.removeprefix('{prefix}'): v for k, v in {argument}.items(){condition}}}"
+    stripped = ctx.module.code_for_node(strip_prefix(cst.Name("k"), prefix, ctx)[1])
+    text = f"{{{stripped}: v for k, v in {argument}.items(){condition}}}"
     return fix(f"Strip '{prefix}' from the keys", Safety.SAFE, (load.argument, text))
 
 
