@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.analysis.checkpoint_flow import tested_key
+from freezelint.analysis.checkpoint_syntax import tested_key
 from freezelint.analysis.facts import Load
 from freezelint.analysis.values import StateDict
 from freezelint.analysis.walk import walk

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from freezelint.analysis.checkpoint_flow import CheckpointFlow, PrefixLoad, follow
+from freezelint.analysis.checkpoint_flow import follow
+from freezelint.analysis.checkpoint_values import CheckpointFlow, PrefixLoad
 from freezelint.checks.base import Context, Finding, FixSpec, fix, rule
 from freezelint.common.diagnostics import Safety
 
