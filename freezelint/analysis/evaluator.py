@@ -37,6 +37,8 @@ from freezelint.analysis.detect import (
     parser_method,
 )
 from freezelint.analysis.nn_modules import is_instance
+from freezelint.analysis.plain_python import _GROWING, _grow, _plain_value, plain
+from freezelint.analysis.plain_python import body_of as body_of
 from freezelint.analysis.scope import MAX_ITERATIONS, MISSING, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
@@ -494,52 +496,3 @@ class Evaluator:
             if isinstance(result, (str, int, bool, list, tuple)):
                 return result
         return UNKNOWN
-
-
-# Methods that add to a list or a set: run for real; what cannot be evaluated is added as
-# UNKNOWN, so that a consumer of the container sees an unknown member rather than a
-# container that looks complete (nanoGPT's `decay.add(fpn)` sets of parameter names).
-_GROWING: dict[type, frozenset[str]] = {list: frozenset({"append", "extend", "insert"}),
-                                         set: frozenset({"add", "update"})}
-
-
-def _grow(it: Evaluator, receiver: list[Any] | set[Any], name: str, args: list[Any],
-          node: cst.CSTNode) -> Any:
-    if name in {"extend", "update"}:
-        items = it.iterate(args[0], node) if len(args) == 1 else None
-    else:
-        items = [args[-1]] if args and (name != "insert" or len(args) == 2) else None
-    if items is None:
-        items = [UNKNOWN]
-    try:
-        if isinstance(receiver, set):
-            receiver.update(items)
-        else:
-            receiver.extend(items)
-    except TypeError:  # an unhashable member: the set's content is no longer known
-        receiver.add(UNKNOWN)  # type: ignore[union-attr]
-    return None
-
-
-def body_of(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    """The statements of a compound statement, a one-line suite included."""
-    inner = node.body  # type: ignore[attr-defined]
-    if isinstance(inner, cst.IndentedBlock):
-        return inner.body
-    if isinstance(inner, cst.SimpleStatementSuite):
-        return [cst.SimpleStatementLine(body=inner.body)]
-    return inner if isinstance(inner, Sequence) else []
-
-
-def plain(value: Any) -> bool:
-    """A Python value compared for real: not a container holding something unknown
-    (`n in [UNKNOWN]` is not False)."""
-    if isinstance(value, (list, tuple, set)):
-        return not any(is_unknown(v) for v in value)
-    if isinstance(value, dict):
-        return not any(is_unknown(k) or is_unknown(v) for k, v in value.items())
-    return isinstance(value, (str, int, float, bool)) or value is None
-
-
-def _plain_value(value: Any) -> Any:
-    return str(value) if isinstance(value, str) else value
