@@ -66,3 +66,24 @@ def debian_command(command: str, *packages: str) -> str | None:
             if shutil.which(command):
                 break
     return shutil.which(command)
+
+
+def assert_model_free_rule_found(rule: str, text: str) -> None:
+    """A model-free rule reports `text` with and without the pre-filter: the pre-filter,
+    derived from the rule's triggers, never skips a file the rule would report."""
+    from freezelint.engine.lint import LintConfig, lint
+    from freezelint.prefilter import worth_linting
+
+    assert rule in [d.rule for d in lint(text, LintConfig(prefilter=False))]
+    assert worth_linting(text, explicit_model=False)
+    assert rule in [d.rule for d in lint(text)]
+
+
+def assert_lookalike_silent_and_skipped(text: str) -> None:
+    """Ordinary code that only looks like a rule's pattern: nothing is reported, and the
+    pre-filter skips the file without parsing it."""
+    from freezelint.engine.lint import LintConfig, lint
+    from freezelint.prefilter import worth_linting
+
+    assert lint(text, LintConfig(prefilter=False)) == []
+    assert not worth_linting(text, explicit_model=False)

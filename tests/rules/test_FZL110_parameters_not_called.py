@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from freezelint.engine.lint import LintConfig, lint
-from freezelint.prefilter import worth_linting
+from helpers import assert_lookalike_silent_and_skipped, assert_model_free_rule_found
 
 RULE = "FZL110"
 # Forms the rule reports with no model, which the pre-filter must keep.
@@ -24,12 +22,9 @@ LOOKALIKES = [
 
 @pytest.mark.parametrize("text", FOUND)
 def test_found_without_a_model_and_never_skipped_by_the_prefilter(text: str) -> None:
-    assert RULE in [d.rule for d in lint(text, LintConfig(prefilter=False))]
-    assert worth_linting(text, explicit_model=False)
-    assert RULE in [d.rule for d in lint(text)]
+    assert_model_free_rule_found(RULE, text)
 
 
 @pytest.mark.parametrize("text", LOOKALIKES)
 def test_lookalikes_are_not_reported_nor_parsed(text: str) -> None:
-    assert lint(text, LintConfig(prefilter=False)) == []
-    assert not worth_linting(text, explicit_model=False)
+    assert_lookalike_silent_and_skipped(text)
