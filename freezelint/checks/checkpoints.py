@@ -265,19 +265,39 @@ def shape_mismatch(ctx: Context) -> Iterator[Finding]:
                    f"{list(state[first].shape or ())} in the state dict but "
                    f"{list(load.expected[first])} in `{load.model.label}`"
                    + (f" (also {examples(mismatched[1:], 2)})" if len(mismatched) > 1 else "")
-                   + "; drop those keys before loading")
+                   + "; this raises even with strict=False: drop those keys before loading"
+                   + ("" if load.strict is False else
+                      ", with strict=False and a check that only they are missing"))
         yield Finding(load.node, message, fixes=_drop_fix(load, mismatched))
 
 
 def _drop_fix(load: Load, keys: list[str]) -> tuple:  # type: ignore[type-arg]
+    """Drop the mismatched keys. A strict load would then raise on them as missing keys, so
+    it becomes non-strict, followed by a check that nothing else is missing or unexpected
+    (the idiom of MAE's and DeiT's fine-tuning scripts)."""
     if not load.node.args:
         return ()
     arg = load.node.args[0].value
     if not isinstance(arg, cst.Name):
         return ()
     excluded = "{" + ", ".join(repr(k) for k in keys) + "}"
-    text = f"{{k: v for k, v in {arg.value}.items() if k not in {excluded}}}"
-    return (fix("Drop the mismatched keys", Safety.UNSAFE, (arg, text)),)
+    kept = cst.parse_expression(f"{{k: v for k, v in {arg.value}.items() if k not in {excluded}}}")
+    title = "Drop the mismatched keys"
+    if load.strict is False:
+        return (fix(title, Safety.UNSAFE, (arg, kept)),)
+    if load.strict is not True or not isinstance(load.statement, cst.Expr):
+        return ()  # strictness unknown, or the result is used: a rewrite would change meaning
+    strict = cst.Arg(keyword=cst.Name("strict"), value=cst.Name("False"),
+                     equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                           whitespace_after=cst.SimpleWhitespace("")))
+    args = [a for a in load.node.args[1:] if not (a.keyword and a.keyword.value == "strict")]
+    call = load.node.with_changes(args=[load.node.args[0].with_changes(
+        value=kept, comma=cst.MaybeSentinel.DEFAULT), *args, strict])
+    assigned = cst.Assign(targets=[cst.AssignTarget(cst.Name("load_result"))], value=call)
+    check = (f"assert set(load_result.missing_keys) == {excluded} "
+             "and not load_result.unexpected_keys, load_result")
+    return (fix(title + " and check what is missing", Safety.UNSAFE,
+                (load.statement, Lines((assigned, check)))),)
 
 
 @rule("FZL307", reads=("key_lookups",), triggers=(CHECKPOINT_IO,))
