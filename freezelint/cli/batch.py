@@ -53,12 +53,14 @@ class DirectiveResolver:
         return resolve
 
     def resolve(self, spec: str, base: Path) -> Manifest:
+        from freezelint.engine.static_models import read_class
         from freezelint.models.resolve import ModelSpecError, resolve_model
 
         key = (spec, base)
         if key not in self._cache:
             try:
-                self._cache[key] = resolve_model(spec, base_dir=base, allow_user_code=False)
+                self._cache[key] = resolve_model(spec, base_dir=base, allow_user_code=False,
+                                                 read_class=read_class)
             except ModelSpecError as error:
                 self._cache[key] = error
         found = self._cache[key]

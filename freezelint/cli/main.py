@@ -33,6 +33,7 @@ from freezelint.common.terminal import visible
 from freezelint.common.words import human, plural
 from freezelint.engine.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from freezelint.engine.config import closest, known_codes
+from freezelint.engine.static_models import read_class
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 
@@ -114,7 +115,8 @@ def _resolve_explicit(spec: str | None, args: tuple[str, ...], trust: bool) -> M
             raise click.BadParameter("needs --model", param_hint="'--model-arg'")
         return None
     try:
-        return resolve_model(spec, kwargs, base_dir=Path.cwd(), allow_user_code=trust)
+        return resolve_model(spec, kwargs, base_dir=Path.cwd(), allow_user_code=trust,
+                             read_class=read_class)
     except ModelSpecError as error:
         raise click.BadParameter(str(error), param_hint="'--model'") from None
 
@@ -422,7 +424,7 @@ def _config_model(config: ProjectConfig, key: tuple[str, str, str, bool],
     if not trust and is_user_model_spec(spec.partition("(")[0].strip()):
         try:  # a class read from its source runs nothing: no trust needed
             return resolve_model(spec, json.loads(kwargs), base_dir=config.directory,
-                                 allow_user_code=False)
+                                 allow_user_code=False, read_class=read_class)
         except ModelSpecError:
             pass
         if refused_by_flag:
@@ -437,7 +439,7 @@ def _config_model(config: ProjectConfig, key: tuple[str, str, str, bool],
             f"your own {user_config_path()} to allow it in every project.{project}")
     try:
         return resolve_model(spec, json.loads(kwargs), base_dir=config.directory,
-                             allow_user_code=trust)
+                             allow_user_code=trust, read_class=read_class)
     except ModelSpecError as error:
         raise ConfigError(f"{config.path}: model {spec!r}: {error}") from None
 

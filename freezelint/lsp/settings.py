@@ -42,6 +42,7 @@ from freezelint.engine.config import (
     user_trusts_local_models,
 )
 from freezelint.engine.lint import LintConfig
+from freezelint.engine.static_models import read_class
 from freezelint.models.manifest import Manifest
 from freezelint.models.resolve import ModelSpecError, resolve_model
 from freezelint.models.specs import is_user_model_spec
@@ -152,7 +153,8 @@ class ModelCache:
             if key not in self._entries:
                 try:
                     self._entries[key] = resolve_model(spec, dict(kwargs), base_dir=base,
-                                                       allow_user_code=trusted)
+                                                       allow_user_code=trusted,
+                                                       read_class=read_class)
                 except ModelSpecError as error:
                     self._entries[key] = error
             found = self._entries[key]

@@ -22,10 +22,13 @@ import ast
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from freezelint.common.torch_api import CHECKPOINT_SUFFIXES
 from freezelint.models.manifest import Manifest, ManifestError, TensorInfo
+
+if TYPE_CHECKING:
+    from freezelint.models.user_model import StaticReader
 
 
 class ModelSpecError(ValueError):
@@ -34,13 +37,16 @@ class ModelSpecError(ValueError):
 
 def resolve_model(spec: str, kwargs: dict[str, Any] | None = None, *,
                   base_dir: Path | None = None, allow_user_code: bool = True,
-                  cache_dir: Path | None = None) -> Manifest:
+                  cache_dir: Path | None = None,
+                  read_class: StaticReader | None = None) -> Manifest:
     """The Manifest that `spec` names, built as if with constructor `kwargs`.
 
     Relative paths are looked up in `base_dir` (default: the current directory): the CLI
     passes the working directory, a directive passes the directory of the file it is in.
     `allow_user_code=False` refuses specs that would run the user's code (directives in
-    source files: linting a file must never execute what it names)."""
+    source files: linting a file must never execute what it names). `read_class` is the
+    static class reader the front ends hand in (engine/static_models.py): a `file.py:Class`
+    it can read is not built, and needs no consent."""
     spec = spec.strip()
     if not spec:
         raise ModelSpecError("empty model spec")
@@ -61,7 +67,7 @@ def resolve_model(spec: str, kwargs: dict[str, Any] | None = None, *,
     from freezelint.models.specs import is_user_model_spec
 
     if is_user_model_spec(name):
-        return _user_model(name, merged, base, allow_user_code, cache_dir)
+        return _user_model(name, merged, base, allow_user_code, cache_dir, read_class)
     if _looks_like_path(name):
         if path.is_dir():
             raise ModelSpecError(_directory_message(name, path))
@@ -167,10 +173,10 @@ def _checkpoint(spec: str, path: Path) -> Manifest:
 
 
 def _user_model(spec: str, kwargs: dict[str, Any], base: Path, allow_user_code: bool,
-                cache_dir: Path | None) -> Manifest:
+                cache_dir: Path | None, read_class: StaticReader | None) -> Manifest:
     from freezelint.models.user_model import static_user_model
 
-    static = static_user_model(spec, kwargs, base)  # read from source: nothing runs
+    static = static_user_model(spec, kwargs, base, read_class)  # from source: nothing runs
     if static is not None:
         return static
     if not allow_user_code:

@@ -20,6 +20,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,19 @@ def default_cache_dir() -> Path:
     return user_cache_root() / "models"
 
 
+# The static class reader (analysis/classes, handed in by the front ends: the model layer
+# does not import the analysis): `(file, class name, kwargs) -> Manifest | None`, raising
+# LookupError when the file or the class does not exist.
+StaticReader = Callable[[Path, str, dict[str, Any]], "Manifest | None"]
+
+
 def static_user_model(spec: str, kwargs: dict[str, Any] | None = None,
-                      cwd: Path | None = None) -> Manifest | None:
-    """`spec`'s model read from its source, without importing or running anything
-    (analysis/classes): the manifest when the class is statically readable with these
-    arguments (no holes), else None, and then only a build can tell."""
-    if not is_user_model_spec(spec):
+                      cwd: Path | None = None,
+                      read_class: StaticReader | None = None) -> Manifest | None:
+    """`spec`'s model read from its source by `read_class`, without importing or running
+    anything: the manifest when the class is statically readable with these arguments (no
+    holes), else None, and then only a build can tell. None without a reader."""
+    if read_class is None or not is_user_model_spec(spec):
         return None
     target, _, name = spec.rpartition(":")
     if "." in name:
@@ -62,11 +70,9 @@ def static_user_model(spec: str, kwargs: dict[str, Any] | None = None,
         else _find_module_file(target, base)
     if source is None or not source.is_file():
         return None
-    from freezelint.analysis.classes import StaticModelError, read_class
-
     try:
         manifest = read_class(source, name, dict(kwargs or {}))
-    except (StaticModelError, RecursionError):
+    except (LookupError, RecursionError):
         return None
     if manifest is None or manifest.holes or not manifest.parameters:
         return None
