@@ -121,6 +121,28 @@ def test_data_parallel_save_loaded_into_the_bare_model(project):
     assert "k.removeprefix('module.')" in fixed
 
 
+def test_the_advice_is_portable_where_the_project_supports_python_3_8(project):
+    """The message says how to strip the prefix in the form the fix writes: a project that
+    supports Python 3.8 has no `str.removeprefix`."""
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\nrequires-python = ">=3.8"\n')
+    text = textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        from nets import Net
+
+        model = nn.DataParallel(Net())
+        torch.save(model.state_dict(), 'best.pth')
+        restored = Net()
+        restored.load_state_dict(torch.load('best.pth'))
+        """)
+    [diagnostic] = [d for d in check(project, text) if d.rule in PREFIX_RULES]
+    assert "removeprefix" not in diagnostic.message
+    assert "(k[len('module.'):] if k.startswith('module.') else k)" in diagnostic.message
+    fixed = fix_text(text, LintConfig(path=project / "train.py", prefilter=False)).text
+    assert "removeprefix" not in fixed and "k.startswith('module.')" in fixed
+
+
 def test_dict_wrapped_save_with_an_fstring_path(project):
     """`torch.save({'state_dict': sd, 'epoch': e}, f'{out_dir}/last.pth')` and the entry read
     back: the path is followed through the f-string, the entry through the dict."""

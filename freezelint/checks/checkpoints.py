@@ -21,6 +21,7 @@ from freezelint.checks.base import (
     plural,
     rule,
 )
+from freezelint.checks.key_prefixes import strip_advice, strip_prefix
 from freezelint.checks.saved_checkpoints import flow_of
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
@@ -47,7 +48,7 @@ def state_dict_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
     # the prefix, and their fix is certain.
     followed = {id(n) for load in flow_of(ctx).loads for n in (load.node, *walk(load.argument))}
     for load in ctx.facts.loads.values():
-        finding = None if id(load.node) in followed else _load_mismatch(load)
+        finding = None if id(load.node) in followed else _load_mismatch(load, ctx)
         if finding is not None:
             yield finding
     for node, state in ctx.facts.checkpoints:
@@ -76,10 +77,10 @@ def _checkpoint_mismatch(ctx: Context, node: cst.CSTNode, state: StateDict) -> F
         f"{len(hits)} of the {len(keys)} keys of this checkpoint carry `{prefix}` "
         f"({examples(hits, 2)}; saved from a wrapped model) and "
         f"`{ctx.facts.models[0].label}`'s keys do not, and nothing strips it before the keys "
-        f"reach the model; use `k.removeprefix('{prefix}')`"))
+        f"reach the model; use {strip_advice(prefix, ctx)}"))
 
 
-def _load_mismatch(load: Load) -> Finding | None:
+def _load_mismatch(load: Load, ctx: Context) -> Finding | None:
     state = load.state_dict
     if state is None or not state:
         return None
@@ -93,7 +94,7 @@ def _load_mismatch(load: Load) -> Finding | None:
         return Finding(load.node, (
             f"{plural(len(hits), 'key')} of this state dict carry the wrapper prefix "
             f"`{prefix}` ({examples(hits, 2)}) that `{load.model.label}`'s own keys lack: "
-            f"{_consequence(load)}; strip it with `k.removeprefix('{prefix}')`"))
+            f"{_consequence(load)}; strip it with {strip_advice(prefix, ctx)}"))
     lacking = _prefix_of(list(expected), set(keys))
     if lacking is not None and len(lacking[1]) >= len(expected) / 2:
         prefix, hits = lacking
@@ -125,27 +126,6 @@ def unguarded_prefix_slice(ctx: Context) -> Iterator[Finding]:
                    f"longer matches; use {title}")
         yield Finding(node, message, fixes=(fix(f"Use {title}", Safety.SAFE,
                                                 (node, replacement)),))
-
-
-def strip_prefix(key: cst.BaseExpression, prefix: str, ctx: Context
-                 ) -> tuple[str, cst.BaseExpression]:
-    """The key without `prefix` when it has it: `key.removeprefix(prefix)` where the project
-    supports no Python older than 3.9 (engine/target.py), else the portable
-    `(key[len(prefix):] if key.startswith(prefix) else key)`."""
-    literal = cst.SimpleString(repr(prefix))
-    python = ctx.data.get("python", (3, 9))
-    if python >= (3, 9):  # type: ignore[operator]
-        return (f"`.removeprefix('{prefix}')`",
-                cst.Call(func=cst.Attribute(value=key, attr=cst.Name("removeprefix")),
-                         args=[cst.Arg(literal)]))
-    cut = cst.Subscript(value=key, slice=[cst.SubscriptElement(cst.Slice(
-        lower=cst.Call(func=cst.Name("len"), args=[cst.Arg(literal)]), upper=None))])
-    test = cst.Call(func=cst.Attribute(value=key, attr=cst.Name("startswith")),
-                    args=[cst.Arg(literal)])
-    return (f"`[len('{prefix}'):]` under a `startswith('{prefix}')` test (the project supports "
-            f"Python {python[0]}.{python[1]}, without str.removeprefix)",  # type: ignore[index]
-            cst.IfExp(test=test, body=cut, orelse=key,
-                      lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
 
 
 def _example_names(ctx: Context) -> list[str]:

@@ -15,6 +15,7 @@ import libcst as cst
 from freezelint.analysis.checkpoint_flow import follow
 from freezelint.analysis.checkpoint_values import CheckpointFlow, PrefixLoad
 from freezelint.checks.base import Context, Finding, FixSpec, fix, rule
+from freezelint.checks.key_prefixes import strip_advice, strip_prefix
 from freezelint.common.diagnostics import Safety
 
 _MAX_SIBLINGS = 200
@@ -99,7 +100,7 @@ def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
             message = (f"every key of this state dict starts with `{load.prefix}` (it was saved"
                        f"{_saved_by(load)} from `{load.cause}(...)`) and `{receiver}` is the "
                        f"model without the wrapper: {_consequence(load)}; strip it with "
-                       f"`k.removeprefix('{load.prefix}')`")
+                       f"{strip_advice(load.prefix, ctx)}")
             yield Finding(load.node, message, related, (_strip(ctx, load, argument, filtered=False),))
         elif load.kind == "lack":
             attr = load.prefix.rstrip(".")
@@ -132,8 +133,6 @@ def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
 
 
 def _strip(ctx: Context, load: PrefixLoad, argument: str, filtered: bool) -> FixSpec:
-    from freezelint.checks.checkpoints import strip_prefix  # it imports this module
-
     prefix = load.prefix
     condition = f" if k.startswith('{prefix}')" if filtered else ""
     stripped = ctx.module.code_for_node(strip_prefix(cst.Name("k"), prefix, ctx)[1])
