@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 
 from freezelint.analysis import (
+    class_self,
     comprehensions,
     library_calls,
     modules,
@@ -44,6 +45,7 @@ from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
     ClassOf,
+    ClassSelf,
     Enumerated,
     FunctionObj,
     Instance,
@@ -214,7 +216,11 @@ class Evaluator:
         if isinstance(owner, Instance):
             if attr in owner.attrs:
                 return owner.attrs[attr]
-            return BoundMethod(owner, attr, node) if attr in owner.methods else UNKNOWN
+            if attr in owner.methods:
+                return BoundMethod(owner, attr, node)
+            if isinstance(owner, ClassSelf):  # inherited from nn.Module / LightningModule
+                return class_self.attribute(self, owner, attr, node)
+            return UNKNOWN
         if isinstance(owner, ClassOf) and attr == "__name__":
             return owner.type_name
         if isinstance(owner, (str, list, dict, tuple, set, OptimizerObj, trainers.HFTrainer)):

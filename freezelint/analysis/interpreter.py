@@ -33,8 +33,8 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.analysis import class_self, modules, state_dicts, trainable
 from freezelint.analysis import facts as F
-from freezelint.analysis import modules, state_dicts, trainable
 from freezelint.analysis.evaluator import Evaluator, ModelResolver, body_of
 from freezelint.analysis.scope import (
     MAX_CALL_DEPTH,
@@ -48,6 +48,7 @@ from freezelint.analysis.scope import (
 from freezelint.analysis.syntax import collect_syntax
 from freezelint.analysis.values import (
     UNKNOWN,
+    ClassSelf,
     Enumerated,
     FunctionObj,
     Instance,
@@ -98,17 +99,18 @@ class Interpreter(Evaluator):
         first, then every other method on its own copy of what `__init__` built, since the
         order methods are called in is the framework's, not the file's."""
         methods = {f.name.value: f for f in body_of(cls) if isinstance(f, cst.FunctionDef)}
-        instance = Instance(methods)
+        instance = ClassSelf(methods)
         self.scope = cls.name.value
-        init = methods.get("__init__")
+        # `__init__`, then Lightning's hooks that run before `configure_optimizers`, on the
+        # instance itself: what they freeze is what the optimizer sees (class_self.py).
+        before = ("__init__", *class_self.SETUP_HOOKS)
         freezes = len(self.facts.grad_assigns)
-        if init is not None:
-            self._run_method(init, instance)
-        from freezelint.analysis.classes import link  # an nn.Module read from its source
-
-        link.fill_instance(self, cls, instance, len(self.facts.grad_assigns) != freezes)
+        for name in before:
+            if name in methods and methods[name] not in self.called:
+                self._run_method(methods[name], instance)
+        class_self.attach(self, cls, instance, len(self.facts.grad_assigns) != freezes)
         for name, method in methods.items():
-            if name != "__init__" and method not in self.called:
+            if name not in before and method not in self.called:
                 self._run_method(method, instance.copy())
         self.scope = ""
 

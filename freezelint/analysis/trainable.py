@@ -16,7 +16,7 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES
-from freezelint.analysis.values import ModelState, ModuleObj, ParamIter, ParamObj
+from freezelint.analysis.values import ClassSelf, ModelState, ModuleObj, ParamIter, ParamObj
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
@@ -64,6 +64,11 @@ def escape(values: Iterable[Any]) -> None:
             names = value.names if value.names is not None else list(value.model.trainable)
             for name in names:
                 value.model.trainable[name] = None
+        elif isinstance(value, ClassSelf):  # `self` of a class of the script
+            value.escaped = True
+            escape([v for v in value.attrs.values() if isinstance(v, ModuleObj)])
+            if value.module is not None:
+                escape([value.module])
 
 
 def set_mode(it: Evaluator, module: ModuleObj, training: bool, node: cst.CSTNode,

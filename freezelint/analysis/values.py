@@ -295,19 +295,40 @@ class Instance:
 
     def copy(self) -> Instance:
         """The same attributes over fresh copies of the models they hold."""
+        return Instance(self.methods, _clone_modules(self.attrs, {}))
+
+
+def _clone_modules(attrs: dict[str, Any], clones: dict[int, ModelState]) -> dict[str, Any]:
+    def clone(value: Any) -> Any:
+        if isinstance(value, ModuleObj):
+            model = value.model
+            if id(model) not in clones:
+                clones[id(model)] = ModelState(
+                    model.manifest, model.origin, dict(model.trainable), set(model.opaque),
+                    model.wrapped_by, model.wrap_node, dict(model.bn_eval))
+            return ModuleObj(clones[id(model)], value.path, value.prefix)
+        return value
+
+    return {k: clone(v) for k, v in attrs.items()}
+
+
+@dataclass(eq=False)
+class ClassSelf(Instance):
+    """`self` in a class of the script (an nn.Module, a LightningModule). After `__init__`
+    (and a LightningModule's `setup`), `module` is the whole module read from its class with
+    what those methods froze replayed on it (analysis/class_self.py): `self.parameters()` in
+    `configure_optimizers` has real names. `escaped`: `__init__` handed `self` to code the
+    analysis cannot follow (`self.freeze()`, `for p in self.parameters()` before the model
+    exists, `freeze(self)`), so nothing is known of what it left trainable."""
+
+    module: ModuleObj | None = None
+    escaped: bool = False
+
+    def copy(self) -> ClassSelf:
         clones: dict[int, ModelState] = {}
-
-        def clone(value: Any) -> Any:
-            if isinstance(value, ModuleObj):
-                model = value.model
-                if id(model) not in clones:
-                    clones[id(model)] = ModelState(
-                        model.manifest, model.origin, dict(model.trainable), set(model.opaque),
-                        model.wrapped_by, model.wrap_node, dict(model.bn_eval))
-                return ModuleObj(clones[id(model)], value.path, value.prefix)
-            return value
-
-        return Instance(self.methods, {k: clone(v) for k, v in self.attrs.items()})
+        attrs = _clone_modules(self.attrs, clones)
+        module = _clone_modules({"": self.module}, clones)[""] if self.module else None
+        return ClassSelf(self.methods, attrs, module, self.escaped)
 
 
 @dataclass(frozen=True)
