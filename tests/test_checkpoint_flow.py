@@ -515,3 +515,83 @@ def test_lightning_best_model_path_and_the_attribute_loaded(project):
     assert [d.rule for d in diagnostics] == ["FZL308"]
     fixed = fix_text(text, LintConfig(path=project / "train.py", prefilter=False)).text
     assert "if k.startswith('model.')" in fixed
+
+
+# -- paths built from settings (`args.output_dir`) ------------------------------------------
+ARGS_SCRIPT = """
+    import argparse
+    import os
+
+    import torch
+    from torch import nn
+
+    from nets import Net
+
+
+    def train(args):
+        model = nn.DataParallel(Net())
+        torch.save(model.state_dict(), os.path.join(args.output_dir, 'best.pth'))
+        return model
+
+
+    def evaluate(args):
+        restored = Net()
+        restored.load_state_dict(torch.load(os.path.join(args.output_dir, 'best.pth')))
+        return restored
+
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--output_dir', default='.')
+    args = parser.parse_args([])
+    model = train(args)
+    restored = evaluate(args)
+    """
+
+
+def test_a_path_built_from_args_is_followed_from_save_to_load(project):
+    """`args.output_dir` is unknown, but the same at the save and at the load: the file
+    saved under DataParallel is the one loaded into the bare model."""
+    fixed = assert_fails_then_fixed(project, ARGS_SCRIPT, PREFIX_RULES,
+                                    "restored.load_state_dict")
+    assert "removeprefix('module.')" in fixed
+
+
+@pytest.mark.parametrize("change", [
+    # the setting is written to between the save and the load
+    ("    restored = Net()\n", "    args.output_dir = 'other'\n    restored = Net()\n"),
+    # another save's path is built from another setting: it may be the same file
+    ("    return model\n",
+     "    torch.save(model.module.state_dict(), args.export)\n    return model\n"),
+    # the function rebinds its parameter
+    ("    restored = Net()\n", "    args = parser.parse_args(['--output_dir', 'x'])\n"
+                               "    restored = Net()\n"),
+    # a method is called on the settings object (yacs' merge_from_file, dict.update, ...)
+    ("model = train(args)\n", "vars(args).update(output_dir='x')\nmodel = train(args)\n"),
+])
+def test_a_setting_that_may_change_or_alias_is_not_followed(project, change):
+    old, new = change
+    text = textwrap.dedent(ARGS_SCRIPT)
+    assert old in text
+    text = text.replace(old, new, 1)
+    assert not [d for d in check(project, text) if d.rule in PREFIX_RULES]
+
+
+def test_settings_of_another_script_are_not_matched(project):
+    """A sibling script's `args.output_dir` is its own: only literal paths are matched
+    across the project's scripts."""
+    saver = textwrap.dedent(ARGS_SCRIPT).split("def evaluate")[0]
+    (project / "save.py").write_text(saver + "\ntrain(argparse.Namespace(output_dir='.'))\n")
+    loader = textwrap.dedent("""
+        import argparse
+        import os
+
+        import torch
+
+        from nets import Net
+
+
+        def evaluate(args):
+            restored = Net()
+            restored.load_state_dict(torch.load(os.path.join(args.output_dir, 'best.pth')))
+        """)
+    assert not [d for d in check(project, loader) if d.rule in PREFIX_RULES]

@@ -5,8 +5,8 @@ own names are not: `nn.DataParallel(m).state_dict()` (and DDP) puts `module.` in
 key of `m`, `torch.compile(m)` puts `_orig_mod.`, `m.fc = torch.compile(m.fc)` puts
 `_orig_mod.` after `fc.`, and a LightningModule's checkpoint keys carry the attribute path of
 each submodule (`model.` for `self.model = Net()`). This pass follows those formats through
-`torch.save` (paths from literals, f-strings, `os.path.join`, `Path / 'x'` and names with one
-known value; dicts such as `{'state_dict': sd, 'epoch': e}`; Lightning's
+`torch.save` (paths from literals, f-strings, `os.path.join`, `Path / 'x'`, names with one
+known value, and settings such as `args.output_dir` that the file never changes; dicts such as `{'state_dict': sd, 'epoch': e}`; Lightning's
 `trainer.save_checkpoint`) to `torch.load`, `['state_dict']` and `load_state_dict`, and compares
 them with the format of the module loaded into.
 
@@ -56,6 +56,7 @@ from freezelint.analysis.checkpoint_values import (
     LightningClass,
     Part,
     Saved,
+    Setting,
     Trainer,
     Wrapped,
     _CallbackPath,
@@ -63,12 +64,15 @@ from freezelint.analysis.checkpoint_values import (
     _Items,
     _Loaded,
     _PathStr,
+    as_text,
+    symbolic,
 )
 from freezelint.analysis.checkpoint_verdicts import _class_like, _compiled, _escape, _is_module
 from freezelint.analysis.walk import children, walk
 from freezelint.common.torch_api import CHECKPOINT_LOADERS, CHECKPOINT_SAVE, WRAPPER_CONSTRUCTORS
 
 # -- the pass ---------------------------------------------------------------------------------
+_PATH_FUNCTIONS = {"os.path.join", "pathlib.Path", "str"}
 Siblings = Callable[[set[str]], Iterable[tuple[str, cst.Module]]]
 
 
@@ -79,7 +83,8 @@ def follow(module: cst.Module, siblings: Siblings | None = None) -> CheckpointFl
     flow = _Flow(module)
     flow.walk()
     needed = {state.path for _, _, _, state, _, _ in flow.pending
-              if isinstance(state.path, str) and state.path not in flow.saves}
+              if isinstance(state.path, str) and state.path not in flow.saves
+              and not symbolic(state.path)}  # another script's `args` are its own
     for name, sibling in siblings(needed) if siblings is not None and needed else ():
         other = _Flow(sibling)
         other.walk()
@@ -106,7 +111,10 @@ class _Flow(FlowRecords):
             self.top = index
             self.scope = id(function)
             scope = _Env(constants)
-            for param in _params(function):
+            self.params = set(_params(function))
+            self.local = {n for sub in walk(function) for n in _targets_of(sub)} - {
+                function.name.value}
+            for param in self.params:
                 scope.names[param] = UNKNOWN
             self._block(_body(function), scope)
 
@@ -239,7 +247,7 @@ class _Flow(FlowRecords):
                 parts.append(part.value)
                 continue
             assert isinstance(part, cst.FormattedStringExpression)
-            value = self._eval(part.expression, env)
+            value = as_text(self._eval(part.expression, env))
             if part.format_spec or part.conversion or not isinstance(value, (str, int)) \
                     or isinstance(value, bool):
                 return UNKNOWN
@@ -247,7 +255,7 @@ class _Flow(FlowRecords):
         return "".join(parts)
 
     def _binary(self, node: cst.BinaryOperation, env: _Env) -> Any:
-        left, right = self._eval(node.left, env), self._eval(node.right, env)
+        left, right = as_text(self._eval(node.left, env)), as_text(self._eval(node.right, env))
         if isinstance(node.operator, cst.Add) and isinstance(left, str) and isinstance(right, str):
             return left + right
         if isinstance(node.operator, cst.Divide) and isinstance(left, _PathStr) \
@@ -286,9 +294,28 @@ class _Flow(FlowRecords):
             return Filtered(node, tested, _code(self.module, target))
         return UNKNOWN
 
+    def _setting(self, node: cst.BaseExpression, env: _Env) -> Setting | None:
+        """`node` as the root of a settings object: a parameter of the function walked, or
+        a name bound once at the top level, never rebound here nor written to anywhere, and
+        not an import. A bare name is never a path by itself: only its attributes and items
+        (`args.out`, `cfg['ckpt']`) are followed."""
+        if not isinstance(node, cst.Name) or env.get(node.value) is not UNKNOWN:
+            return None
+        name = node.value
+        if name in self.written or name in self.imports or name == "self":
+            return None
+        if name in self.params:
+            stable = name not in self.local
+        else:
+            stable = name in self.once and name not in self.local
+        return Setting(name) if stable else None
+
     def _attribute(self, node: cst.Attribute, env: _Env) -> Any:
-        owner = self._eval(node.value, env)
+        root = self._setting(node.value, env)
+        owner = root if root is not None else self._eval(node.value, env)
         attr = node.attr.value
+        if isinstance(owner, Setting):
+            return Setting(f"{owner.code}.{attr}")
         if isinstance(owner, Wrapped) and attr == owner.attr:
             return owner.inner
         if isinstance(owner, Lightning):
@@ -306,10 +333,13 @@ class _Flow(FlowRecords):
         return UNKNOWN
 
     def _subscript(self, node: cst.Subscript, env: _Env) -> Any:
-        owner = self._eval(node.value, env)
+        root = self._setting(node.value, env)
+        owner = root if root is not None else self._eval(node.value, env)
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             return UNKNOWN
         key = self._eval(node.slice[0].slice.value, env)
+        if isinstance(owner, Setting):
+            return Setting(f"{owner.code}[{key!r}]") if isinstance(key, str) else UNKNOWN
         if isinstance(owner, dict) and isinstance(key, str):
             return owner.get(key, UNKNOWN)
         if isinstance(owner, _Loaded) and isinstance(key, str):
@@ -360,6 +390,9 @@ class _Flow(FlowRecords):
 
     def _function(self, node: cst.Call, name: str, args: list[Any], kwargs: dict[str, Any],
                   env: _Env) -> Any:
+        if name == CHECKPOINT_SAVE or name in CHECKPOINT_LOADERS or name in _PATH_FUNCTIONS:
+            args = [as_text(a) for a in args]  # settings enter paths as their tokens
+            kwargs = {k: as_text(v) for k, v in kwargs.items()}
         if name in WRAPPER_CONSTRUCTORS and WRAPPER_CONSTRUCTORS[name] in _WRAPPER_ATTR and args \
                 and _is_module(args[0]):
             return Wrapped(args[0], _WRAPPER_ATTR[WRAPPER_CONSTRUCTORS[name]],
@@ -420,7 +453,7 @@ class _Flow(FlowRecords):
             first = receiver.fitted is None or receiver.fitted is model
             receiver.fitted = model if isinstance(model, Lightning) and first else UNKNOWN
         if isinstance(receiver, Trainer) and method == "save_checkpoint":
-            path = kwargs.get("filepath", args[0] if args else UNKNOWN)
+            path = as_text(kwargs.get("filepath", args[0] if args else UNKNOWN))
             value = {"state_dict": Keys(receiver.fitted, (), node)} \
                 if isinstance(receiver.fitted, Lightning) else UNKNOWN
             self._save(path, value, node)

@@ -28,6 +28,7 @@ from freezelint.analysis.checkpoint_values import (
     Trainer,
     _CallbackPath,
     _Loaded,
+    symbolic,
 )
 from freezelint.analysis.checkpoint_verdicts import _compiled, _is_module, _verdict, _within
 from freezelint.analysis.walk import walk
@@ -49,6 +50,10 @@ class FlowRecords:
         self.functions: list[tuple[cst.FunctionDef, int]] = []
         self.top = 0
         self.once: set[str] = set()
+        self.written: set[str] = set()  # names whose attributes or items the file changes
+        # The function walked: its parameters, and the names it binds (none at the top level).
+        self.params: set[str] = set()
+        self.local: set[str] = set()
         self.statement: cst.CSTNode | None = None
         self.trainers: list[Trainer] = []
         # Enclosing branches and loops (code that may not run), `try` bodies with handlers
@@ -72,6 +77,7 @@ class FlowRecords:
                 counts[name] = counts.get(name, 0) + (1 if _is_simple(statement) else 2)
         self.once = {n for n, c in counts.items() if c == 1}
         for node in walk(module):
+            self.written.update(_changed_roots(node))
             if isinstance(node, cst.Import):
                 for alias in node.names:
                     dotted = _dotted(alias.name)
@@ -197,6 +203,8 @@ class FlowRecords:
             self._callback_saves(state.path)
         if not saves or self.saves.get(""):
             return  # written nowhere here, or some save's path is unknown: it may be this file
+        if any(symbolic(p) and p != state.path for p in self.saves):
+            return  # a path built from settings (`args.out`) may name this file as well
         verdicts = {_verdict(_within(s.value, state.keys), receiver, compiled) for s in saves}
         if len(verdicts) != 1:
             return
@@ -231,3 +239,31 @@ class FlowRecords:
         if base is None:
             return dotted
         return f"{base}.{rest}" if rest else base
+
+
+def _changed_roots(node: cst.CSTNode) -> Iterator[str]:
+    """The names whose attributes or items `node` may change: assignment and `del` targets
+    (`args.out = ...`, `cfg['x'] += 1`), `setattr(args, ...)`, `vars(args)`, and any method
+    called on the name itself (`cfg.merge_from_file(...)`, `cfg.update(...)`)."""
+    targets: list[cst.BaseExpression] = []
+    if isinstance(node, cst.Assign):
+        targets = [t.target for t in node.targets]
+    elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.Del)):
+        targets = [node.target]
+    elif isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in {"setattr", "vars", "delattr"} \
+                and node.args:
+            targets = [node.args[0].value]
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            yield func.value.value
+    for target in targets:
+        for sub in walk(target):
+            if isinstance(sub, (cst.Attribute, cst.Subscript)):
+                root: cst.BaseExpression = sub
+                while isinstance(root, (cst.Attribute, cst.Subscript)):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    yield root.value
+            elif isinstance(sub, cst.Name) and isinstance(node, cst.Call):
+                yield sub.value

@@ -157,6 +157,31 @@ class _Env:
         return self.parent.get(name) if self.parent is not None else UNKNOWN
 
 
+@dataclass(frozen=True)
+class Setting:
+    """`args.output_dir`, `cfg['ckpt']`, `config.train.out`: a value read from a settings
+    object (a parameter, or a name bound once at the top level) that the file never writes
+    to nor calls a method of. Unknown, but the same at every read, so a path built from it
+    names the same file at a save and at a load. In paths its code stands for it, between
+    NUL characters no real path contains."""
+
+    code: str
+
+    @property
+    def token(self) -> str:
+        return f"\x00{self.code}\x00"
+
+
+def symbolic(path: str) -> bool:
+    """A path built from a `Setting`: it may name the same file as another path."""
+    return "\x00" in path
+
+
+def as_text(value: Any) -> Any:
+    """A value as it enters a path: a `Setting` by its token, anything else as it is."""
+    return value.token if isinstance(value, Setting) else value
+
+
 class _PathStr(str):
     """A `pathlib.Path` the pass follows: `/` joins."""
 
