@@ -73,8 +73,31 @@ _OWN_MODEL = (re.compile(r"\bclass \w+\([^)]*(?:Module|Sequential|ModuleList|Mod
               re.compile(r"^\s*from [\w.]+ import [^\n]*\b[A-Z]\w*", re.MULTILINE))
 
 
+# A project module imported by name whose class the file uses (`import models` ...
+# `models.Net(...)`, `from pkg import models as m` ... `getattr(m, "Net")`).
+_MODULE_IMPORT = re.compile(r"^[ \t]*(?:import ([\w.]+)(?: as (\w+))?"
+                            r"|from [\w.]* import (\w+)(?: as (\w+))?)", re.MULTILINE)
+_LIBRARIES = frozenset({"torch", "torchvision", "timm", "transformers", "peft", "numpy", "os",
+                        "sys", "math", "json", "re", "argparse", "time", "random", "logging"})
+
+
+_CLASS_OF = re.compile(r"\b(\w+)\.(?:\w+\.)*(?:[A-Z]\w*|__dict__)\b|getattr\((\w+)\b")
+
+
+def _uses_project_module(text: str) -> bool:
+    bound = set()
+    for match in _MODULE_IMPORT.finditer(text):
+        dotted, alias, name, name_alias = match.groups()
+        found = alias or name_alias or name or (dotted or "").split(".")[0]
+        if found and found not in _LIBRARIES and not found[:1].isupper():
+            bound.add(found)
+    return bool(bound) and any(m.group(1) in bound or m.group(2) in bound
+                               for m in _CLASS_OF.finditer(text))
+
+
 def worth_linting(text: str, *, explicit_model: bool) -> bool:
-    explicit_model = explicit_model or any(p.search(text) for p in _OWN_MODEL)
+    explicit_model = explicit_model or any(p.search(text) for p in _OWN_MODEL) \
+        or _uses_project_module(text)
     if _names_a_zoo_model(text) or _model_free_finding_possible(text):
         return True
     return explicit_model and (MODEL_FOOTHOLDS.search(text) is not None

@@ -136,3 +136,23 @@ class Model(pl.LightningModule):
         return torch.optim.Adam([{{"params": self.head.parameters()}}], lr=1e-3)
 """
         assert found(code) == [], freeze
+
+
+def test_a_backbone_built_from_arguments_and_frozen_is_unknown():
+    # The interpreter cannot build `timm.create_model(arch)` with `arch` an argument, so
+    # the loop that freezes it goes unseen: the class reader's default build must not
+    # stand in for it as all trainable.
+    assert found("""
+        import timm
+
+        class Model(pl.LightningModule):
+            def __init__(self, arch="resnet50"):
+                super().__init__()
+                self.backbone = timm.create_model(arch, pretrained=True, num_classes=0)
+                for p in self.backbone.parameters():
+                    p.requires_grad = False
+                self.head = nn.Linear(2048, 10)
+
+            def configure_optimizers(self):
+                return torch.optim.Adam([{"params": self.head.parameters()}], lr=1e-3)
+    """) == []

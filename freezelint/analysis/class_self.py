@@ -22,6 +22,7 @@ unknown and the rules are silent on it.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -33,6 +34,8 @@ from freezelint.models.manifest import iter_children
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
+
+_FREEZING = re.compile(r"requires_grad|freeze|apply")
 
 # Lightning's hooks that run before `configure_optimizers`, in this order.
 SETUP_HOOKS = ("setup", "configure_sharded_model", "configure_model")
@@ -73,14 +76,43 @@ def attach(it: Evaluator, node: cst.ClassDef, owner: ClassSelf, froze: bool) -> 
     if static is None:
         return
     klass = getattr(it.globals.names.get(node.name.value), "klass", None)
+    unbacked = [c for c in iter_children(static.model.manifest, "")
+                if not isinstance(owner.attrs.get(c), ModuleObj)]
+    code = _setup_code(owner)
+    for child in unbacked:
+        # `self.backbone = timm.create_model(arch)` with `arch` an argument: the interpreter
+        # could not build it, so a freeze of it went unseen; the class reader's default
+        # build says nothing of what trains there.
+        if _used_unseen(code, child):
+            trainable.escape([ModuleObj(static.model, child)])
     if klass is not None and len(klass.mro()) == 1 and _replay(static.model, owner):
         owner.module = ModuleObj(static.model, "")
         return
     if froze:  # the static model would not carry what __init__ froze
         return
-    for child in iter_children(static.model.manifest, ""):
-        if not isinstance(owner.attrs.get(child), ModuleObj):
-            owner.attrs[child] = ModuleObj(static.model, child)
+    for child in unbacked:
+        owner.attrs[child] = ModuleObj(static.model, child)
+
+
+def _setup_code(owner: ClassSelf) -> str:
+    """The source of `__init__` and the setup hooks."""
+    methods = [owner.methods.get(name) for name in ("__init__", *SETUP_HOOKS)]
+    return "\n".join(cst.Module([]).code_for_node(m) for m in methods if m is not None)
+
+
+def _used_unseen(code: str, child: str) -> bool:
+    """Whether that code may change requires_grad under `self.<child>` in a way the
+    interpreter did not follow (the child was no module it knew): a line that uses it with
+    parameters/requires_grad/freeze, hands it to a call, or aliases it."""
+    if not _FREEZING.search(code):
+        return False
+    ref = rf"self\.{re.escape(child)}\b"
+    return any(re.search(pattern, code, re.MULTILINE) for pattern in (
+        rf"{ref}[^\n]*(parameters|modules|children|requires_grad|freeze|apply)",
+        rf"(requires_grad|freeze)[^\n]*{ref}",
+        rf"[(,]\s*{ref}\s*[,)]",  # handed to a call
+        rf"=\s*{ref}\s*$",  # an alias
+    ))
 
 
 def _replay(model: ModelState, owner: ClassSelf) -> bool:

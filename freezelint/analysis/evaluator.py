@@ -21,6 +21,7 @@ from freezelint.analysis import (
     class_self,
     comprehensions,
     library_calls,
+    lightning,
     modules,
     optimizers,
     python_builtins,
@@ -223,7 +224,8 @@ class Evaluator:
             return UNKNOWN
         if isinstance(owner, ClassOf) and attr == "__name__":
             return owner.type_name
-        if isinstance(owner, (str, list, dict, tuple, set, OptimizerObj, trainers.HFTrainer)):
+        if isinstance(owner, (str, list, dict, tuple, set, OptimizerObj, trainers.HFTrainer,
+                              lightning.LightningTrainer)):
             return BoundMethod(owner, attr, node)
         return UNKNOWN
 
@@ -485,6 +487,8 @@ class Evaluator:
             return optimizers.method(self, receiver, name, args, node)
         if isinstance(receiver, trainers.HFTrainer):
             return trainers.method(self, receiver, name, args, kwargs, node)
+        if isinstance(receiver, lightning.LightningTrainer):
+            return lightning.method(self, receiver, name, args, kwargs, node)
         if isinstance(receiver, RealName) and name in {"startswith", "endswith"} and args:
             return recording.affix_test(self, receiver, name, args[0])
         if name in _GROWING.get(type(receiver), ()):

@@ -216,6 +216,19 @@ def _short(filename: str) -> str:
 
 
 @dataclass(eq=False)
+class FinetuningHeld:
+    """`configure_optimizers` of a LightningModule trained with a `BackboneFinetuning` callback
+    gives its optimizer backbone parameters the callback froze (analysis/lightning.py)."""
+
+    node: cst.CSTNode  # the optimizer built in configure_optimizers
+    fit: cst.CSTNode  # trainer.fit(model)
+    callback: cst.CSTNode  # BackboneFinetuning(...)
+    epoch: object  # unfreeze_backbone_at_epoch, or UNKNOWN
+    class_name: str
+    held: list[str]
+
+
+@dataclass(eq=False)
 class Facts:
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
@@ -247,3 +260,5 @@ class Facts:
     internal_errors: list[InternalError] = field(default_factory=list)
     # PEFT configs and the models they were applied to.
     peft: PeftFacts = field(default_factory=PeftFacts)
+    # trainer.fit with BackboneFinetuning: frozen backbone parameters the optimizer holds.
+    finetuning_held: list[FinetuningHeld] = field(default_factory=list)

@@ -33,9 +33,10 @@ from typing import Any
 
 import libcst as cst
 
-from freezelint.analysis import class_self, modules, state_dicts, trainable
+from freezelint.analysis import class_self, lightning, modules, state_dicts, trainable
 from freezelint.analysis import facts as F
 from freezelint.analysis.evaluator import Evaluator, ModelResolver, body_of
+from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import (
     MAX_CALL_DEPTH,
     MAX_CALLS,
@@ -92,6 +93,7 @@ class Interpreter(Evaluator):
                 self._run_standalone(stmt)
             elif isinstance(stmt, cst.ClassDef):
                 self._run_class(stmt)
+        lightning.finish(self, self.__dict__.get("_class_selves", {}))
         return self.facts
 
     def _run_class(self, cls: cst.ClassDef) -> None:
@@ -109,6 +111,7 @@ class Interpreter(Evaluator):
             if name in methods and methods[name] not in self.called:
                 self._run_method(methods[name], instance)
         class_self.attach(self, cls, instance, len(self.facts.grad_assigns) != freezes)
+        self.__dict__.setdefault("_class_selves", {})[cls] = instance
         for name, method in methods.items():
             if name not in before and method not in self.called:
                 self._run_method(method, instance.copy())
@@ -279,10 +282,30 @@ class Interpreter(Evaluator):
                 else:
                     top = dotted.split(".")[0]
                     frame.bind(top, Qualified(top))
+                if self.project_imports:
+                    from freezelint.analysis.classes import link  # a project module
+
+                    project = link.project_module(self, dotted, alias.asname is not None)
+                    if project is not link.MISSING:
+                        if alias.asname is None:
+                            frame.bind(dotted.split(".")[0], project)
+                        else:
+                            self.assign(alias.asname.name, project, frame)
         elif isinstance(small, cst.ImportFrom):
             self.exec_import_from(small, frame)
         elif isinstance(small, cst.Del):
             self.exec_del(small.target, frame)
+
+    def get_attr(self, owner: Any, attr: str, node: cst.CSTNode) -> Any:
+        if isinstance(owner, Qualified) and getattr(owner, "ref", None) is not None:
+            from freezelint.analysis.classes import link  # a project module: its own names
+
+            return link.module_attribute(self, owner, attr)  # type: ignore[arg-type]
+        if isinstance(owner, Builtin) and getattr(owner, "klass", None) is not None:
+            from freezelint.analysis.classes import link  # a project class: its attributes
+
+            return link.class_attribute(self, owner.klass, attr, node)  # type: ignore[attr-defined]
+        return super().get_attr(owner, attr, node)
 
     def exec_del(self, target: cst.BaseExpression, frame: Frame) -> None:
         if isinstance(target, (cst.Tuple, cst.List)):

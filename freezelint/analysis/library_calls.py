@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from freezelint.analysis import (
+    lightning,
     modules,
     optimizers,
     peft_configs,
@@ -44,6 +45,10 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
         return result
     if name in trainers.HF_TRAINERS:
         return trainers.call(it, name, args, kwargs, node)
+    if lightning.is_trainer(name):
+        return lightning.trainer(it, args, kwargs, node)
+    if lightning.is_backbone_finetuning(name):
+        return lightning.callback(it, args, kwargs, node)
     if trainers.is_finetuning_helper(name):
         return trainers.finetuning_helper(it, name, args, kwargs, node)
     if name in api.GRAD_CLIPPERS:

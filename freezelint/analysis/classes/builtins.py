@@ -72,8 +72,28 @@ def _setattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
         else:
             args[0].hole("")
     elif len(args) == 3 and isinstance(args[0], O.Namespace) and isinstance(args[1], str):
-        args[0].attrs[str(args[1])] = args[2]
+        args[0].attrs[str(args[1])] = UNKNOWN if it.uncertain else args[2]
+    elif len(args) == 3:
+        # an attribute the reader cannot name, on an object it cannot tell (minGPT's
+        # merge_from_args): whatever configuration is being changed is unknown from now on
+        for _, instance in it.methods:
+            if isinstance(instance, O.Namespace):
+                poison(instance)
+        if isinstance(args[0], O.Namespace):
+            poison(args[0])
     return None
+
+
+def poison(namespace: O.Namespace, seen: set[int] | None = None) -> None:
+    """Every attribute of `namespace` (and of the namespaces it holds) unknown."""
+    seen = set() if seen is None else seen
+    if id(namespace) in seen:
+        return
+    seen.add(id(namespace))
+    for key, value in list(namespace.attrs.items()):
+        if isinstance(value, O.Namespace):  # changed itself, or replaced: both unknown
+            poison(value, seen)
+        namespace.attrs[key] = UNKNOWN
 
 
 def _hasattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:

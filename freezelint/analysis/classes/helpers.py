@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -34,10 +35,13 @@ _SCALAR_ANNOTATIONS = frozenset({"int", "float", "bool", "str", "tuple", "list",
 
 
 class _ModuleRef:
-    """A project module imported as a name (`from . import layers`)."""
+    """A project module imported as a name (`from . import layers`, `import models`,
+    `import pkg.models as m`): its globals, and for a package the folder its submodules
+    are in (`import pkg.models` binds `pkg`; `pkg.models` is then a submodule)."""
 
-    def __init__(self, globals_frame: Frame) -> None:
-        self.globals = globals_frame
+    def __init__(self, globals_frame: Frame | None, folder: Path | None = None) -> None:
+        self.globals = globals_frame if globals_frame is not None else Frame()
+        self.folder = folder
 
 
 class _Partial:

@@ -137,11 +137,36 @@ class InstantiatingReader(Interpreter):
                     return value
         # `from . import layers` / `from pkg import module`: a submodule.
         sub = f"{module}.{name}" if not module.endswith(".") else f"{module}{name}"
-        path = self.project.module_file(sub, self.current_path)
-        if path is not None:
-            globals_frame = self.load_file(path)
-            if globals_frame is not None:
-                return _ModuleRef(globals_frame)
+        ref = self.module_ref(sub)
+        return MISSING if ref is None else ref
+
+    def module_ref(self, dotted: str) -> _ModuleRef | None:
+        """Project module (or package) `dotted` as a value, None when it is not the
+        project's (a library) or cannot be read."""
+        path = self.project.module_file(dotted, self.current_path)
+        folder = self.project.package_dir(dotted, self.current_path)
+        return self._ref(path, folder)
+
+    def _ref(self, path: Path | None, folder: Path | None) -> _ModuleRef | None:
+        if path is None and folder is None:
+            return None
+        globals_frame = self.load_file(path) if path is not None else None
+        if path is not None and globals_frame is None:
+            return None
+        return _ModuleRef(globals_frame, folder)
+
+    def module_attr(self, owner: _ModuleRef, attr: str) -> Any:
+        """`models.Net`, `pkg.models` (a submodule), `models.__dict__`: MISSING when the
+        module has no such name."""
+        value = owner.globals.names.get(attr, MISSING)
+        if value is not MISSING:
+            return value
+        if attr == "__dict__":
+            return owner.globals.names
+        if owner.folder is not None:
+            ref = self._ref(*self.project.submodule(owner.folder, attr))
+            if ref is not None:
+                return ref
         return MISSING
 
     def exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
@@ -149,12 +174,19 @@ class InstantiatingReader(Interpreter):
             super().exec_small(small, frame)
             for alias in small.names:
                 dotted = _dotted(alias.name)
-                path = self.project.module_file(dotted, self.current_path)
-                if path is not None and alias.asname is not None \
-                        and isinstance(alias.asname.name, cst.Name):
-                    loaded = self.load_file(path)
-                    if loaded is not None:
-                        frame.bind(alias.asname.name.value, _ModuleRef(loaded))
+                if alias.asname is not None:
+                    if isinstance(alias.asname.name, cst.Name):
+                        ref = self.module_ref(dotted)
+                        if ref is not None:  # `import pkg.models as m`
+                            frame.bind(alias.asname.name.value, ref)
+                    continue
+                # `import models`, `import pkg.models`: binds the top package
+                top = dotted.split(".")[0]
+                if self.project.module_file(dotted, self.current_path) is not None \
+                        or self.project.package_dir(dotted, self.current_path) is not None:
+                    ref = self.module_ref(top)
+                    if ref is not None:
+                        frame.bind(top, ref)
             return
         if isinstance(small, cst.AugAssign):
             self.aug_assign(small, frame)
@@ -280,6 +312,12 @@ class InstantiatingReader(Interpreter):
             return builtins.ordered_dict(args, kwargs)
         if last in _CONSTRUCTED:
             return O.namespace(None, kwargs)
+        if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], O.Namespace) \
+                and args[0].cls is not None and args[0].cls.dataclass:
+            klass = args[0].cls  # a new instance: __init__ (and __post_init__) run again
+            fields = [n for owner in reversed(klass.mro()) for n in _fields(owner.node)]
+            return self.plain_instance(klass, [], {**{f: args[0].attrs.get(f, UNKNOWN)
+                                                      for f in fields}, **kwargs}, node)
         if name in {"copy.deepcopy", "copy.copy"} and args:
             return copy_built(args[0]) if isinstance(args[0], O.Built) else args[0]
         if name == "functools.partial" and args:
@@ -348,10 +386,13 @@ class InstantiatingReader(Interpreter):
 
     def run_method(self, klass: O.ClassValue, method: cst.FunctionDef, instance: Any,
                    args: list[Any], kwargs: dict[str, Any], node: cst.CSTNode) -> Any:
+        """`method` of `klass` with `instance` as its first argument (`self`, or `cls` for
+        a classmethod); None: a staticmethod, which takes none."""
         self.homes.setdefault(method, (klass.globals, self.current_path))
         self.methods.append((klass, instance))
+        first = [] if instance is None else [instance]
         try:
-            return self.call_function(FunctionObj(method, None, None), [instance, *args],
+            return self.call_function(FunctionObj(method, None, None), [*first, *args],
                                       kwargs, node)
         finally:
             self.methods.pop()

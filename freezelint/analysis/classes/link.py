@@ -9,25 +9,48 @@ change before it builds the model. `model.freeze_backbone()` runs the class's ow
 
 from __future__ import annotations
 
-from dataclasses import fields
+import sys
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from freezelint.analysis.classes import objects as O
+from freezelint.analysis.classes.helpers import _ModuleRef
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.classes.reader import ClassReader, manifest_of
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import MISSING, Frame
-from freezelint.analysis.values import UNKNOWN, FunctionObj, Instance, ModuleObj
+from freezelint.analysis.values import (
+    UNKNOWN,
+    BoundMethod,
+    FunctionObj,
+    Instance,
+    ModuleObj,
+    Qualified,
+    is_unknown,
+)
 from freezelint.models.manifest import iter_children
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
 
 _STATE = "_static_classes"
-__all__ = ["MISSING", "call_method", "class_value", "construct", "fill_instance",
-           "has_method", "instance_model", "project_import"]
+__all__ = [
+    "MISSING",
+    "ProjectModule",
+    "adopt",
+    "call_method",
+    "class_attribute",
+    "class_value",
+    "construct",
+    "fill_instance",
+    "has_method",
+    "instance_model",
+    "module_attribute",
+    "project_import",
+    "project_module",
+]
 
 
 class _Link:
@@ -63,14 +86,147 @@ class _Constructor(Builtin):
         object.__setattr__(self, "klass", klass)
 
 
+@dataclass(frozen=True)
+class ProjectModule(Qualified):
+    """A project module the script imported by name (`import models`, `from pkg import
+    models as m`, `from . import model as M`): its names are the module's own, read
+    statically when first used (`models.Net(...)`, `getattr(models, "Net")`,
+    `models.__dict__["Net"]`). A name it does not define stays a qualified name."""
+
+    ref: Any = field(default=None, compare=False)  # the reader's _ModuleRef
+
+
+# Never a project's own module: the standard library and the libraries model code imports
+# (no file lookup for them, on every lint).
+_LIBRARIES = frozenset({"torch", "torchvision", "torchaudio", "timm", "transformers", "peft",
+                        "numpy", "np", "lightning", "pytorch_lightning", "accelerate",
+                        "datasets", "einops", "scipy", "sklearn", "pandas", "PIL", "tqdm",
+                        "wandb", "matplotlib", "omegaconf", "hydra", "safetensors",
+                        "tensorboard", "huggingface_hub", "tokenizers", "deepspeed", "yaml",
+                        "requests", "cv2", "jax", "tensorflow", "__future__"})
+
+
+def maybe_project(dotted: str) -> bool:
+    top = dotted.split(".")[0]
+    return not top or (top not in _LIBRARIES and top not in sys.stdlib_module_names)
+
+
+def project_module(it: Evaluator, dotted: str, alias: bool) -> Any:
+    """What `import dotted` (`as alias` when `alias`) binds when the module is the
+    project's: the module (with an alias) or its top package; MISSING for a library."""
+    if not maybe_project(dotted):
+        return MISSING
+    link = _link(it)
+    project, script = link.project, link.reader.path
+    if project.module_file(dotted, script) is None \
+            and project.package_dir(dotted, script) is None:
+        return MISSING
+    bound = dotted if alias else dotted.split(".")[0]
+    ref = link.reader.module_ref(bound)
+    _record_files(it, link)
+    return MISSING if ref is None else ProjectModule(bound, ref)
+
+
+def module_attribute(it: Evaluator, owner: ProjectModule, attr: str) -> Any:
+    """`owner.attr` for a project module: a class (a constructor), a function of the module
+    (run by the class reader), a submodule, a constant; else the qualified name."""
+    link = _link(it)
+    if attr == "__dict__":
+        return _ModuleDict(it, owner)
+    value = link.reader.module_attr(owner.ref, attr)
+    _record_files(it, link)
+    qualified = f"{owner.name}.{attr}"
+    if isinstance(value, O.ClassValue):
+        return _Constructor(value)
+    if isinstance(value, _ModuleRef):
+        return ProjectModule(qualified, value)
+    if isinstance(value, FunctionObj):
+        return _project_function(link, value, qualified)
+    if _scalar(value):
+        return value
+    return Qualified(qualified)
+
+
+def class_attribute(it: Evaluator, klass: O.ClassValue, attr: str, node: cst.CSTNode) -> Any:
+    """`GPT.get_default_config`, `Net.from_config` (a staticmethod or classmethod of a
+    project class, run by the class reader when called), or a class attribute's value."""
+    link = _link(it)
+    if klass.find_method(attr) is not None:
+        method = BoundMethod(klass, attr, node)
+
+        def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+            try:
+                value = link.reader.call_method(method, list(args), dict(kwargs), node)
+            except RecursionError:
+                return UNKNOWN
+            _record_files(it, link)
+            if isinstance(value, O.Built):
+                return adopt(it, value.cls, value, node) if value.cls is not None else UNKNOWN
+            if isinstance(value, O.Namespace) or _scalar(value):
+                return value  # a config the script may change before it builds the model
+            return UNKNOWN
+
+        return Builtin(call)
+    for owner in klass.mro():
+        attrs = link.reader.class_attributes(owner)
+        if attr in attrs:
+            value = attrs[attr]
+            return value if _scalar(value) or isinstance(value, O.Namespace) else UNKNOWN
+    return UNKNOWN
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float, str, bool, tuple))
+                             and not is_unknown(value))
+
+
+class _ModuleDict(dict):  # type: ignore[type-arg]
+    """`models.__dict__`: subscripted with a known name, that name of the module."""
+
+    def __init__(self, it: Evaluator, owner: ProjectModule) -> None:
+        super().__init__()
+        self.it, self.owner = it, owner
+
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            raise KeyError(key)
+        return module_attribute(self.it, self.owner, str(key))
+
+
+def _project_function(link: _Link, fn: FunctionObj, qualified: str) -> Builtin:
+    """A function of a project module called from the script (`models_vit.vit_base(...)`,
+    a factory returning a model): run by the class reader; a model it returns is the
+    script's model, anything else is unknown."""
+
+    def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+        try:
+            value = link.reader.call_function(fn, list(args), dict(kwargs), node)
+        except RecursionError:
+            return UNKNOWN
+        _record_files(it, link)
+        if isinstance(value, O.Built) and value.cls is not None:
+            return adopt(it, value.cls, value, node)
+        return UNKNOWN
+
+    return Builtin(call)
+
+
 def project_import(it: Evaluator, module: str, name: str) -> Any:
     """`from models import Net` where `models` is a project file: a lazy constructor (the file
-    is parsed when the name is first called). MISSING when the module is not the project's."""
+    is parsed when the name is first called); `from pkg import models`, `from . import
+    model`: the submodule. MISSING when the module is not the project's."""
+    if not maybe_project(module):
+        return MISSING
     link = _link(it)
+    qualified = f"{module}.{name}" if not module.endswith(".") else f"{module}{name}"
+    if link.project.module_file(qualified, link.reader.path) is not None \
+            or link.project.package_dir(qualified, link.reader.path) is not None:
+        ref = link.reader.module_ref(qualified)
+        _record_files(it, link)
+        return MISSING if ref is None else ProjectModule(qualified, ref)
     path = link.project.module_file(module, link.reader.path)
     if path is None:
         return MISSING
-    qualified = f"{module}.{name}" if not module.endswith(".") else f"{module}{name}"
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         value = link.reader._project_name(module, name)
@@ -86,8 +242,6 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
 
 def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
               node: cst.CSTNode) -> Any:
-    from freezelint.analysis import modules
-
     link = _link(it)
     try:
         value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
@@ -98,6 +252,15 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
         return value
     if not isinstance(value, O.Built):
         return UNKNOWN
+    return adopt(it, klass, value, node)
+
+
+def adopt(it: Evaluator, klass: O.ClassValue, value: O.Built, node: cst.CSTNode) -> Any:
+    """A module the class reader built, as the script's model (its manifest, and the
+    classes of its submodules for their methods)."""
+    from freezelint.analysis import modules
+
+    link = _link(it)
     if it.explicit is not None:  # the model named with --model always wins
         return ModuleObj(modules.new_model(it, it.explicit, node), "")
     file = klass.path

@@ -39,6 +39,7 @@ class Project:
     source_roots: tuple[Path, ...] = ()
     read: dict[Path, str] = field(default_factory=dict)  # file -> content hash
     _roots: list[Path] | None = field(default=None, repr=False)
+    _found: dict[tuple[str, Path | None], Path | None] = field(default_factory=dict, repr=False)
 
     def roots(self) -> list[Path]:
         if self._roots is not None:
@@ -58,7 +59,37 @@ class Project:
 
     def module_file(self, dotted: str, importer: Path | None) -> Path | None:
         """The file of module `dotted` ('.layers' relative to `importer`), or None when it
-        is not part of the project (a library, or nowhere)."""
+        is not part of the project (a library, or nowhere). Looked up once per read."""
+        key = (dotted, importer if dotted.startswith(".") else None)
+        if key not in self._found:
+            self._found[key] = self._module_file(dotted, importer)
+        return self._found[key]
+
+    def package_dir(self, dotted: str, importer: Path | None) -> Path | None:
+        """The folder of package `dotted` when it is the project's: a regular package (its
+        `__init__.py`) or a namespace package (a folder of modules, no `__init__.py`)."""
+        found = self.module_file(dotted, importer)
+        if found is not None:
+            return found.parent if found.name == "__init__.py" else None
+        if dotted.startswith(".") or not dotted:
+            return None
+        parts = dotted.split(".")
+        for root in self.roots():
+            folder = root.joinpath(*parts)
+            if folder.is_dir() and any(folder.glob("*.py")):
+                return folder
+        return None
+
+    def submodule(self, folder: Path, name: str) -> tuple[Path | None, Path | None]:
+        """Module `name` of the package in `folder`: its file and, for a package, its
+        folder (both None when there is no such module)."""
+        found = _find(folder, [name])
+        sub = folder / name
+        package = sub if (found is not None and found.name == "__init__.py") or (
+            found is None and sub.is_dir() and any(sub.glob("*.py"))) else None
+        return found, package
+
+    def _module_file(self, dotted: str, importer: Path | None) -> Path | None:
         if dotted.startswith("."):
             if importer is None:
                 return None

@@ -50,6 +50,17 @@ _CHAINABLE = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat1
                         "eval", "requires_grad_", "apply", "type", "share_memory"})
 
 
+def _method_kind(method: cst.FunctionDef) -> str:
+    """'static', 'class' or 'instance': how a method called on its class binds."""
+    for decorator in method.decorators:
+        name = _dotted(decorator.decorator)
+        if name == "staticmethod":
+            return "static"
+        if name == "classmethod":
+            return "class"
+    return "instance"
+
+
 class ClassReader(InstantiatingReader):
     """One reader per lint (or per `params` run): project modules are loaded once."""
 
@@ -76,7 +87,8 @@ class ClassReader(InstantiatingReader):
                 self.register(owner, target.attr.value, value, source)
                 return
             if isinstance(owner, O.Namespace):
-                owner.attrs[target.attr.value] = value
+                # set or not, depending on what the reader cannot know: unknown
+                owner.attrs[target.attr.value] = UNKNOWN if self.uncertain else value
                 return
         if isinstance(target, cst.Subscript):
             owner = self.eval(target.value, frame)
@@ -112,8 +124,15 @@ class ClassReader(InstantiatingReader):
         if isinstance(owner, O.Namespace):
             if attr in owner.attrs:
                 return owner.attrs[attr]
+            if attr == "__dict__":  # `self.__dict__.update(kwargs)`: the attributes themselves
+                return owner.attrs
             if owner.cls is not None and owner.cls.find_method(attr) is not None:
                 return BoundMethod(owner, attr, node)
+            if owner.cls is not None:
+                for klass in owner.cls.mro():
+                    attrs = self.class_attributes(klass)
+                    if attr in attrs:
+                        return attrs[attr]
             return UNKNOWN
         if isinstance(owner, O.ClassValue):
             attrs = {}
@@ -124,8 +143,10 @@ class ClassReader(InstantiatingReader):
             return BoundMethod(owner, attr, node) if owner.find_method(attr) else UNKNOWN
         if isinstance(owner, O.Super):
             return BoundMethod(owner, attr, node)
+        if isinstance(owner, Qualified) and isinstance(getattr(owner, "ref", None), _ModuleRef):
+            owner = owner.ref  # type: ignore[attr-defined]  # link.ProjectModule
         if isinstance(owner, _ModuleRef):
-            value = owner.globals.names.get(attr, MISSING)
+            value = self.module_attr(owner, attr)
             return UNKNOWN if value is MISSING else value
         if isinstance(owner, O.Param):
             if attr == "shape" and owner.shape is not None:
@@ -175,16 +196,31 @@ class ClassReader(InstantiatingReader):
                     self.run_method(found[0], found[1], args[0], args[1:], kwargs, node)
                 return None
             if found is not None:
-                return self.run_method(found[0], found[1], receiver, args, kwargs, node)
+                kind = _method_kind(found[1])
+                if kind == "class":  # `cls` is the class it was called on
+                    return self.run_method(found[0], found[1], receiver, args, kwargs, node)
+                return self.run_method(found[0], found[1], None, args, kwargs, node)
             return UNKNOWN
         if isinstance(receiver, (O.Built, O.Namespace)) and receiver.cls is not None:
             found = receiver.cls.find_method(name)
             if found is not None:
+                kind = _method_kind(found[1])
+                if kind != "instance":
+                    first = receiver.cls if kind == "class" else None
+                    return self.run_method(found[0], found[1], first, args, kwargs, node)
                 return self.run_method(found[0], found[1], receiver, args, kwargs, node)
         if isinstance(receiver, O.Built):
             return self._module_method(receiver, name, args, kwargs, node)
         if isinstance(receiver, O.Tensor):
             return tensors.tensor_method(receiver, name, args)
+        if isinstance(receiver, dict) and name == "update" and (
+                self.uncertain or len(args) != 1 or kwargs or not isinstance(args[0], dict)):
+            # updated with what the reader cannot see (or maybe not at all): every value
+            # it holds may have changed, and names it does not hold may now be there
+            keys = list(args[0]) if len(args) == 1 and isinstance(args[0], dict) else []
+            for key in [*receiver, *keys, *kwargs]:
+                receiver[key] = UNKNOWN
+            return None
         if isinstance(receiver, dict) and name in {"items", "keys", "values", "get", "pop",
                                                    "update", "setdefault"}:
             with suppress(Exception):
