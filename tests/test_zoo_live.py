@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -37,7 +38,15 @@ def _sample(library: str, hf: bool = False) -> list[str]:
 
 def _full(manifest: Manifest) -> tuple[Any, ...]:
     return (manifest.parameters, manifest.buffers,
-            [(m.path, m.type, m.attrs) for m in manifest.modules])
+            [(m.path, m.type, m.attrs) for m in manifest.modules], manifest.tied)
+
+
+def _tied(module: Any) -> tuple[tuple[str, str], ...]:
+    """Names under which named_parameters() does not list a Parameter it listed before."""
+    first: dict[int, str] = {}
+    return tuple((name, first[id(p)])
+                 for name, p in module.named_parameters(remove_duplicate=False)
+                 if first.setdefault(id(p), name) != name)
 
 
 def _library(name: str, shipped: Manifest) -> Any:
@@ -59,7 +68,7 @@ def _build(build: Any) -> Manifest:
         module = build()
     except ImportError as error:  # a class that needs another library (timm, PIL)
         pytest.skip(f"needs a library that is not installed: {str(error).strip()[:80]}")
-    return manifest_from_module(module, name="live", source="zoo")
+    return replace(manifest_from_module(module, name="live", source="zoo"), tied=_tied(module))
 
 
 @pytest.mark.torch

@@ -148,6 +148,10 @@ def _module_attr(owner: ModuleObj, attr: str, node: cst.CSTNode) -> Any:
         return ModuleObj(model, path)
     if model.tensor(path) is not None:
         return ParamObj(model, path)
+    shared = dict(model.manifest.tied).get(path)
+    if shared is not None and model.tensor(shared) is not None:
+        # A tied weight (`lm_head.weight`) is the Parameter listed under its other name.
+        return ParamObj(model, shared)
     info = model.manifest.module(owner.path)
     if info is not None and attr in info.attrs:
         return info.attrs[attr]

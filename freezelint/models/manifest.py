@@ -132,14 +132,29 @@ class Manifest:
         return [t.name for t in self.state_dict_tensors()]
 
     def state_dict_tensors(self) -> list[TensorInfo]:
+        """`state_dict()`'s tensors. Unlike `named_parameters()`, `state_dict()` keeps a tied
+        tensor under each of its names (`lm_head.weight` and `transformer.wte.weight`)."""
         persistent = [b for b in self.buffers if b.persistent]
-        if not persistent:
+        shared = self._tied_tensors()
+        if not persistent and not shared:
             return list(self.parameters)
         order = {path: i for i, path in enumerate(self.module_paths)}
         ranked = [(order.get(t.module, len(order)), kind, index, t)
                   for kind, group in enumerate((self.parameters, persistent))
                   for index, t in enumerate(group)]
+        # A module's own parameters come in registration order, which the manifest no longer
+        # has for a tied one: it goes after its module's listed parameters.
+        ranked.extend((order.get(t.module, len(order)), 0, len(self.parameters) + i, t)
+                      for i, t in enumerate(shared))
         return [t for *_, t in sorted(ranked, key=lambda r: r[:3])]
+
+    def _tied_tensors(self) -> list[TensorInfo]:
+        """The tied names as tensors (the shape and dtype of the tensor they share)."""
+        if not self.tied:
+            return []
+        by_name = {p.name: p for p in self.parameters}
+        return [replace(by_name[other], name=name) for name, other in self.tied
+                if other in by_name]
 
     @property
     def module_paths(self) -> list[str]:

@@ -30,6 +30,8 @@ from freezelint.models.zoo_store import decode
 ZOO_DIR = Path(__file__).parent / "zoo"
 INDEX_FILE = "index.json.gz"
 HF_FILE = "hf.json.gz"
+# Ids of checkpoints read from the local Hugging Face cache (`hf_cache`).
+CACHE_PREFIX = "hf-cache:"
 
 
 class _Unevaluated:
@@ -256,6 +258,16 @@ def library_names(library: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def stored_knob(model_id: str, name: str) -> dict[str, Any] | None:
+    """What the generator measured about argument `name` of zoo model `model_id` (the
+    repeated blocks of `num_hidden_layers`, the class axes of `num_labels`), or None."""
+    canonical = _names().get(model_id)
+    if canonical is None or canonical == "ast":
+        return None
+    knob = _shard(_entry(canonical)["shard"])["models"][canonical].get("knobs", {}).get(name)
+    return knob if isinstance(knob, dict) else None
+
+
 def timm_tag_classes(model_id: str, tag: str) -> int | None:
     """The class count timm gives `arch.tag` (its pretrained weights' head), when that tag
     differs from the architecture's default only in the class count; else None."""
@@ -298,6 +310,12 @@ def resolve_zoo_id(model_id: str) -> str:
         base = hf_model_id(model_id, "AutoModel")
         if base is not None:
             return base
+        if model_id not in _hf()["hf"]:
+            from freezelint.models.hf_cache import cache_id
+
+            cached = cache_id(model_id, "AutoModel", None)
+            if cached is not None:
+                return cached  # load_zoo reads it, or says why it cannot
     targets = _folded().get(model_id.lower(), set())
     if len(targets) == 1:
         return next(iter(targets))
@@ -316,7 +334,11 @@ def load_zoo(model_id: str, kwargs: dict[str, Any] | None = None) -> Manifest:
     raises ValueError, since guessing would report wrong names. A value the analysis could
     not evaluate (`UNEVALUATED`) is accepted only where every value gives the same names."""
     kwargs = dict(kwargs or {})
-    canonical = resolve_zoo_id(model_id)
+    canonical = model_id if model_id.startswith(CACHE_PREFIX) else resolve_zoo_id(model_id)
+    if canonical.startswith(CACHE_PREFIX):  # a checkpoint of the local Hugging Face cache
+        from freezelint.models.hf_cache import cached_manifest, with_arguments
+
+        return with_arguments(cached_manifest(canonical), kwargs)
     entry = _entry(canonical)
     if canonical == "ast":
         return _with_head(ast_manifest(**kwargs), entry)
@@ -350,6 +372,7 @@ def load_zoo(model_id: str, kwargs: dict[str, Any] | None = None) -> Manifest:
     key = variant or canonical
     meta = _meta(canonical, entry, shard, stored)
     manifest = decode(shard["nodes"], shard["models"][key]["root"], canonical, meta, counts)
+    manifest = _with_tied(canonical, manifest, shard["models"][key], counts)
     if stored.get("aliases") and not variant and not counts:
         manifest = replace(manifest, aliases=tuple(tuple(a) for a in stored["aliases"]))
     if class_kwarg and kwargs.get(class_kwarg) is UNEVALUATED:
@@ -364,6 +387,25 @@ def load_zoo(model_id: str, kwargs: dict[str, Any] | None = None) -> Manifest:
                              0 if entry["library"] == "timm" else 1)
         manifest = _resize(manifest, knobs[class_kwarg], classes)
     return _with_head(manifest, entry)
+
+
+def _with_tied(model_id: str, manifest: Manifest, stored: dict[str, Any],
+               counts: dict[tuple[str, int], int]) -> Manifest:
+    """Record the tied parameters the generator found (`lm_head.weight` shares
+    `transformer.wte.weight`, which `named_parameters()` lists instead). A tie inside a
+    repeated layer whose count was changed is refused rather than guessed."""
+    pairs = stored.get("tied")
+    if not pairs:
+        return manifest
+    if counts:
+        runs = [f"{path}." if path else "" for path, _first in counts]
+        for pair in pairs:
+            for name in pair:
+                if any(name.startswith(run) and name[len(run):].partition(".")[0].isdigit()
+                       for run in runs):
+                    raise ValueError(f"zoo model {model_id!r}: num_hidden_layers changes "
+                                     f"layers with tied parameters ({name})")
+    return replace(manifest, tied=tuple((str(a), str(b)) for a, b in pairs))
 
 
 def _class_heads(knob: dict[str, Any]) -> list[str]:

@@ -294,11 +294,17 @@ def run_job(job: Job, writer: ShardWriter) -> bool:
                         accepted.append("num_hidden_layers")
                     elif runs is not None:
                         knobs["num_hidden_layers"] = {"default": layers, "runs": runs}
+        tied = tied_pairs(module)
+        if tied:
+            info["tied"] = tied
         del module
         variants: dict[str, str] = {}
         for label, changes in job.variants.items():
             try:
-                built = _manifest(_meta_build(job.build, **changes), job.id)
+                variant_module = _meta_build(job.build, **changes)
+                built = _manifest(variant_module, job.id)
+                variant_tied = tied_pairs(variant_module)
+                del variant_module
             except Exception as error:
                 print(f"zoo: {job.id} [{label}]: {_one_line(error)}", file=sys.stderr)
                 continue
@@ -309,6 +315,8 @@ def run_job(job: Job, writer: ShardWriter) -> bool:
             built = Manifest(name=job.id, parameters=built.parameters, buffers=built.buffers,
                              modules=built.modules)
             extra: dict[str, Any] = {"variant_of": job.id}
+            if variant_tied:
+                extra["tied"] = variant_tied
             if job.class_kwarg and job.class_kwarg not in changes:
                 slots = _class_knob(job, built, None, changes)
                 if isinstance(slots, dict):
@@ -327,6 +335,21 @@ def run_job(job: Job, writer: ShardWriter) -> bool:
         if "--verbose" in sys.argv:
             traceback.print_exc()
         return False
+
+
+def tied_pairs(module: Any) -> list[list[str]]:
+    """Tied parameters of a live model: [name, listed name] for every name under which
+    `named_parameters()` does not list a tensor because it listed the same Parameter under
+    an earlier name (`lm_head.weight` -> `transformer.wte.weight`). Read from the objects
+    themselves, not from `_tied_weights_keys` (which lists what *may* be tied: LLaMA's
+    `lm_head.weight` is tied only when `tie_word_embeddings` is true)."""
+    first: dict[int, str] = {}
+    pairs: list[list[str]] = []
+    for name, param in module.named_parameters(remove_duplicate=False):
+        listed = first.setdefault(id(param), name)
+        if listed != name:
+            pairs.append([name, listed])
+    return pairs
 
 
 def _class_knob(job: Job, base: Manifest, v0: int | None,
@@ -755,6 +778,56 @@ def generate(work: Path, libraries: list[str], only: str | None, types: list[str
                   flush=True)
 
 
+# -- tied weights of an installed zoo ----------------------------------------------------
+
+def patch_tied(out: Path, only: str | None = None) -> int:
+    """Record the tied parameters (`tied_pairs`) of every transformers model and variant of
+    the installed zoo in `out`, building each once more on the meta device (what
+    `run_job` records in a full run; this adds it to a zoo made before it did). Returns
+    the number of models with tied parameters."""
+    transformers = _import("transformers")
+    if transformers is None:
+        return 0
+    table = auto_table(transformers)
+    jobs = {job.id: job for _, job in transformers_jobs(transformers, table)}
+    jobs.update({job.id: job for _, job in hf_jobs(transformers, hf_plan(transformers, table))})
+    found = 0
+    for path in sorted(out.glob("*.json.gz")):
+        doc = json.loads(gzip.decompress(path.read_bytes()))
+        if doc.get("format") != SHARD_FORMAT or "transformers" not in doc["versions"]:
+            continue
+        if doc["versions"]["transformers"] != _version("transformers"):
+            print(f"zoo: {path.name}: made with transformers {doc['versions']['transformers']}"
+                  f", not {_version('transformers')}: skipped", file=sys.stderr)
+            continue
+        changed = False
+        for key, entry in doc["models"].items():
+            model_id, _, label = key.partition("@")
+            job = jobs.get(model_id)
+            if job is None or (only and not re.search(only, key)) or "tied" in entry:
+                continue
+            try:
+                module = _meta_build(job.build, **(job.variants[label] if label else {}))
+                built = _manifest(module, model_id)
+            except Exception as error:
+                print(f"zoo: {key}: {_one_line(error)}", file=sys.stderr)
+                continue
+            back = decode(doc["nodes"], entry["root"], key, {})
+            if _full(back) != _full(built):
+                print(f"zoo: {key}: the build differs from the shard: skipped", file=sys.stderr)
+                continue
+            entry["tied"] = tied_pairs(module)
+            found += bool(entry["tied"])
+            changed = True
+        if changed:
+            data = json.dumps(doc, separators=(",", ":")).encode()
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(gzip.compress(data, 9, mtime=0))
+            tmp.replace(path)
+            print(f"zoo: {path.name}: tied weights recorded", flush=True)
+    return found
+
+
 # -- install -----------------------------------------------------------------------------
 
 def install(work: Path, out: Path, legacy: Path | None) -> dict[str, Any]:
@@ -893,10 +966,16 @@ def main(argv: list[str] | None = None) -> int:
                         "(comma-separated shard prefixes such as timm-resnet)")
     parser.add_argument("--reverse", action="store_true",
                         help="build the shards in reverse order (a second process)")
+    parser.add_argument("--tied", action="store_true",
+                        help="record the tied parameters of the transformers models in --out "
+                        "(a zoo generated before they were recorded)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.install:
         install(args.work, args.out, args.legacy)
+        return 0
+    if args.tied:
+        print(f"zoo: {patch_tied(args.out, args.only)} models with tied parameters")
         return 0
     libraries = [x for x in args.libraries.split(",") if x]
     unknown = sorted(set(libraries) - set(LIBRARIES))
