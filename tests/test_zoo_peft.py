@@ -136,3 +136,36 @@ def test_an_unmodelled_lora_config_leaves_the_model_unknown() -> None:
     text = textwrap.dedent(SCRIPT.format(prefix="roberta.encoder.layer.11.")).replace(
         "r=8,", "r=8, layers_to_transform=[11],")
     assert "FZL101" not in [d.rule for d in lint(text, LintConfig())]
+
+
+# modules_to_save as PEFT 0.21.2 matches it (utils/other.py `_set_trainable`): a plain
+# `key.endswith(entry)`, no dot boundary; adapters are kept off saved modules by another test,
+# `(^|.*\.)entry($|\..*)` (tuners_utils.py `check_target_module_exists`). Checked against live
+# PEFT in /work/zoovenv on the meta device (1-layer configs).
+def test_modules_to_save_is_a_plain_suffix_test() -> None:
+    # DistilBERT has `pre_classifier` and `classifier`: "classifier" saves both.
+    wrapped = apply_lora(load_zoo("transformers/DistilBertForSequenceClassification"),
+                         LoraSpec(target_modules=("q_lin", "v_lin"),
+                                  modules_to_save=("classifier",)), "distilbert")
+    names = wrapped.manifest.parameter_names
+    for head in ("pre_classifier", "classifier"):
+        assert f"{PREFIX}{head}.modules_to_save.default.weight" in wrapped.trainable
+        assert f"{PREFIX}{head}.original_module.weight" in names
+
+
+def test_an_adapted_module_saved_whole_is_not_modelled() -> None:
+    roberta = load_zoo("roberta-base:RobertaForSequenceClassification")
+    # "ifier" saves `classifier` but does not keep LoRA off `classifier.dense`: live PEFT
+    # saves a copy holding the adapter.
+    with pytest.raises(PeftUnsupported, match=r"classifier\.dense"):
+        apply_lora(roberta, LoraSpec(target_modules=("dense",), modules_to_save=("ifier",)),
+                   "roberta")
+    # the whole entry keeps the adapter off it: modelled (equal to live PEFT)
+    wrapped = apply_lora(roberta, LoraSpec(target_modules=("dense",),
+                                           modules_to_save=("classifier",)), "roberta")
+    assert f"{PREFIX}classifier.modules_to_save.default.dense.weight" in wrapped.trainable
+    # live PEFT raises TypeError: modules_to_save cannot be applied to a lora.Linear
+    with pytest.raises(PeftUnsupported, match="pre_classifier"):
+        apply_lora(load_zoo("transformers/DistilBertForSequenceClassification"),
+                   LoraSpec(target_modules=("q_lin", "pre_classifier"),
+                            modules_to_save=("classifier",)), "distilbert")

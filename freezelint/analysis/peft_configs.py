@@ -240,8 +240,13 @@ def save_matches(entry: str, keys: list[str]) -> list[str]:
 
 
 def saved_by(modules_to_save: list[str], key: str) -> bool:
-    """PEFT never puts an adapter on a module it saves whole."""
-    return any(re.match(rf"(^|.*\.){re.escape(m)}($|\..*)", key) for m in modules_to_save)
+    """PEFT keeps adapters off what matches this test (`check_target_module_exists`, peft
+    0.21.2: each entry an unescaped regular expression between dots; an invalid one raises
+    there, so nothing is said here)."""
+    try:
+        return any(re.match(rf"(^|.*\.){m}($|\..*)", key) for m in modules_to_save)
+    except re.error:
+        return True
 
 
 def literal_node(value: Any, fallback: cst.CSTNode) -> cst.CSTNode:

@@ -143,6 +143,37 @@ def _saved(path: str, names: tuple[str, ...]) -> bool:
     return any(path.endswith(n) for n in names)
 
 
+def _excluded(path: str, names: tuple[str, ...]) -> bool:
+    """PEFT's test that keeps adapters off saved modules (`check_target_module_exists`,
+    peft 0.21.2): each entry is used as a regular expression, unescaped, between dots. It
+    differs from the plain suffix test that wraps them (`_saved`): `"fier"` saves
+    `classifier` but does not keep an adapter off `classifier.dense`."""
+    try:
+        return any(re.match(rf"(^|.*\.){n}($|\..*)", path) for n in names)
+    except re.error as error:
+        raise PeftUnsupported(f"modules_to_save entry is no regular expression: {error}") \
+            from error
+
+
+def _check_saved(tree: _Tree, targets: tuple[str, ...] | str, saved: tuple[str, ...]) -> None:
+    """PEFT adapts the targets first, then wraps the saved modules: a saved module that got
+    an adapter (PEFT raises TypeError on an adapted layer, and saves an adapted submodule's
+    LoRA inside the copy) or a saved module inside another is not modelled here."""
+    if not saved:
+        return
+    paths = [p for p in tree.infos if p]
+    for path in paths:
+        if not _saved(path, saved):
+            continue
+        for inner in paths:
+            if inner != path and not inner.startswith(path + "."):
+                continue
+            if _matches(inner, targets) and not _excluded(inner, saved):
+                raise PeftUnsupported(f"`{inner}` is both adapted and saved whole")
+            if inner != path and _saved(inner, saved):
+                raise PeftUnsupported(f"`{inner}` is saved inside saved `{path}`")
+
+
 def apply_lora(manifest: Manifest, spec: LoraSpec, model_type: str | None = None) -> Wrapped:
     """The manifest `get_peft_model(model, LoraConfig(...))` gives, and its trainable names."""
     if spec.use_dora:
@@ -161,6 +192,7 @@ def apply_lora(manifest: Manifest, spec: LoraSpec, model_type: str | None = None
     if spec.task_type not in _ROOTS:
         raise PeftUnsupported(f"task_type={spec.task_type!r}")
     tree = _Tree(manifest)
+    _check_saved(tree, targets, saved)
     out = _Out()
     out.module("", _ROOTS[spec.task_type])
     out.module("base_model", "LoraModel")
