@@ -122,8 +122,8 @@ def _parameter_attr(owner: ParamObj, attr: str, node: cst.CSTNode) -> Any:
     if attr == "requires_grad_":
         return BoundMethod(owner, attr, node)
     tensor = owner.model.tensor(owner.name)
-    if tensor is None or owner.model.is_opaque(owner.name):
-        return UNKNOWN
+    if tensor is None or owner.model.is_opaque(owner.name) or not tensor.sized:
+        return UNKNOWN  # (a name whose shape the static class reader could not evaluate)
     if attr in {"shape", "size"}:
         return tensor.shape if attr == "shape" else BoundMethod(tensor.shape, "size", node)
     if attr == "ndim":
@@ -158,7 +158,7 @@ def _module_attr(owner: ModuleObj, attr: str, node: cst.CSTNode) -> Any:
     if info is None and attr in {"in_features", "out_features"}:
         # A checkpoint records no module attributes; a Linear's sizes are its weight's.
         weight = model.tensor(owner.child("weight"))
-        if weight is not None and len(weight.shape) == 2:
+        if weight is not None and weight.sized and len(weight.shape) == 2:
             return weight.shape[1] if attr == "in_features" else weight.shape[0]
     if model.is_opaque(path) or not model.manifest.modules or owner.prefix \
             or attr.startswith("_") or attr == "module":
@@ -355,7 +355,7 @@ def call_parameter_method(it: Evaluator, receiver: ParamObj, name: str, args: li
                           kwargs: dict[str, Any], node: cst.Call) -> Any:
     if name in {"dim", "numel"}:
         tensor = receiver.model.tensor(receiver.name)
-        if tensor is None:
+        if tensor is None or not tensor.sized:
             return UNKNOWN
         return len(tensor.shape) if name == "dim" else tensor.numel
     if name == "requires_grad_":

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 def from_manifest(manifest: Manifest, node: cst.CSTNode | None, origin: str,
                   strip: str = "") -> StateDict:
-    items = {t.name: TensorVal(t.shape) for t in manifest.state_dict_tensors()}
+    items = {t.name: TensorVal(t.known_shape) for t in manifest.state_dict_tensors()}
     return StateDict(items, origin=origin, node=node, label=manifest.name)
 
 
@@ -83,7 +83,7 @@ def public_weights(interp: Evaluator, public: PublicCheckpoint | Qualified | Non
         public = torchvision_weights(public.name)
     if public is None:
         return UNKNOWN
-    items = {public.prefix + t.name: TensorVal(t.shape)
+    items = {public.prefix + t.name: TensorVal(t.known_shape)
              for t in public.manifest.state_dict_tensors()}
     # Judged where it is loaded or merged (FZL301 at the load, FZL305, FZL306), not at the
     # line that names it: a release known by name is not a file the user has looked into.
@@ -119,7 +119,7 @@ def of_module(module: ModuleObj, node: cst.CSTNode) -> StateDict:
     """`module.state_dict()`: keys relative to the module, behind any wrapper prefix."""
     manifest = module.model.manifest
     base = module.path + "." if module.path else ""
-    items = {module.prefix + t.name[len(base):]: TensorVal(t.shape)
+    items = {module.prefix + t.name[len(base):]: TensorVal(t.known_shape)
              for t in manifest.state_dict_tensors() if t.name.startswith(base)}
     return StateDict(items, origin="model", node=node, model=module.model,
                      label=module.model.label)

@@ -169,7 +169,8 @@ def out_features_mutated(ctx: Context) -> Iterator[Finding]:
         if fact is not None:
             tensors = fact.model.manifest.parameters_under(fact.path)
             weight = next((t for t in tensors if t.name == f"{fact.path}.weight"), None)
-            shape = f" `{weight.name}` stays {list(weight.shape)}" if weight else ""
+            shape = f" `{weight.name}` stays {list(weight.shape)}" \
+                if weight is not None and weight.sized else ""
             yield Finding(stmt, f"setting `{attr}` on `{fact.path}` changes an attribute, not "
                                 f"the layer:{shape or ' the weight keeps its shape'}; replace "
                                 f"the layer with a new one of the size you want",

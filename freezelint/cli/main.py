@@ -679,16 +679,17 @@ def params(model_spec: str | None, model_args: tuple[str, ...], trust_local_mode
         from freezelint.cli.tree import draw
 
         _echo_rich(draw(manifest))
-    rows = [(p.name, _shape(p.shape), p.dtype) for p in manifest.parameters]
+    rows = [(p.name, _shape(p.shape) if p.sized else "?", p.dtype) for p in manifest.parameters]
     if rows and flat:
         click.echo(_table(rows))
     if manifest.buffers and flat:
         click.echo("\nbuffers:")
-        click.echo(_table([(b.name, _shape(b.shape), b.dtype
+        click.echo(_table([(b.name, _shape(b.shape) if b.sized else "?", b.dtype
                             + ("" if b.persistent else "  (not in state_dict)"))
                            for b in manifest.buffers]))
     total = (f"{plural(len(manifest.parameters), 'parameter')}, "
-             f"{human(manifest.total_numel)} elements")
+             + (f"{human(manifest.total_numel)} elements" if manifest.sized
+                else "some shapes unknown"))
     if manifest.buffers:
         total += f", {plural(len(manifest.buffers), 'buffer')}"
     prefix = manifest.meta.get("stripped_prefix")

@@ -229,7 +229,10 @@ def _state_text(total: Counts) -> Text:
 
 def _tensor_label(tensor: TensorInfo, state: dict[str, State] | None) -> Text:
     label = Text(tensor.name.rpartition(".")[2])
-    label.append(f"  [{', '.join(str(s) for s in tensor.shape)}]  {human(tensor.numel)}")
+    if tensor.sized:
+        label.append(f"  [{', '.join(str(s) for s in tensor.shape)}]  {human(tensor.numel)}")
+    else:
+        label.append("  [shape unknown]")
     if tensor.dtype != "float32":
         label.append(f"  {tensor.dtype}")
     if state is not None:

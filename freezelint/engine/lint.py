@@ -230,7 +230,9 @@ def _optimizer_summary(built: OptimizerBuilt, positions: object) -> OptimizerSum
         model=model.label,
         trained=len(trained) if trained is not None else None,
         total=len(built.trainable),
-        trained_numel=sum(sizes.get(n, 0) for n in trained) if trained is not None else None,
+        # (no element counts for a model whose shapes are not all known)
+        trained_numel=sum(sizes.get(n, 0) for n in trained)
+        if trained is not None and model.manifest.sized else None,
         total_numel=sum(sizes.get(n, 0) for n in built.trainable),
     )
 

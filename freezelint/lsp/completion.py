@@ -97,10 +97,12 @@ def _candidates(models: list[Manifest]) -> list[tuple[str, types.CompletionItemK
     for manifest in models:
         for tensor in manifest.parameters:
             add(tensor.name, types.CompletionItemKind.Field,
-                f"{list(tensor.shape)} {tensor.dtype} · parameter of {manifest.name}")
+                f"{list(tensor.shape) if tensor.sized else '[?]'} {tensor.dtype} · "
+                f"parameter of {manifest.name}")
         for tensor in manifest.buffers:
             add(tensor.name, types.CompletionItemKind.Variable,
-                f"{list(tensor.shape)} {tensor.dtype} · buffer of {manifest.name}")
+                f"{list(tensor.shape) if tensor.sized else '[?]'} {tensor.dtype} · "
+                f"buffer of {manifest.name}")
         module_types = {info.path: info.type for info in manifest.modules}
         for path in manifest.module_paths:
             kind_name = module_types.get(path, "?")

@@ -21,7 +21,7 @@ from freezelint.common.torch_api import HOVER_PREFIXES
 from freezelint.engine.lint import NameMatch
 from freezelint.lsp.linting import LintResult
 from freezelint.lsp.text import contains
-from freezelint.models.manifest import Manifest
+from freezelint.models.manifest import Manifest, TensorInfo
 from freezelint.models.suggest import suggestions
 
 SHOWN = 8  # names listed before "... and N more"
@@ -81,7 +81,7 @@ def describe_real_name(literal: str, models: list[Manifest]) -> str | None:
                     return f"parameter of `{manifest.name}`: {_name_text(name, manifest, 'parameter')}"
             for tensor in manifest.buffers:
                 if tensor.name == name:
-                    return (f"buffer of `{manifest.name}`: `{name}` {list(tensor.shape)} "
+                    return (f"buffer of `{manifest.name}`: `{name}` {_shape(tensor)} "
                             f"{tensor.dtype}")
             if name and name in manifest.module_paths:
                 count = len(manifest.parameters_under(name))
@@ -131,7 +131,13 @@ def _name_text(name: str, manifest: Manifest | None, domain: str) -> str:
     if tensor is None:
         return f"`{name}`"
     owner = f" in {_module_text(tensor.module, manifest)}" if tensor.module else ""
-    return f"`{name}` {list(tensor.shape)}{owner}"
+    return f"`{name}` {_shape(tensor)}{owner}"
+
+
+def _shape(tensor: TensorInfo) -> str:
+    """`[768, 3072]`, or what is known of a shape the static class reader could not work
+    out."""
+    return str(list(tensor.shape)) if tensor.sized else "(shape unknown)"
 
 
 def _module_text(path: str, manifest: Manifest | None) -> str:

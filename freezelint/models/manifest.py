@@ -27,15 +27,27 @@ class TensorInfo:
     """One parameter or buffer: its dotted name, shape and dtype.
 
     `persistent` only matters for buffers: a non-persistent buffer is not in `state_dict()`.
+    `sized` is False when the name is known but the shape is not (the static class reader on
+    a layer built from a size it could not evaluate: `nn.Linear(width, n)` with `width` from
+    the command line). `shape` is then `()` and means nothing: what compares, prints or
+    computes with shapes reads `known_shape` (None) and says nothing about it.
     """
 
     name: str
     shape: tuple[int, ...]
     dtype: str = "float32"
     persistent: bool = True
+    sized: bool = True
+
+    @property
+    def known_shape(self) -> tuple[int, ...] | None:
+        return self.shape if self.sized else None
 
     @property
     def numel(self) -> int:
+        """The element count (0 when the shape is unknown: see `Manifest.sized`)."""
+        if not self.sized:
+            return 0
         count = 1
         for size in self.shape:
             count *= size
@@ -216,6 +228,11 @@ class Manifest:
     def total_numel(self) -> int:
         return sum(p.numel for p in self.parameters)
 
+    @property
+    def sized(self) -> bool:
+        """Whether every parameter's and buffer's shape is known (element counts are)."""
+        return all(t.sized for t in (*self.parameters, *self.buffers))
+
     # -- edits ---------------------------------------------------------------------------
     def replace_module(self, path: str, new_params: Iterable[TensorInfo],
                        new_modules: Iterable[ModuleInfo]) -> Manifest:
@@ -346,9 +363,11 @@ def iter_children(manifest: Manifest, path: str) -> Iterator[str]:
 
 
 def _tensor_json(t: TensorInfo) -> dict[str, Any]:
-    return {"name": t.name, "shape": list(t.shape), "dtype": t.dtype}
+    return {"name": t.name, "shape": list(t.shape) if t.sized else None, "dtype": t.dtype}
 
 
 def _tensor_from(doc: dict[str, Any]) -> TensorInfo:
-    return TensorInfo(str(doc["name"]), tuple(int(s) for s in doc["shape"]),
-                      str(doc.get("dtype", "float32")), bool(doc.get("persistent", True)))
+    shape = doc["shape"]  # null: the name is known, the shape is not
+    return TensorInfo(str(doc["name"]), () if shape is None else tuple(int(s) for s in shape),
+                      str(doc.get("dtype", "float32")), bool(doc.get("persistent", True)),
+                      sized=shape is not None)

@@ -50,7 +50,7 @@ class Module:
 @dataclass(frozen=True)
 class Tensor:
     name: str  # relative to the layer
-    shape: tuple[int, ...]
+    shape: tuple[int, ...] | None  # None: depends on a size the caller could not evaluate
     buffer: bool = False
     persistent: bool = True
 
@@ -85,16 +85,23 @@ def modelled(name: str) -> bool:
     return _table()["classes"].get(name) is not None
 
 
-def layer(name: str, args: list[Any], kwargs: dict[str, Any]) -> list[Record] | None:
+def layer(name: str, args: list[Any], kwargs: dict[str, Any],
+          unsized: bool = False) -> list[Record] | None:
     """The records `torch.nn.<name>(*args, **kwargs)` registers, in `named_modules()` order
-    (each module followed by its own parameters and buffers), or None when unknown."""
+    (each module followed by its own parameters and buffers), or None when unknown.
+
+    `unsized`: a size argument (kind `size`: a width, a kernel size) may be UNKNOWN_ARG.
+    The names do not depend on sizes, so they are still given, with the shapes that depend
+    on an unknown size None (and such sizes left out of a module's attributes). A flag, a
+    count or a None-or-size switch that is unknown still makes the whole layer unknown."""
     spec = _table()["classes"].get(name)
-    return None if spec is None else evaluate(spec, args, kwargs)
+    return None if spec is None else evaluate(spec, args, kwargs, unsized)
 
 
-def evaluate(spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> list[Record] | None:
+def evaluate(spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any],
+             unsized: bool = False) -> list[Record] | None:
     """`layer` for one class description of the table."""
-    values = _bind(spec, args, kwargs)
+    values = _bind(spec, args, kwargs, unsized)
     if values is None:
         return None
     case = _case(spec, values)
@@ -103,7 +110,8 @@ def evaluate(spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> l
     return _expand(case, values)
 
 
-def _bind(spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+def _bind(spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any],
+          unsized: bool = False) -> dict[str, Any] | None:
     params = spec["params"]
     if spec.get("any_args"):
         return {}  # nn.Identity(*args, **kwargs) ignores them
@@ -130,6 +138,8 @@ def _bind(spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> dict
             return None
         if kind == FREE:
             continue
+        if isinstance(value, Unknown) and unsized and kind == "size":
+            continue  # names do not depend on it; the shapes that do are unknown
         if isinstance(value, Unknown) or not _valid(kind, value):
             return None
     return values
@@ -156,6 +166,9 @@ def _is_int(value: Any) -> bool:
 
 def _case(spec: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
     same = {p["name"]: p["same_as"] for p in spec["params"] if "same_as" in p}
+    if any(isinstance(values.get(other), Unknown) and values.get(arg) is not None
+           for arg, other in same.items()):
+        return None  # MultiheadAttention(d, h, kdim=64) with d unknown: kdim == d or not?
     for case in spec["cases"]:
         if all(_switch(values[arg], values.get(same.get(arg, ""))) == want
                for arg, want in case["when"].items()):
@@ -194,12 +207,25 @@ def _expand(case: dict[str, Any], values: dict[str, Any]) -> list[Record] | None
     return records
 
 
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _unknown_in(expression: str, values: dict[str, Any]) -> bool:
+    """Whether `expression` (a dimension: `4*hidden_size`, `*kernel_size`) reads an
+    argument whose value is unknown."""
+    return any(isinstance(values.get(name), Unknown) for name in _NAME.findall(expression))
+
+
 def _record(entry: dict[str, Any], values: dict[str, Any], index: int) -> Record:
     if "m" in entry:
-        attrs = tuple((k, _dim(v, values)) for k, v in entry.get("attrs", {}).items())
+        attrs = tuple((k, _dim(v, values)) for k, v in entry.get("attrs", {}).items()
+                      if not _unknown_in(v, values))
         return Module(entry["m"].replace("{i}", str(index)), entry["type"], attrs)
     if "splice" in entry:
         return Splice(entry["at"].replace("{i}", str(index)), values[entry["splice"]])
+    name = (entry.get("p") or entry["b"]).replace("{i}", str(index))
+    if any(_unknown_in(dim, values) for dim in entry["shape"]):
+        return Tensor(name, None, buffer="b" in entry, persistent=entry.get("persistent", True))
     shape: list[int] = []
     for dim in entry["shape"]:
         if dim.startswith("*"):
@@ -207,7 +233,6 @@ def _record(entry: dict[str, Any], values: dict[str, Any], index: int) -> Record
             shape.extend(value if isinstance(value, (tuple, list)) else (value,))
         else:
             shape.append(_dim(dim, values))
-    name = (entry.get("p") or entry["b"]).replace("{i}", str(index))
     return Tensor(name, tuple(shape), buffer="b" in entry,
                   persistent=entry.get("persistent", True))
 

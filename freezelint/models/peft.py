@@ -182,6 +182,8 @@ def apply_lora(manifest: Manifest, spec: LoraSpec, model_type: str | None = None
         raise PeftUnsupported(f"bias={spec.bias!r}")
     if not manifest.modules:
         raise PeftUnsupported("the base model's module tree is not known")
+    if not manifest.sized:  # LoRA's A and B take their sizes from the layers they wrap
+        raise PeftUnsupported("the base model's shapes are not all known")
     targets = spec.target_modules
     if targets is None:
         default = default_targets(model_type)

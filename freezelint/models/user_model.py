@@ -74,8 +74,8 @@ def static_user_model(spec: str, kwargs: dict[str, Any] | None = None,
         manifest = read_class(source, name, dict(kwargs or {}))
     except (LookupError, RecursionError):
         return None
-    if manifest is None or manifest.holes or not manifest.parameters:
-        return None
+    if manifest is None or manifest.holes or not manifest.parameters or not manifest.sized:
+        return None  # (names alone are not what `params` or a build would give)
     return replace(manifest, name=spec, meta={**manifest.meta, "spec": spec})
 
 

@@ -50,19 +50,15 @@ def to_manifest(root: O.Built, name: str, source: str, meta: dict[str, Any]) -> 
                 tied.append((join(prefix, leaf), seen_tensors[id(param)]))
                 continue
             seen_tensors[id(param)] = join(prefix, leaf)
-            if param.shape is None:
-                holes.append(join(prefix, leaf))
-            else:
-                params.append(TensorInfo(join(prefix, leaf), tuple(param.shape)))
+            # a shape the reader could not evaluate: the name is known, the shape is not
+            params.append(TensorInfo(join(prefix, leaf), tuple(param.shape or ()),
+                                     sized=param.shape is not None))
         for leaf, (tensor, persistent) in module.buffers.items():
             if tensor is None or id(tensor) in seen_tensors:
                 continue
             seen_tensors[id(tensor)] = join(prefix, leaf)
-            if tensor.shape is None:
-                holes.append(join(prefix, leaf))
-            else:
-                buffers.append(TensorInfo(join(prefix, leaf), tuple(tensor.shape),
-                                          persistent=persistent))
+            buffers.append(TensorInfo(join(prefix, leaf), tuple(tensor.shape or ()),
+                                      persistent=persistent, sized=tensor.shape is not None))
         holes.extend(join(prefix, hole) for hole in sorted(module.holes))
         for alias in module.aliases:
             aliases.append(tuple(join(prefix, n) for n in alias))
@@ -106,12 +102,12 @@ def built_from_manifest(manifest: Manifest, path: str = "") -> O.Built:
         rel = relative(tensor.name)
         if rel:
             owner_path, _, leaf = rel.rpartition(".")
-            _owner(by_path, owner_path).params[leaf] = O.Param(tuple(tensor.shape))
+            _owner(by_path, owner_path).params[leaf] = O.Param(tensor.known_shape)
     for tensor in manifest.buffers:
         rel = relative(tensor.name)
         if rel:
             owner_path, _, leaf = rel.rpartition(".")
-            _owner(by_path, owner_path).buffers[leaf] = (O.Tensor(tuple(tensor.shape)),
+            _owner(by_path, owner_path).buffers[leaf] = (O.Tensor(tensor.known_shape),
                                                          tensor.persistent)
     for hole in manifest.holes:
         rel = relative(hole)

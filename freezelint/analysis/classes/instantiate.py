@@ -339,7 +339,7 @@ class InstantiatingReader(Interpreter):
     def layer(self, class_name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """A torch.nn layer from the generated table; a hole when it cannot be evaluated."""
         records = nn_table.layer(class_name, [_table_arg(a) for a in args],
-                                 {k: _table_arg(v) for k, v in kwargs.items()})
+                                 {k: _table_arg(v) for k, v in kwargs.items()}, unsized=True)
         if records is None:
             return O.Hole()
         by_path: dict[str, O.Built] = {}

@@ -32,7 +32,7 @@ CONTAINERS = frozenset({SEQUENTIAL, MODULE_LIST, MODULE_DICT, PARAMETER_LIST, PA
 class Param:
     """An `nn.Parameter` (identity matters: tying registers one object twice)."""
 
-    shape: tuple[int, ...] | None  # None: could not be evaluated (the name is a hole)
+    shape: tuple[int, ...] | None  # None: could not be evaluated (the name is still known)
 
 
 @dataclass(eq=False)

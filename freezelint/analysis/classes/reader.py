@@ -263,12 +263,12 @@ class ClassReader(InstantiatingReader):
             key = args[0] if args else kwargs.get("name")
             tensor = args[1] if len(args) > 1 else kwargs.get("tensor")
             persistent = args[2] if len(args) > 2 else kwargs.get("persistent", True)
-            if not isinstance(key, str) or not isinstance(persistent, bool) or self.uncertain:
+            if not isinstance(key, str) or not isinstance(persistent, bool) or self.uncertain \
+                    or not (tensor is None or isinstance(tensor, O.Tensor)):
+                # a value that may be None (no buffer in state_dict) or a tensor: unknown
                 owner.hole("" if not isinstance(key, str) else str(key))
                 return None
-            owner.buffers[str(key)] = (tensor if isinstance(tensor, O.Tensor)
-                                       else (None if tensor is None else O.Tensor(None)),
-                                       persistent)
+            owner.buffers[str(key)] = (tensor, persistent)
             return None
         if name == "append" and owner.container in O.CONTAINERS and args:
             self.register(owner, owner.next_index(), args[0], None)
