@@ -190,6 +190,12 @@ def test_shapes_come_from_the_checkpoint(cache: Path) -> None:
     ({"num_hidden_layers": 6}, lambda t: t, "layer count"),
     # Untied where the zoo's class ties: not followed.
     ({"num_hidden_layers": 4, "tie_word_embeddings": False}, lambda t: t, "tie_word_embeddings"),
+    # Tied where the zoo's class ties nothing (the names are the saved class's, LLaMA's
+    # lm_head.weight would be tied to an embedding the zoo does not name): not followed.
+    ({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2,
+      "tie_word_embeddings": True},
+     lambda t: _saved("transformers/LlamaForCausalLM", {"num_hidden_layers": 2}),
+     "ties nothing"),
     # No class the checkpoint was saved from.
     ({"num_hidden_layers": 4, "architectures": None}, lambda t: t, "architectures"),
 ])
@@ -200,12 +206,14 @@ def test_a_checkpoint_the_zoo_does_not_describe_exactly_is_unknown(
     (snapshot / "config.json").write_text(json.dumps(doc))
     _safetensors(snapshot / "model.safetensors",
                  tensors(_saved("transformers/BertForMaskedLM", {"num_hidden_layers": 4})))
-    assert resolve_checkpoint("my-org/odd", "AutoModelForMaskedLM", None) is None
+    saved = str(doc["architectures"][0]) if doc["architectures"] else "BertForMaskedLM"
+    auto = "AutoModelForCausalLM" if "Causal" in saved else "AutoModelForMaskedLM"
+    assert resolve_checkpoint("my-org/odd", auto, None) is None
     with pytest.raises(CacheError, match=reason):
-        cached_manifest("hf-cache:my-org/odd:BertForMaskedLM")
-    code = """
-    from transformers import AutoModelForMaskedLM
-    model = AutoModelForMaskedLM.from_pretrained("my-org/odd")
+        cached_manifest(f"hf-cache:my-org/odd:{saved}")
+    code = f"""
+    from transformers import {auto}
+    model = {auto}.from_pretrained("my-org/odd")
     """
     assert "FZL101" not in [d.rule for d in _lint(code, "no.such.name")]
 

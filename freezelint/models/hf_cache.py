@@ -178,8 +178,8 @@ def _cached_manifest(repo_id: str, class_name: str, folder: Path) -> Manifest:
     shapes = _verified(saved, tensors, repo_id, stored_class)
     target = saved
     if class_name != stored_class:
+        # Same configuration class: its defaults, checked on the saved class, tie the same.
         target = _at_layers(_zoo_class(class_name, model_type, repo_id).name, layers, repo_id)
-        _check_ties(target, config, repo_id)
     manifest = _with_shapes(target, shapes, _prefix_map(target, saved))
     meta = {**manifest.meta, "hf_id": repo_id, "cache": str(folder), "layers": layers,
             "description": f"transformers {class_name}.from_pretrained({repo_id!r}) "
@@ -319,11 +319,18 @@ def _layers_shown(model_id: str, tensors: dict[str, TensorInfo],
 
 
 def _check_ties(manifest: Manifest, config: dict[str, Any], repo_id: str) -> None:
-    """The zoo's ties are those of the default configuration; a checkpoint that unties
-    them (`tie_word_embeddings: false` where the default ties) is not followed."""
-    if manifest.tied and config.get("tie_word_embeddings") is False:
+    """The zoo's ties are those of the default configuration. A checkpoint that unties them
+    (`tie_word_embeddings: false` where the default ties), or says it ties where the zoo's
+    class ties nothing (LLaMA-3.2-1B: the default does not tie, and which names would is not
+    recorded), is not followed. Checked on the class the checkpoint was saved from: the
+    configuration then ties as the zoo's defaults do, for every class of that type."""
+    tie = config.get("tie_word_embeddings")
+    if manifest.tied and tie is False:
         raise CacheError(f"{repo_id}: tie_word_embeddings is false where the zoo's "
                          f"{manifest.name} ties {manifest.tied[0][0]}")
+    if not manifest.tied and tie is True:
+        raise CacheError(f"{repo_id}: tie_word_embeddings is true where the zoo's "
+                         f"{manifest.name} ties nothing")
 
 
 def _verified(saved: Manifest, tensors: dict[str, TensorInfo], repo_id: str,
