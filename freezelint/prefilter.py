@@ -96,9 +96,9 @@ def _uses_project_module(text: str) -> bool:
 
 
 def worth_linting(text: str, *, explicit_model: bool) -> bool:
-    explicit_model = explicit_model or any(p.search(text) for p in _OWN_MODEL) \
-        or _uses_project_module(text)
     if _names_a_zoo_model(text) or _model_free_finding_possible(text):
         return True
-    return explicit_model and (MODEL_FOOTHOLDS.search(text) is not None
-                               or has_syntactic_patterns(text))
+    if not (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)):
+        return False
+    return explicit_model or any(p.search(text) for p in _OWN_MODEL) \
+        or _uses_project_module(text)

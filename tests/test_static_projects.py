@@ -1,7 +1,7 @@
 """The user's model class reached the ways real projects reach it (issue 14): a project module
 imported by name (`import mingpt.model`, `from mingpt import model as gpt`, `import pkg.nets
-as N`, `from . import nets`, `getattr(module, "Class")`), in a `src/` layout or a configured
-source root, and configs made by staticmethods and classmethods (minGPT's
+as N`, `from . import nets`, `getattr(module, "Class")`), in a `src/` layout, a configured
+source root or a namespace package, and configs made by staticmethods and classmethods (minGPT's
 `GPT.get_default_config()` CfgNode completed by the caller, a `from_config` classmethod
 returning `cls(...)`, dataclass presets and `dataclasses.replace`).
 
@@ -81,6 +81,12 @@ IDIOMS = [
         cfg.num_classes = 5
         model = V.VisionTransformer.from_config(cfg, depth=2)
         """, "blocks.2.", ("vit_configs.py",)),
+    Idiom("namespace-package-submodule", "namespace", """\
+        from nets import vit_configs
+
+        cfg = vit_configs.ViTConfig(embed_dim=32, depth=2, num_heads=2, num_classes=3)
+        model = vit_configs.VisionTransformer.from_config(cfg)
+        """, "blocks.2.", ("vit_configs.py",)),
     Idiom("module-dict-staticmethod-preset", "root", """\
         import vit_configs
 
@@ -94,7 +100,7 @@ def _layout(tmp_path: Path, idiom: Idiom) -> tuple[Path, list[Path]]:
     """The project on disk: (the script, the folders Python would import from)."""
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
     code_dir = {"root": tmp_path, "src": tmp_path / "src", "roots": tmp_path / "lib",
-                "package": tmp_path / "app"}[idiom.layout]
+                "package": tmp_path / "app", "namespace": tmp_path / "nets"}[idiom.layout]
     code_dir.mkdir(exist_ok=True)
     if idiom.layout == "roots":
         (tmp_path / "pyproject.toml").write_text(
@@ -110,9 +116,10 @@ def _layout(tmp_path: Path, idiom: Idiom) -> tuple[Path, list[Path]]:
         script = code_dir / "train.py"
     else:
         (tmp_path / "scripts").mkdir()
-        script = tmp_path / ("train.py" if idiom.layout == "root" else "scripts/train.py")
+        script = tmp_path / ("train.py" if idiom.layout in {"root", "namespace"}
+                             else "scripts/train.py")
     script.write_text(textwrap.dedent(idiom.script))
-    return script, [tmp_path if idiom.layout == "package" else code_dir]
+    return script, [tmp_path if idiom.layout in {"package", "namespace"} else code_dir]
 
 
 def _ran(tmp_path: Path) -> list[Path]:
