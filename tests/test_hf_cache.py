@@ -119,13 +119,24 @@ def test_another_head_keeps_the_checkpoint_body_and_leaves_the_fresh_head_unknow
     assert not any(p.name.startswith("classifier.") for p in classifier.parameters)
 
 
-def test_a_wrong_name_is_reported_with_the_right_one_and_the_right_one_is_quiet(
-        cache: Path) -> None:
-    _bert(cache)
-    code = """
+@pytest.mark.parametrize("code", [
+    """
     from transformers import AutoModelForMaskedLM
     model = AutoModelForMaskedLM.from_pretrained("my-org/bert-4l")
+    """,
     """
+    from transformers import AutoConfig, AutoModelForMaskedLM
+    config = AutoConfig.from_pretrained("my-org/bert-4l")
+    model = AutoModelForMaskedLM.from_config(config)
+    """,
+    """
+    import transformers
+    model = transformers.BertForMaskedLM.from_pretrained("my-org/bert-4l")
+    """,
+], ids=["auto", "from_config", "class"])
+def test_a_wrong_name_is_reported_with_the_right_one_and_the_right_one_is_quiet(
+        cache: Path, code: str) -> None:
+    _bert(cache)
     right = "bert.encoder.layer.3.output.dense.weight"
     assert "FZL101" not in [d.rule for d in _lint(code, right)]
     found = [d for d in _lint(code, "bert.encoder.layers.3.output.dense.weight")
