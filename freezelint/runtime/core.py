@@ -156,6 +156,8 @@ def audit(model: Module, optimizer: Any = None, *, checkpoint: Any = None,
     findings = [
         *live_checks.nothing_trainable(live),
         *live_checks.trainable_not_optimized(live),
+        *live_checks.shared_between_groups(live),
+        *live_checks.empty_groups(live),
         *live_checks.optimizer_stale(live),
         *live_checks.frozen_in_optimizer(live),
         *live_checks.stale_gradients(live),

@@ -139,6 +139,43 @@ def trainable_not_optimized(live: LiveState) -> Iterator[LiveFinding]:
                   f"never updated; freeze them or add a group", names=tuple(missing))
 
 
+def shared_between_groups(live: LiveState) -> Iterator[LiveFinding]:
+    """FZL207: a parameter in two param groups. torch refuses that inside one optimizer
+    (ValueError "some parameters appear in more than one parameter group") unless
+    `param_groups` was edited by hand, but not across optimizers: two optimizers then step
+    the same tensor, each with its own learning rate and moments."""
+    seen: dict[int, int] = {}
+    for param in (p for opt in live.optimizers for g in opt.param_groups for p in g["params"]):
+        seen[id(param)] = seen.get(id(param), 0) + 1
+    shared = [p.name for p in live.params if seen.get(id(p.tensor), 0) > 1]
+    if not shared:
+        return
+    where = "two optimizers" if len(live.optimizers) > 1 else "two param groups"
+    yield LiveFinding("FZL207",
+                      f"{plural(len(shared), 'parameter')} of `{live.label}` "
+                      f"({_names(shared)}) are in {where}: each update steps them again, "
+                      f"with another learning rate and other moments",
+                      names=tuple(shared))
+
+
+def empty_groups(live: LiveState) -> Iterator[LiveFinding]:
+    """FZL208: a param group that holds no parameter: its learning rate and weight decay
+    apply to nothing (torch accepts it without a word)."""
+    for opt in live.optimizers:
+        for index, group in enumerate(opt.param_groups):
+            if not list(group["params"]):
+                settings = ", ".join(f"{k}={group[k]!r}" for k in ("lr", "weight_decay")
+                                     if k in group)
+                yield LiveFinding("FZL208",
+                                  f"param group {index} of {type(opt).__name__} holds no "
+                                  f"parameter: its settings ({settings}) apply to nothing")
+
+
+def _names(names: list[str], limit: int = 2) -> str:
+    shown = ", ".join(f"`{n}`" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def _covering_modules(live: LiveState, missing: set[str]) -> list[str]:
     """The shortest module paths all of whose parameters are missing, so that a left-out
     backbone reads `v` and an unfrozen last block `v.blocks.11`, not 150 parameter names."""
