@@ -77,8 +77,8 @@ IDIOMS = [
 
         from . import vit_configs as V
 
-        cfg = V.ViTConfig.tiny()
-        cfg.num_classes = 5
+        cfg = replace(V.ViTConfig.tiny(), num_classes=5)
+        cfg.mlp_ratio = 2.0
         model = V.VisionTransformer.from_config(cfg, depth=2)
         """, "blocks.2.", ("vit_configs.py",)),
     Idiom("namespace-package-submodule", "namespace", """\

@@ -307,6 +307,16 @@ class Interpreter(Evaluator):
             return link.class_attribute(self, owner.klass, attr, node)  # type: ignore[attr-defined]
         return super().get_attr(owner, attr, node)
 
+    def call(self, callee: Any, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+        if isinstance(callee, Qualified) and callee.name == "dataclasses.replace" and args \
+                and self.project_imports:
+            from freezelint.analysis.classes import link  # a config of the project's own
+
+            replaced = link.replace_config(self, args, kwargs, node)
+            if replaced is not link.MISSING:
+                return replaced
+        return super().call(callee, args, kwargs, node)
+
     def exec_del(self, target: cst.BaseExpression, frame: Frame) -> None:
         if isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:

@@ -312,12 +312,8 @@ class InstantiatingReader(Interpreter):
             return builtins.ordered_dict(args, kwargs)
         if last in _CONSTRUCTED:
             return O.namespace(None, kwargs)
-        if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], O.Namespace) \
-                and args[0].cls is not None and args[0].cls.dataclass:
-            klass = args[0].cls  # a new instance: __init__ (and __post_init__) run again
-            fields = [n for owner in reversed(klass.mro()) for n in _fields(owner.node)]
-            return self.plain_instance(klass, [], {**{f: args[0].attrs.get(f, UNKNOWN)
-                                                      for f in fields}, **kwargs}, node)
+        if name == "dataclasses.replace":
+            return self.replace_dataclass(args, kwargs, node)
         if name in {"copy.deepcopy", "copy.copy"} and args:
             return copy_built(args[0]) if isinstance(args[0], O.Built) else args[0]
         if name == "functools.partial" and args:
@@ -418,6 +414,18 @@ class InstantiatingReader(Interpreter):
         if found is not None:
             self.run_method(found[0], found[1], instance, args, kwargs, node)
         return instance
+
+    def replace_dataclass(self, args: list[Any], kwargs: dict[str, Any],
+                          node: cst.CSTNode) -> Any:
+        """`dataclasses.replace(config, n_layer=4)` of a project dataclass: a new instance
+        (its __init__ and __post_init__ run again); anything else is unknown."""
+        if len(args) != 1 or not isinstance(args[0], O.Namespace) or args[0].cls is None \
+                or not args[0].cls.dataclass:
+            return UNKNOWN
+        klass = args[0].cls
+        fields = [n for owner in reversed(klass.mro()) for n in _fields(owner.node)]
+        return self.plain_instance(klass, [], {**{f: args[0].attrs.get(f, UNKNOWN)
+                                                  for f in fields}, **kwargs}, node)
 
     def class_attributes(self, klass: O.ClassValue) -> dict[str, Any]:
         cached = self.class_attrs.get(klass.node)

@@ -50,6 +50,7 @@ __all__ = [
     "module_attribute",
     "project_import",
     "project_module",
+    "replace_config",
 ]
 
 
@@ -178,6 +179,15 @@ def class_attribute(it: Evaluator, klass: O.ClassValue, attr: str, node: cst.CST
 def _scalar(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float, str, bool, tuple))
                              and not is_unknown(value))
+
+
+def replace_config(it: Evaluator, args: list[Any], kwargs: dict[str, Any],
+                   node: cst.CSTNode) -> Any:
+    """`dataclasses.replace(config, ...)` in the script, on a config of a project dataclass
+    (MISSING for anything else: the library call it is)."""
+    if not args or not isinstance(args[0], O.Namespace):
+        return MISSING
+    return _link(it).reader.replace_dataclass(list(args), dict(kwargs), node)
 
 
 class _ModuleDict(dict):  # type: ignore[type-arg]
