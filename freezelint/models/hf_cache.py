@@ -172,7 +172,7 @@ def _cached_manifest(repo_id: str, class_name: str, folder: Path) -> Manifest:
     stored_class = architectures[0]
     tensors = stored_tensors(folder, repo_id)
     saved = _zoo_class(stored_class, model_type, repo_id)
-    layers = _layers_shown(saved.name, tensors, config)
+    layers = _layers_shown(saved.name, tensors, config, repo_id)
     saved = _at_layers(saved.name, layers, repo_id)
     _check_ties(saved, config, repo_id)
     shapes = _verified(saved, tensors, repo_id, stored_class)
@@ -298,8 +298,8 @@ def _at_layers(model_id: str, layers: int | None, repo_id: str) -> Manifest:
         raise CacheError(f"{repo_id}: {error}") from None
 
 
-def _layers_shown(model_id: str, tensors: dict[str, TensorInfo],
-                  config: dict[str, Any]) -> int | None:
+def _layers_shown(model_id: str, tensors: dict[str, TensorInfo], config: dict[str, Any],
+                  repo_id: str) -> int | None:
     """The layer count the stored keys show for the repeated blocks the zoo measured
     (every block must agree, and the configuration too when it states one)."""
     knob = stored_knob(model_id, "num_hidden_layers")
@@ -313,8 +313,8 @@ def _layers_shown(model_id: str, tensors: dict[str, TensorInfo],
         counts.add((max(indices) + 1 - first if indices else 0) + offset)
     stated = {config[k] for k in _LAYER_KEYS if isinstance(config.get(k), int)}
     if len(counts) != 1 or (stated and not counts <= stated):
-        raise CacheError(f"the layer count of the stored keys ({sorted(counts)}) is not one "
-                         f"the configuration states ({sorted(stated)})")
+        raise CacheError(f"{repo_id}: the layer count of the stored keys ({sorted(counts)}) is "
+                         f"not one the configuration states ({sorted(stated)})")
     return counts.pop()
 
 
