@@ -311,10 +311,14 @@ def test_hostile_cache_files_give_a_clear_message_not_a_traceback(
     assert "Traceback" not in run.stderr and "evil/model" in run.stderr, run.stderr
 
 
-def test_a_model_built_live_with_a_non_default_configuration(cache: Path) -> None:
-    """transformers at the zoo's version builds a small GPT-2 on the meta device; its
-    `config.json` and the keys `save_pretrained` keeps (tied `lm_head.weight` dropped) make
-    the cache. The resolved manifest equals the live model's names and shapes."""
+@pytest.mark.torch
+@pytest.mark.parametrize("saved", ["safetensors", "sharded", "pytorch_model.bin"])
+def test_a_model_built_live_with_a_non_default_configuration(cache: Path, saved: str) -> None:
+    """transformers at the zoo's version builds a small GPT-2 and saves it into the cache's
+    snapshot: with `save_pretrained` (`model.safetensors`, or shards and their index; the
+    tied `lm_head.weight` stored once), or as transformers 4 wrote `pytorch_model.bin`
+    (`torch.save` of the state dict: both tied names). The resolved manifest equals the live
+    model's names and shapes."""
     transformers = pytest.importorskip("transformers")
     torch = pytest.importorskip("torch")
     import importlib.metadata
@@ -324,17 +328,16 @@ def test_a_model_built_live_with_a_non_default_configuration(cache: Path) -> Non
         pytest.skip("transformers at another version than the zoo's")
     config = transformers.GPT2Config(n_layer=3, n_embd=96, n_head=4, vocab_size=500,
                                      n_positions=128)
-    config.architectures = ["GPT2LMHeadModel"]
-    with torch.device("meta"):
-        model = transformers.GPT2LMHeadModel(config)
-    first: dict[int, str] = {}
-    stored = []
-    for name, tensor in model.state_dict(keep_vars=True).items():
-        if first.setdefault(id(tensor), name) == name:
-            stored.append(TensorInfo(name, tuple(tensor.shape)))
+    model = transformers.GPT2LMHeadModel(config)
     snapshot = _snapshot(cache, "someone/gpt2-tiny")
-    (snapshot / "config.json").write_text(config.to_json_string())
-    _safetensors(snapshot / "model.safetensors", stored)
+    if saved == "pytorch_model.bin":
+        model.config.architectures = ["GPT2LMHeadModel"]
+        model.config.save_pretrained(snapshot)
+        torch.save(model.state_dict(), snapshot / "pytorch_model.bin")
+    else:
+        model.save_pretrained(snapshot, **({"max_shard_size": "200KB"}
+                                           if saved == "sharded" else {}))
+        assert (snapshot / "model.safetensors.index.json").exists() == (saved == "sharded")
     manifest = load_zoo(resolve_checkpoint("someone/gpt2-tiny", "AutoModelForCausalLM", None)
                         or "")
     live = [(n, tuple(p.shape)) for n, p in model.named_parameters()]
