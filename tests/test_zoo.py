@@ -371,3 +371,27 @@ def test_num_labels_matches_live_build(model_id: str) -> None:
     if int(transformers.__version__.split(".")[0]) != load_zoo(model_id).meta["transformers_major"]:
         pytest.skip("shapes are compared under the shipped transformers major")
     assert full(load_zoo(model_id, {"num_labels": 527})) == full(live)
+
+
+def test_timm_variants_not_built_make_the_model_unknown() -> None:
+    """timm's global_pool, drop_rate and drop_path_rate were built as variants for 351 of
+    the 1371 architectures (the others only with num_classes=0: building them all was
+    hours of CPU). Where they were not built, any value is refused (unknown), never read
+    as the default architecture; where they were, the measured variant applies."""
+    from freezelint.models import zoo
+
+    refused = 0
+    for model_id in zoo_ids():
+        entry = zoo._entry(model_id)
+        if entry["library"] != "timm":
+            continue
+        variants = zoo._shard(entry["shard"])["models"][model_id].get("variants", {})
+        for key, value in (("global_pool", ""), ("global_pool", "avg"), ("drop_rate", 0.1),
+                           ("drop_path_rate", 0.1)):
+            built = any(label.startswith(key) for label in variants)
+            if built:
+                continue
+            with pytest.raises(ValueError, match=key):
+                load_zoo(model_id, {key: value})
+            refused += 1
+    assert refused == 1020 * 4 + 8  # and 8 architectures were built without drop_path_rate
