@@ -156,3 +156,23 @@ def test_a_backbone_built_from_arguments_and_frozen_is_unknown():
             def configure_optimizers(self):
                 return torch.optim.Adam([{"params": self.head.parameters()}], lr=1e-3)
     """) == []
+
+
+def test_setup_of_a_plain_module_is_not_assumed_to_run_first():
+    # Only Lightning calls `setup` before `configure_optimizers`; a plain nn.Module's `setup`
+    # runs when its user calls it, so what it unfreezes is not assumed in `get_optimizer`.
+    code = """
+        class Classifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.backbone = torchvision.models.resnet18(weights="DEFAULT")
+
+            def setup(self):
+                self.backbone.requires_grad_(False)
+
+            def get_optimizer(self):
+                return torch.optim.AdamW(self.parameters(), lr=1e-3)
+    """
+    assert found(code) == []
+    assert [r for r, _ in found(code.replace("(nn.Module)", "(pl.LightningModule)"))] \
+        == ["FZL103"]  # everything it receives is frozen

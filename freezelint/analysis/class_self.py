@@ -56,6 +56,16 @@ _READ_ONLY = frozenset({
 })
 
 
+def hooks_before_optimizers(it: Evaluator, node: cst.ClassDef) -> tuple[str, ...]:
+    """The methods that run, in order, before the optimizer is built: `__init__`, and for a
+    LightningModule its setup hooks (a plain nn.Module's `setup` is the user's to call)."""
+    klass = getattr(it.globals.names.get(node.name.value), "klass", None)
+    lightning = klass is not None and klass.node is node and any(
+        getattr(base, "last", None) == "LightningModule"
+        for c in klass.mro() for base in c.bases)
+    return ("__init__", *SETUP_HOOKS) if lightning else ("__init__",)
+
+
 def attribute(it: Evaluator, owner: ClassSelf, attr: str, node: cst.CSTNode) -> Any:
     """`self.<attr>` that no method of the class set or defines."""
     if owner.module is not None and attr in _MODULE_METHODS:

@@ -105,7 +105,7 @@ class Interpreter(Evaluator):
         self.scope = cls.name.value
         # `__init__`, then Lightning's hooks that run before `configure_optimizers`, on the
         # instance itself: what they freeze is what the optimizer sees (class_self.py).
-        before = ("__init__", *class_self.SETUP_HOOKS)
+        before = class_self.hooks_before_optimizers(self, cls)
         freezes = len(self.facts.grad_assigns)
         for name in before:
             if name in methods and methods[name] not in self.called:
