@@ -29,6 +29,7 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis import trainable
+from freezelint.analysis.class_self import SETUP_HOOKS
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES
 from freezelint.analysis.scope import ReturnSignal
 from freezelint.analysis.values import UNKNOWN, ClassSelf, FunctionObj, ModuleObj
@@ -98,15 +99,20 @@ def method(it: Evaluator, receiver: LightningTrainer, name: str, args: list[Any]
 
 def finish(it: Evaluator, selves: dict[cst.ClassDef, ClassSelf]) -> None:
     """The recorded fits, once every class of the script was analysed."""
+    done: set[tuple[int, int]] = set()
     for fit, cb, model in it.__dict__.get(_STATE, []):
+        if (id(fit), id(cb.node)) in done:  # a fit inside a loop: once
+            continue
+        done.add((id(fit), id(cb.node)))
         meta = model.model.manifest.meta or {}
         klass = getattr(it.globals.names.get(str(meta.get("class", ""))), "klass", None)
         if meta.get("library") != "static" or klass is None or klass.path is not None:
             continue
         owner = selves.get(klass.node)
         method = owner.methods.get("configure_optimizers") if owner is not None else None
-        if owner is None or owner.module is None or method is None:
-            continue
+        if owner is None or owner.module is None or method is None \
+                or any(hook in owner.methods for hook in SETUP_HOOKS):
+            continue  # the module's own setup runs after the callback's freeze: not modelled
         built = [p.name for p in model.model.manifest.parameters]
         if built != [p.name for p in owner.module.model.manifest.parameters]:
             continue  # built with arguments that change it: not the module analysed

@@ -91,3 +91,20 @@ def test_a_module_built_with_other_arguments_is_not_judged_by_its_defaults():
     code = code.replace("nn.Linear(2048, num_classes)", "nn.Linear(2048, 10)")
     assert [d.rule for d in lint(code)] == ["FZL209"]
     assert lint(code.replace("TransferLearningModel()", "TransferLearningModel(deep=False)")) == []
+
+
+def test_a_module_with_its_own_setup_is_quiet():
+    # Lightning runs the callback's freeze, then the module's setup, then
+    # configure_optimizers: a setup that changes requires_grad is not replayed in that order.
+    code = MODULE.replace("PARAMS", "self.parameters()").replace("TRAINER", CALLBACK)
+    code = code.replace("    def configure_optimizers(self):",
+                        "    def setup(self, stage=None):\n"
+                        "        self.backbone.requires_grad_(True)\n\n"
+                        "    def configure_optimizers(self):")
+    assert lint(code) == []
+
+
+def test_a_fit_in_a_loop_is_reported_once():
+    code = MODULE.replace("PARAMS", "self.parameters()").replace("TRAINER", CALLBACK)
+    code = code.replace("trainer.fit(model)", "for fold in range(3):\n    trainer.fit(model)")
+    assert [d.rule for d in lint(code)] == ["FZL209"]
