@@ -229,6 +229,17 @@ class FinetuningHeld:
 
 
 @dataclass(eq=False)
+class FinetuningNoBackbone:
+    """`trainer.fit(model)` with a `BackboneFinetuning` callback on a LightningModule that
+    has no `backbone` (analysis/lightning.py)."""
+
+    node: cst.CSTNode  # BackboneFinetuning(...)
+    fit: cst.CSTNode
+    class_name: str
+    children: list[str]  # its top-level submodules, for did-you-mean
+
+
+@dataclass(eq=False)
 class Facts:
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
@@ -262,3 +273,4 @@ class Facts:
     peft: PeftFacts = field(default_factory=PeftFacts)
     # trainer.fit with BackboneFinetuning: frozen backbone parameters the optimizer holds.
     finetuning_held: list[FinetuningHeld] = field(default_factory=list)
+    finetuning_no_backbone: list[FinetuningNoBackbone] = field(default_factory=list)

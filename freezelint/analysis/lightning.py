@@ -22,6 +22,7 @@ that run records is kept.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,8 @@ def method(it: Evaluator, receiver: LightningTrainer, name: str, args: list[Any]
                 and receiver.finetuning:
             epochs = receiver.max_epochs
             pending = it.__dict__.setdefault(_STATE, [])
-            pending.extend((node, c, model) for c in receiver.finetuning
+            known = all(v is not None for v in model.model.trainable.values())
+            pending.extend((node, c, model, known) for c in receiver.finetuning
                            # a backbone never unfrozen within max_epochs: nothing happens
                            if not (isinstance(c.epoch, int) and isinstance(epochs, int)
                                    and c.epoch >= epochs))
@@ -100,13 +102,19 @@ def method(it: Evaluator, receiver: LightningTrainer, name: str, args: list[Any]
 def finish(it: Evaluator, selves: dict[cst.ClassDef, ClassSelf]) -> None:
     """The recorded fits, once every class of the script was analysed."""
     done: set[tuple[int, int]] = set()
-    for fit, cb, model in it.__dict__.get(_STATE, []):
+    for fit, cb, model, known in it.__dict__.get(_STATE, []):
         if (id(fit), id(cb.node)) in done:  # a fit inside a loop: once
             continue
         done.add((id(fit), id(cb.node)))
         meta = model.model.manifest.meta or {}
         klass = getattr(it.globals.names.get(str(meta.get("class", ""))), "klass", None)
         if meta.get("library") != "static" or klass is None or klass.path is not None:
+            continue
+        if known and _lacks_backbone(it, klass, model):
+            children = [m.path for m in model.model.manifest.modules
+                        if m.path and "." not in m.path]
+            it.facts.finetuning_no_backbone.append(F.FinetuningNoBackbone(
+                cb.node, fit, klass.name, children))
             continue
         owner = selves.get(klass.node)
         method = owner.methods.get("configure_optimizers") if owner is not None else None
@@ -120,6 +128,18 @@ def finish(it: Evaluator, selves: dict[cst.ClassDef, ClassSelf]) -> None:
         if held and where is not None:
             it.facts.finetuning_held.append(F.FinetuningHeld(
                 where, fit, cb.node, cb.epoch, klass.name, held))
+
+
+def _lacks_backbone(it: Evaluator, klass: Any, model: ModuleObj) -> bool:
+    """Whether `pl_module.backbone` surely raises AttributeError: a class of the script with
+    no project base, read with no hole, nothing under it replaced (nor, as the caller checks,
+    handed to code not followed before the fit), and the word `backbone`
+    nowhere in the file (no attribute, property, setattr or later assignment that could
+    add one)."""
+    state = model.model
+    return len(klass.mro()) == 1 and not state.manifest.holes and not state.opaque \
+        and not state.manifest.has_module("backbone") \
+        and it.text is not None and re.search(r"\bbackbone\b", it.text) is None
 
 
 def _held(it: Evaluator, owner: ClassSelf,
