@@ -173,3 +173,57 @@ def test_sites_in_a_skipped_file_are_counted() -> None:
     text = "def freeze(net):\n    for p in net.parameters():\n        p.requires_grad = False\n"
     assert lint_result(text).coverage.unchecked() == {"freeze": 1}
     assert lint_result(text, LintConfig(prefilter=False)).coverage.unchecked() == {"freeze": 1}
+
+
+# -- loads the checkpoint rules checked without a model ----------------------------------------
+
+SAVED_WRAPPED = """\
+import torch
+import torch.nn as nn
+from mylib import Net
+
+model = Net()
+wrapped = nn.DataParallel(model)
+torch.save(wrapped.state_dict(), "ckpt.pt")
+model.load_state_dict(torch.load("ckpt.pt"))
+"""
+
+LOADED_LOOSELY = """\
+import torch
+from mylib import Net
+
+model = Net()
+model.load_state_dict(torch.load("ckpt.pt"), strict=False)
+"""
+
+LOADED_PLAINLY = """\
+import torch
+from mylib import Net
+
+model = Net()
+model.load_state_dict(torch.load(args.checkpoint))
+"""
+
+
+@pytest.mark.parametrize(("text", "rule"), [(SAVED_WRAPPED, "FZL308"),
+                                            (LOADED_LOOSELY, "FZL304")])
+def test_a_load_a_checkpoint_rule_judged_without_the_model_counts_as_checked(
+        text: str, rule: str) -> None:
+    """FZL308 (the key format of a checkpoint the script saves) and FZL304 (a loose load
+    whose result is thrown away) check a load without knowing the model: where they
+    reported it, the load is not also called 'not checked'."""
+    analysis = lint_result(text)
+    assert [d.rule for d in analysis.diagnostics] == [rule]
+    assert analysis.coverage.sites == {"checkpoint load": 1}
+    assert analysis.coverage.checked == {"checkpoint load": 1}
+    assert analysis.coverage.unchecked() == {}
+    assert analysis.coverage.first_unchecked is None
+    # Without those rules nothing checked the load: it is not checked.
+    ignored = lint_result(text, LintConfig(ignore=frozenset({rule})))
+    assert ignored.coverage.unchecked() == {"checkpoint load": 1}
+
+
+def test_a_load_no_rule_could_judge_stays_unchecked() -> None:
+    analysis = lint_result(LOADED_PLAINLY, LintConfig(prefilter=False))
+    assert analysis.diagnostics == []
+    assert analysis.coverage.unchecked() == {"checkpoint load": 1}

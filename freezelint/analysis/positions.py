@@ -22,11 +22,14 @@ Relative = tuple[int, int, int, int]  # start line (from the statement's first),
 
 class StatementPositions:
     def __init__(self, module: cst.Module, text: str, owner: dict[cst.CSTNode, int],
-                 memo: dict[int, tuple[cst.CSTNode, dict[cst.CSTNode, Relative]]] | None = None
-                 ) -> None:
+                 memo: dict[int, tuple[cst.CSTNode, dict[cst.CSTNode, Relative]]] | None = None,
+                 statement_lines: list[int] | None = None) -> None:
         # `memo` keeps each statement's positions relative to its first line, for an editor
-        # that reuses unchanged statements between keystrokes (analysis/incremental.py).
+        # that reuses unchanged statements between keystrokes (analysis/incremental.py);
+        # `statement_lines`: the line of each top-level statement of Python's tree of
+        # `text`, where the caller has them already.
         self.memo = memo
+        self.statement_lines = statement_lines
         self.module = module
         self.text = text
         self.owner = owner
@@ -74,17 +77,19 @@ class StatementPositions:
         the `def`/`class` line for decorated ones (as libcst counts them), a `a; b` line
         counted once. None if the two parsers disagree."""
         if self.starts is None:
-            try:
-                tree = ast.parse(self.text)
-            except (SyntaxError, ValueError, RecursionError):
-                return None
+            found = self.statement_lines
+            if found is None:
+                try:
+                    found = [s.lineno for s in ast.parse(self.text).body]
+                except (SyntaxError, ValueError, RecursionError):
+                    return None
             lines: list[int] = []
-            body = iter(tree.body)
+            body = iter(found)
             for statement in self.module.body:
                 first = next(body, None)
                 if first is None:
                     return None
-                lines.append(first.lineno)
+                lines.append(first)
                 if isinstance(statement, cst.SimpleStatementLine):
                     for _ in statement.body[1:]:
                         next(body, None)

@@ -44,12 +44,12 @@ class SyntaxFacts:
 
 
 class _Collector:
-    def __init__(self, owner: dict[cst.CSTNode, int],
-                 visits: frozenset[type] = frozenset()) -> None:
+    def __init__(self, visits: frozenset[type] = frozenset()) -> None:
         self.facts = SyntaxFacts()
         self.visits = visits
-        self.top = 0
-        self.owner = owner
+        # The nodes recorded (and what a fix may replace inside them), in the order they
+        # were met: the caller places them in their top-level statement (`owner`).
+        self.owned: list[cst.CSTNode] = []
         # Tests of the enclosing ifs, conditional expressions and comprehension filters:
         # a prefix slice under a test that mentions the prefix is guarded.
         self.guards: list[cst.BaseExpression] = []
@@ -82,7 +82,7 @@ class _Collector:
 
         def record(node: cst.CSTNode) -> None:
             found.append(node)
-            self.owner[node] = self.top
+            self.owned.append(node)
             if then is not None:
                 then(node)
         return record
@@ -90,8 +90,7 @@ class _Collector:
     def _own(self, node: cst.CSTNode) -> None:
         """Remember which top-level statement a recorded node (and what a fix may replace
         inside it) sits in."""
-        for sub in walk(node):
-            self.owner[sub] = self.top
+        self.owned.extend(walk(node))
 
     def visit_If(self, node: cst.If) -> None:
         self.guards.append(node.test)
@@ -288,12 +287,47 @@ def _key_targets(target: cst.BaseExpression, iterable: cst.BaseExpression
     return {}
 
 
-def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int],
-                   visits: frozenset[type] = frozenset()) -> SyntaxFacts:
-    """The syntactic facts of `module`, plus every node of the `visits` types."""
-    collector = _Collector(owner, visits)
+# What one top-level statement gives: its facts and the nodes it places.
+Part = tuple[SyntaxFacts, list[cst.CSTNode]]
+
+
+def statement_syntax(statement: cst.CSTNode, visits: frozenset[type] = frozenset(),
+                     memo: dict[int, tuple[cst.CSTNode, frozenset[type], Part]] | None = None
+                     ) -> Part:
+    """The syntactic facts of one top-level statement (nothing the pass keeps crosses a
+    top-level statement), remembered in `memo` for the statement object, which an editor's
+    statement cache reuses while its text is unchanged."""
+    remembered = memo.get(id(statement)) if memo is not None else None
+    if remembered is not None and remembered[0] is statement and remembered[1] == visits:
+        return remembered[2]
+    collector = _Collector(visits)
     enter, leave = collector.handlers()
+    traverse(statement, enter, leave)
+    part = (collector.facts, collector.owned)
+    if memo is not None:
+        memo[id(statement)] = (statement, visits, part)
+    return part
+
+
+def collect_syntax(module: cst.Module, owner: dict[cst.CSTNode, int],
+                   visits: frozenset[type] = frozenset(),
+                   memo: dict[int, tuple[cst.CSTNode, frozenset[type], Part]] | None = None
+                   ) -> SyntaxFacts:
+    """The syntactic facts of `module`, plus every node of the `visits` types; each node
+    recorded is placed in `owner` under its top-level statement."""
+    facts = SyntaxFacts()
+    nodes = facts.nodes
+    for kind in visits:
+        nodes[kind] = []
     for index, statement in enumerate(module.body):
-        collector.top = index
-        traverse(statement, enter, leave)
-    return collector.facts
+        part, owned = statement_syntax(statement, visits, memo)
+        facts.attribute_assigns += part.attribute_assigns
+        facts.discarded_comparisons += part.discarded_comparisons
+        facts.uncalled_methods += part.uncalled_methods
+        facts.prefix_slices += part.prefix_slices
+        facts.prefix_strips += part.prefix_strips
+        for kind, found in part.nodes.items():
+            nodes[kind] += found
+        for node in owned:
+            owner[node] = index
+    return facts

@@ -33,10 +33,18 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 _CODE: dict[type, bool] = {}
 
 
+_TRIVIA_SET = frozenset(TRIVIA)
+
+
 def _is_code(kind: type) -> bool:
     known = _CODE.get(kind)
     if known is None:
-        known = _CODE[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, TRIVIA)
+        # From the class's own bases, not issubclass(): node classes are ABCs, and an ABC's
+        # negative subclass test walks all its subclasses (the first test of each node type
+        # against the 22 trivia bases cost ~0.2 ms, tens of ms of a cold run). libcst's
+        # classes inherit their bases; none is registered as a virtual subclass.
+        mro = kind.__mro__
+        known = _CODE[kind] = cst.CSTNode in mro and not any(b in _TRIVIA_SET for b in mro)
     return known
 
 

@@ -32,7 +32,7 @@ _KIND_PHRASE = {
 
 @rule("FZL101", reads=("name_tests",))
 def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
-    alternatives: dict[cst.CSTNode, list[cst.CSTNode]] | None = None
+    alternatives = _Alternatives(ctx)
     for test in ctx.facts.name_tests.values():
         if test.matched or not test.tested or test.model.is_opaque(test.literal) \
                 or test.model.manifest.could_match(test.literal, test.kind):
@@ -40,9 +40,7 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         manifest = test.model.manifest
         if _matches_known(test):
             continue
-        if alternatives is None:
-            alternatives = _or_alternatives(ctx.module)
-        others = alternatives.get(test.node, [])
+        others = alternatives.of(test.node)
         if any(_matched_within(ctx, other) for other in others):
             # One alternative of several (`"classifier" in n or "score" in n`): code written
             # for more than one architecture, of which this model has the other.
@@ -92,13 +90,45 @@ def _kind_finding(ctx: Context, test: NameTest, message: str,
     return Finding(node, message + layer_kinds.message(spelling), fixes=fixes)
 
 
-def _or_alternatives(module: cst.Module) -> dict[cst.CSTNode, list[cst.CSTNode]]:
-    """For each string literal inside an operand of an `or` chain, the chain's other
-    operands."""
+class _Alternatives:
+    """The other operands of the `or` chains a string literal sits in, read from the one
+    top-level statement that holds the literal (the interpreter recorded which: `owner`),
+    each statement once, not from the whole module per dead literal."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.statements: dict[int, tuple[set[cst.CSTNode], dict[cst.CSTNode, list[cst.CSTNode]]]] = {}
+        self.module: dict[cst.CSTNode, list[cst.CSTNode]] | None = None
+
+    def of(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        if not isinstance(node, cst.SimpleString):
+            return []  # only a literal's own chains are read
+        body = self.ctx.module.body
+        top = self.ctx.facts.owner.get(node)
+        if top is not None and 0 <= top < len(body):
+            found = self.statements.get(top)
+            if found is None:
+                found = self.statements[top] = (set(walk(body[top])),
+                                                 _or_alternatives(body[top]))
+            if node in found[0]:
+                return found[1].get(node, [])
+        if self.module is None:  # not placed in a statement: the whole module
+            self.module = _or_alternatives(self.ctx.module)
+        return self.module.get(node, [])
+
+
+def _or_alternatives(root: cst.CSTNode) -> dict[cst.CSTNode, list[cst.CSTNode]]:
+    """For each string literal inside an operand of an `or` chain under `root`, the chain's
+    other operands. A chain is read from its outermost `or` only: an inner one
+    (`a or b` in `a or b or c`) has a part of the same operands, whose others are already
+    listed. A parenthesized `or` counts as one operand; on its own it lists nothing (the
+    chains inside it do)."""
     found: dict[cst.CSTNode, list[cst.CSTNode]] = {}
-    for node in walk(module):
-        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
-            operands = _or_operands(node)
+    inner: set[cst.CSTNode] = set()
+    for node in walk(root):
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or) \
+                and not node.lpar and node not in inner:
+            operands = _or_operands(node, inner)
             for operand in operands:
                 others = [o for o in operands if o is not operand]
                 for sub in walk(operand):
@@ -107,11 +137,23 @@ def _or_alternatives(module: cst.Module) -> dict[cst.CSTNode, list[cst.CSTNode]]
     return found
 
 
-def _or_operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or) \
-            and not node.lpar:
-        return [*_or_operands(node.left), *_or_operands(node.right)]
-    return [node]
+def _or_operands(node: cst.BaseExpression,
+                 inner: set[cst.CSTNode] | None = None) -> list[cst.BaseExpression]:
+    """The operands of the chain `node` heads (itself, if parenthesized); its nested `or`
+    nodes are added to `inner`."""
+    operands: list[cst.BaseExpression] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BooleanOperation) and isinstance(current.operator, cst.Or) \
+                and not current.lpar:
+            if current is not node and inner is not None:
+                inner.add(current)
+            stack.append(current.right)
+            stack.append(current.left)
+        else:
+            operands.append(current)
+    return operands
 
 
 def _matched_within(ctx: Context, node: cst.CSTNode) -> bool:

@@ -23,6 +23,7 @@ from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.peft_configs import entry_matches
 from freezelint.analysis.positions import StatementPositions
+from freezelint.analysis.syntax import collect_syntax
 from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
@@ -162,7 +163,8 @@ def _run(text: str, config: LintConfig, details: bool,
         coverage = unanalysed_sites(tree) if tree is not None and MAY_HAVE_SITES.search(text) \
             else Coverage()
         return Analysis(_filter([error] if error else [], config, text), coverage=coverage)
-    check_nesting(text)  # TooDeep: a text libcst's native parser could crash on
+    if statements is None:  # (the statement cache measures each new statement itself)
+        check_nesting(text)  # TooDeep: a text libcst's native parser could crash on
     try:
         module = statements.parse(text) if statements else cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -171,27 +173,43 @@ def _run(text: str, config: LintConfig, details: bool,
         return Analysis(_filter([_generic_error(str(error))], config, text))
     explicit = config.model or _directive_model(text, config)
     base_dir = config.path.parent if config.path is not None else None
-    facts = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
-                        checkpoint=config.checkpoint, text=text).run(
-        syntax=has_syntactic_patterns(text), visits=checks.VISITS)
+    # What is computed per statement is remembered for statements the cache keeps.
+    reused = statements if statements is not None and statements.reuses(module) else None
+    interpreter = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
+                              checkpoint=config.checkpoint, text=text)
+    syntax = has_syntactic_patterns(text)
+    if syntax and reused is not None:
+        # The syntax pass first, as run() does it, with the facts of the statements an
+        # editor reuses remembered between keystrokes.
+        interpreter.facts.syntax = collect_syntax(module, interpreter.facts.owner,
+                                                  checks.VISITS, memo=reused.syntax)
+        syntax = False
+    facts = interpreter.run(syntax=syntax, visits=checks.VISITS)
     context = Context(module, facts, text, data={"path": config.path})
     context.data["python"] = minimum_python(config.path)  # what fixes may use (3.9: removeprefix)
     findings: list[tuple[str, Finding]] = []
+    ran: set[str] = set()
     for rule_id, check in checks.REGISTRY.items():
         if not _selected(rule_id, config):
             continue
+        ran.add(rule_id)
         try:
             findings.extend((rule_id, finding) for finding in check(context))
         except Exception:  # one broken rule must not hide the others' findings
             import logging  # imported on this rare path only: it costs milliseconds at start
 
             logging.getLogger("freezelint").exception("rule %s failed", rule_id)
-    coverage, first_unchecked = analysed_sites(module, facts, text, facts.owner)
+    # A load the checkpoint flow judged (FZL304/FZL308/FZL309 report it without a model)
+    # was checked too, by the rule that ran.
+    coverage, first_unchecked = analysed_sites(
+        module, facts, text, facts.owner, flow=context.data.get("checkpoint_flow"), ran=ran,
+        memo=reused.sites if reused else None)
     if not findings and not details and first_unchecked is None:
         return Analysis(_filter([], config, text), dependencies=facts.files_read,
                         coverage=coverage)
     positions = StatementPositions(module, text, facts.owner,
-                                   statements.positions if statements else None)
+                                   reused.positions if reused else None,
+                                   statements.statement_lines(text) if statements else None)
     if first_unchecked is not None:
         coverage = replace(coverage, first_unchecked=_span(positions, first_unchecked))
     lines = _LINE.findall(text)

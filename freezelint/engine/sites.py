@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Container
+from typing import Any
 
 import libcst as cst
 
@@ -80,41 +81,33 @@ def _cst_bound(target: cst.BaseExpression, iterable: cst.BaseExpression) -> str 
     return target.value if isinstance(target, cst.Name) and not enumerated else None
 
 
+# One site found in a statement's syntax, before the facts say whether it was checked:
+# (kind, node, how it is judged, what the judgement reads). Statements an editor reuses
+# between keystrokes keep their sites (`memo`), so only a changed statement is walked again.
+Site = tuple[str, cst.CSTNode, str, tuple[Any, ...]]
+
+_COMPS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+_ASSIGNS = frozenset({cst.Assign, cst.AugAssign, cst.AnnAssign})
+_EQUALITIES = (cst.Equal, cst.NotEqual, cst.In, cst.NotIn)
+
+
 class _CstSites:
-    def __init__(self, facts: Facts) -> None:
-        self.facts = facts
+    """The sites of one top-level statement, in the order of a walk (parents first)."""
+
+    def __init__(self) -> None:
         self.names: list[tuple[str, cst.Attribute]] = []
         # The module iterators of the enclosing loops: a freeze inside a loop over a known
         # model's parameters was checked even where no parameter reached it (a name test
         # that matches nothing).
         self.loops: list[cst.Attribute | None] = []
-        self.sites: dict[str, int] = {}
-        self.checked: dict[str, int] = {}
-        self.first: cst.CSTNode | None = None
-        self.first_top = 0
-        self.top = 0
-        self.optimizers = {b.optimizer.node for b in facts.optimizers
-                           if b.optimizer.model is not None}
-
-    def add(self, kind: str, node: cst.CSTNode, checked: bool) -> None:
-        self.sites[kind] = self.sites.get(kind, 0) + 1
-        if checked:
-            self.checked[kind] = self.checked.get(kind, 0) + 1
-        elif self.first is None:
-            self.first, self.first_top = node, self.top
+        self.found: list[Site] = []
 
     def _bound(self, node: cst.CSTNode) -> cst.Attribute | None:
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             for name, anchor in reversed(self.names):
                 if name == node.value:
                     return anchor
         return None
-
-    def _tested(self, node: cst.CSTNode, anchor: cst.Attribute) -> bool:
-        if anchor in self.facts.module_method_refs:
-            return True
-        tests = self.facts.name_tests
-        return any(sub in tests for sub in _subtree(node))
 
     def _bind(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> int:
         anchor = _cst_anchor(iterable)
@@ -125,8 +118,10 @@ class _CstSites:
         return 1
 
     def visit(self, node: cst.CSTNode) -> None:
+        kind = type(node)
         pushed = 0
-        if isinstance(node, cst.For):
+        if kind is cst.For:
+            assert isinstance(node, cst.For)
             self.visit(node.iter)
             pushed = self._bind(node.target, node.iter)
             self.loops.append(_cst_loop_anchor(node.iter))
@@ -134,7 +129,8 @@ class _CstSites:
                 if part is not None:
                     self.visit(part)
             self.loops.pop()
-        elif isinstance(node, cst.BaseComp):
+        elif kind in _COMPS:
+            assert isinstance(node, cst.BaseComp)
             clause: cst.CompFor | None = node.for_in
             while clause is not None:
                 self.visit(clause.iter)
@@ -147,52 +143,51 @@ class _CstSites:
                 if expression is not None:
                     self.visit(expression)
         else:
-            self._site(node)
+            if kind is cst.Comparison:
+                self._comparison(node)  # type: ignore[arg-type]
+            elif kind is cst.Call:
+                self._call(node)  # type: ignore[arg-type]
+            elif kind in _ASSIGNS:
+                self._assign(node)  # type: ignore[arg-type]
             for child in children(node):
                 self.visit(child)
         if pushed:
             del self.names[-pushed:]
 
-    def _site(self, node: cst.CSTNode) -> None:
-        facts = self.facts
-        if isinstance(node, cst.Comparison):
-            if self.names and all(isinstance(c.operator, (cst.Equal, cst.NotEqual, cst.In,
-                                                          cst.NotIn)) for c in node.comparisons):
-                sides = [node.left, *(c.comparator for c in node.comparisons)]
-                anchor = next((a for a in map(self._bound, sides) if a is not None), None)
-                if anchor is not None:
-                    self.add(NAME_TEST, node, self._tested(node, anchor))
-        elif isinstance(node, cst.Call):
-            name = _last(node.func)
-            func = node.func
-            if name in NAME_TESTS and isinstance(func, cst.Attribute) and self.names:
-                anchor = self._bound(func.value)
-                if anchor is not None:
-                    self.add(NAME_TEST, node, self._tested(node, anchor))
-            elif name in REGEX_TESTS and isinstance(func, cst.Attribute) and self.names \
-                    and isinstance(func.value, cst.Name) and func.value.value == "re":
-                anchor = next((a for a in (self._bound(x.value) for x in node.args) if a), None)
-                if anchor is not None:
-                    self.add(NAME_TEST, node, self._tested(node, anchor))
-            elif name == "requires_grad_" and isinstance(func, cst.Attribute):
-                self.add(FREEZE, node, func in facts.module_method_refs
-                         or any(sub in facts.grad_assigns for sub in _subtree(node)))
-            elif name in OPTIMIZERS:
-                self.add(OPTIMIZER, node, node in self.optimizers)
-            elif name == "load_state_dict" and isinstance(func, cst.Attribute):
-                load = facts.loads.get(node)
-                self.add(LOAD, node, load is not None and load.model is not None)
-        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
-                else [node.target]
-            if any(_cst_assigns_requires_grad(t) for t in targets):
-                # A parameter's flag (GradAssign), or a plain attribute set on a known
-                # module (`model.fc.requires_grad = False`, FZL104's fact).
-                self.add(FREEZE, node, node in facts.grad_assigns
-                         or node in facts.module_grad_attrs
-                         or any(sub in facts.grad_assigns for sub in _subtree(node))
-                         or any(a is not None and a in facts.module_method_refs
-                                for a in self.loops))
+    def _comparison(self, node: cst.Comparison) -> None:
+        if self.names and all(isinstance(c.operator, _EQUALITIES) for c in node.comparisons):
+            sides = [node.left, *(c.comparator for c in node.comparisons)]
+            anchor = next((a for a in map(self._bound, sides) if a is not None), None)
+            if anchor is not None:
+                self.found.append((NAME_TEST, node, "name", (anchor, _subtree(node))))
+
+    def _call(self, node: cst.Call) -> None:
+        func = node.func
+        name = _last(func)
+        if name in NAME_TESTS and isinstance(func, cst.Attribute) and self.names:
+            anchor = self._bound(func.value)
+            if anchor is not None:
+                self.found.append((NAME_TEST, node, "name", (anchor, _subtree(node))))
+        elif name in REGEX_TESTS and isinstance(func, cst.Attribute) and self.names \
+                and isinstance(func.value, cst.Name) and func.value.value == "re":
+            anchor = next((a for a in (self._bound(x.value) for x in node.args) if a), None)
+            if anchor is not None:
+                self.found.append((NAME_TEST, node, "name", (anchor, _subtree(node))))
+        elif name == "requires_grad_" and isinstance(func, cst.Attribute):
+            self.found.append((FREEZE, node, "grad_call", (func, _subtree(node))))
+        elif name in OPTIMIZERS:
+            self.found.append((OPTIMIZER, node, "optimizer", ()))
+        elif name == "load_state_dict" and isinstance(func, cst.Attribute):
+            self.found.append((LOAD, node, "load", ()))
+
+    def _assign(self, node: cst.Assign | cst.AugAssign | cst.AnnAssign) -> None:
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
+            else [node.target]
+        if any(_cst_assigns_requires_grad(t) for t in targets):
+            # A parameter's flag (GradAssign), or a plain attribute set on a known
+            # module (`model.fc.requires_grad = False`, FZL104's fact).
+            self.found.append((FREEZE, node, "grad_assign",
+                               (tuple(a for a in self.loops if a is not None), _subtree(node))))
 
 
 def _cst_assigns_requires_grad(target: cst.BaseExpression) -> bool:
@@ -201,27 +196,102 @@ def _cst_assigns_requires_grad(target: cst.BaseExpression) -> bool:
     return isinstance(target, cst.Attribute) and target.attr.value == "requires_grad"
 
 
-def _subtree(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+def _subtree(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
+    found = []
     stack = [node]
     while stack:
         sub = stack.pop()
-        yield sub
+        found.append(sub)
         stack.extend(children(sub))
+    return tuple(found)
+
+
+def statement_sites(statement: cst.CSTNode,
+                    memo: dict[int, tuple[cst.CSTNode, list[Site]]] | None = None) -> list[Site]:
+    """The sites of one top-level statement (remembered in `memo` for the statement object,
+    which an editor's statement cache reuses while its text is unchanged)."""
+    remembered = memo.get(id(statement)) if memo is not None else None
+    if remembered is not None and remembered[0] is statement:
+        return remembered[1]
+    reader = _CstSites()
+    reader.visit(statement)
+    if memo is not None:
+        memo[id(statement)] = (statement, reader.found)
+    return reader.found
+
+
+class _Judge:
+    """Whether the analysis knew the model at a site (from the interpreter's facts), or a
+    rule that ran checked it without one: a load of a checkpoint the script saves, whose
+    key format FZL308 (FZL309 for a dict holding the state dict) judged from the code, and
+    a loose load whose result is thrown away, which FZL304 reports on any model."""
+
+    def __init__(self, facts: Facts, flow: object = None,
+                 ran: Container[str] = ()) -> None:
+        self.facts = facts
+        self.optimizers = {b.optimizer.node for b in facts.optimizers
+                           if b.optimizer.model is not None}
+        self.flow_loads: set[cst.CSTNode] = set()
+        if flow is not None:
+            self.flow_loads.update(
+                load.node for load in getattr(flow, "loads", ())
+                if ("FZL309" if load.kind == "container" else "FZL308") in ran)
+            if "FZL304" in ran:
+                self.flow_loads.update(node for node, _ in
+                                       getattr(flow, "discarded_nonstrict", ()))
+
+    def __call__(self, site: Site) -> bool:
+        _, node, how, data = site
+        facts = self.facts
+        if how == "name":
+            anchor, subtree = data
+            if anchor in facts.module_method_refs:
+                return True
+            tests = facts.name_tests
+            return any(sub in tests for sub in subtree)
+        if how == "grad_call":
+            func, subtree = data
+            return func in facts.module_method_refs \
+                or any(sub in facts.grad_assigns for sub in subtree)
+        if how == "optimizer":
+            return node in self.optimizers
+        if how == "load":
+            load = facts.loads.get(node)
+            return (load is not None and load.model is not None) or node in self.flow_loads
+        loops, subtree = data
+        return node in facts.grad_assigns or node in facts.module_grad_attrs \
+            or any(sub in facts.grad_assigns for sub in subtree) \
+            or any(a in facts.module_method_refs for a in loops)
 
 
 def analysed_sites(module: cst.Module, facts: Facts, text: str,
-                   owner: dict[cst.CSTNode, int]) -> tuple[Coverage, cst.CSTNode | None]:
+                   owner: dict[cst.CSTNode, int], flow: object = None,
+                   ran: Container[str] = (),
+                   memo: dict[int, tuple[cst.CSTNode, list[Site]]] | None = None
+                   ) -> tuple[Coverage, cst.CSTNode | None]:
     """The sites of an analysed file, and the node of the first unchecked one (recorded in
-    `owner` under its top-level statement, so that its position can be computed)."""
+    `owner` under its top-level statement, so that its position can be computed). `flow`:
+    the checkpoint flow the rules followed, if they did, and `ran` the rules that ran (a
+    load one of them judged from the flow was checked); `memo`: each statement's sites,
+    kept between an editor's keystrokes."""
     if not MAY_HAVE_SITES.search(text):
         return Coverage(), None
-    reader = _CstSites(facts)
+    judge: _Judge | None = None
+    sites: dict[str, int] = {}
+    checked: dict[str, int] = {}
+    first: cst.CSTNode | None = None
     for index, statement in enumerate(module.body):
-        reader.top = index
-        reader.visit(statement)
-    if reader.first is not None:
-        owner.setdefault(reader.first, reader.first_top)
-    return Coverage(reader.sites, reader.checked), reader.first
+        for site in statement_sites(statement, memo):
+            if judge is None:
+                judge = _Judge(facts, flow, ran)
+            kind, node = site[0], site[1]
+            sites[kind] = sites.get(kind, 0) + 1
+            if judge(site):
+                checked[kind] = checked.get(kind, 0) + 1
+            elif first is None:
+                first = node
+                owner.setdefault(node, index)
+    return Coverage(sites, checked), first
 
 
 # -- the ast reader (files the pre-filter skipped: no model, nothing checked) --------------
