@@ -449,8 +449,9 @@ class Evaluator:
                     return UNKNOWN
                 args.extend(items)
             elif arg.star == "**":
-                if isinstance(value, dict):
-                    kwargs.update({str(k): v for k, v in value.items()})
+                if not isinstance(value, dict):
+                    return UNKNOWN  # arguments it cannot see: not the call without them
+                kwargs.update({str(k): v for k, v in value.items()})
             elif arg.keyword is not None:
                 kwargs[arg.keyword.value] = value
             else:

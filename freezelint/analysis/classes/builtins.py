@@ -96,10 +96,44 @@ def poison(namespace: O.Namespace, seen: set[int] | None = None) -> None:
         namespace.attrs[key] = UNKNOWN
 
 
+# What every nn.Module has besides what its own class sets (torch 2.x, public names).
+_MODULE_ATTRIBUTES = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+    "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule",
+    "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook",
+    "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+    "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad"})
+
+
 def _hasattr(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
     if len(args) == 2 and isinstance(args[0], O.Namespace) and isinstance(args[1], str):
         return str(args[1]) in args[0].attrs or UNKNOWN
+    if len(args) == 2 and isinstance(args[0], O.Built) and isinstance(args[1], str):
+        return _module_has(it, args[0], str(args[1]))
     return UNKNOWN
+
+
+def _module_has(it: ClassReader, module: O.Built, name: str) -> Any:
+    """`hasattr(self, "cos")` on a module under construction: True when it holds the name,
+    False only when nothing could give it one (a plain nn.Module subclass, no hole, no
+    attribute of that name in its classes or in nn.Module), else unknown."""
+    if name in module.children or name in module.params or name in module.buffers \
+            or name in module.attrs:
+        return True
+    if module.cls is not None and (module.cls.find_method(name) is not None or any(
+            name in it.class_attributes(klass) for klass in module.cls.mro())):
+        return True
+    if module.holes or it.uncertain or module.base != "Module" or name.startswith("_") \
+            or name in _MODULE_ATTRIBUTES:
+        return UNKNOWN
+    return False
 
 
 def _dict(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:

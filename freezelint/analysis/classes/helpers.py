@@ -183,7 +183,14 @@ def _torch_name(name: str) -> str:
     return name
 
 
+# Calls a module-level constant may be built with (litgpt's `configs = [dict(name=...), ...]`):
+# plain values, evaluated by the reader, no code of the project's.
+_CONSTANT_CALLS = frozenset({"dict", "list", "tuple", "set", "frozenset", "int", "float",
+                             "str", "bool", "range", "len", "min", "max", "sorted"})
+
+
 def _has_call(small: cst.BaseSmallStatement) -> bool:
+    """Whether a module-level statement calls anything but the builtins constants use."""
     value = getattr(small, "value", None)
     if value is None:
         return False
@@ -191,6 +198,8 @@ def _has_call(small: cst.BaseSmallStatement) -> bool:
 
     class _Find(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> bool:
+            if isinstance(node.func, cst.Name) and node.func.value in _CONSTANT_CALLS:
+                return True  # its arguments may call something else
             found.append(node)
             return False
 

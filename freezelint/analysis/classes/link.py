@@ -247,7 +247,27 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
 
         return library_calls.call(it, qualified, args, kwargs, node)
 
-    return Builtin(call)
+    return _Lazy(call, lambda: _imported_class(it, link, module, name))
+
+
+def _imported_class(it: Evaluator, link: _Link, module: str, name: str) -> O.ClassValue | None:
+    value = link.reader._project_name(module, name)
+    _record_files(it, link)
+    return value if isinstance(value, O.ClassValue) else None
+
+
+class _Lazy(Builtin):
+    """A name imported from a project module, read when first used: called, it constructs
+    (or calls what it names); its attributes (`Config.from_name`) are its class's, when it
+    is a class."""
+
+    def __init__(self, fn: Any, find: Any) -> None:
+        super().__init__(fn)
+        object.__setattr__(self, "_find", find)
+
+    @property
+    def klass(self) -> O.ClassValue | None:
+        return self._find()  # type: ignore[no-any-return, attr-defined]
 
 
 def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],

@@ -157,8 +157,20 @@ class Namespace(Instance):
 
 
 def namespace(cls: ClassValue | None, attrs: dict[str, Any] | None = None) -> Namespace:
-    methods = cls.all_methods() if cls is not None else {}
+    # (a property is no method the script could call: read from the script, it is unknown)
+    methods = {name: method for name, method in cls.all_methods().items()
+               if not any(_dotted_last(d.decorator) in {"property", "cached_property", "setter",
+                                                         "getter", "deleter"}
+                          for d in method.decorators)} if cls is not None else {}
     return Namespace(methods, dict(attrs or {}), cls)
+
+
+def _dotted_last(node: cst.BaseExpression) -> str:
+    while isinstance(node, cst.Call):
+        node = node.func
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else ""
 
 
 @dataclass(frozen=True, eq=False)

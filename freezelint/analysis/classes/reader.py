@@ -51,14 +51,40 @@ _CHAINABLE = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat1
 
 
 def _method_kind(method: cst.FunctionDef) -> str:
-    """'static', 'class' or 'instance': how a method called on its class binds."""
+    """'static', 'class', 'property' (read as an attribute: `@property`, `@cached_property`),
+    'accessor' (a property's setter or deleter: the getter is not known from it) or
+    'instance': how a method binds."""
     for decorator in method.decorators:
         name = _dotted(decorator.decorator)
+        last = name.rpartition(".")[2]
         if name == "staticmethod":
             return "static"
         if name == "classmethod":
             return "class"
+        if last in {"property", "cached_property"}:
+            return "property"
+        if last in {"setter", "getter", "deleter"}:
+            return "accessor"
     return "instance"
+
+
+def _accessor(cls: O.ClassValue, attr: str,
+              kind: str) -> tuple[O.ClassValue, cst.FunctionDef] | None:
+    """The getter (`kind` 'property': `@property` / `@cached_property`) or the setter
+    (`@attr.setter`) of property `attr`, the nearest in the method resolution order."""
+    for klass in cls.mro():
+        body = klass.node.body
+        statements = body.body if isinstance(body, cst.IndentedBlock) else []
+        for stmt in reversed(statements):
+            if not isinstance(stmt, cst.FunctionDef) or stmt.name.value != attr:
+                continue
+            for decorator in stmt.decorators:
+                name = _dotted(decorator.decorator)
+                if (kind == "property" and name.rpartition(".")[2] in {"property",
+                                                                       "cached_property"}) \
+                        or (kind == "setter" and name == f"{attr}.setter"):
+                    return klass, stmt
+    return None
 
 
 class ClassReader(InstantiatingReader):
@@ -83,6 +109,11 @@ class ClassReader(InstantiatingReader):
         if isinstance(target, cst.Attribute):
             owner = self.eval(target.value, frame)
             source = stmt.value if isinstance(stmt, (cst.Assign, cst.AnnAssign)) else None
+            # (torch registers a module or a Parameter without calling a property setter)
+            if isinstance(owner, (O.Built, O.Namespace)) \
+                    and not isinstance(value, (O.Built, O.Param, O.Hole)) and not is_unknown(value) \
+                    and self._property_set(owner, target.attr.value, value, target):
+                return
             if isinstance(owner, O.Built):
                 self.register(owner, target.attr.value, value, source)
                 return
@@ -127,7 +158,7 @@ class ClassReader(InstantiatingReader):
             if attr == "__dict__":  # `self.__dict__.update(kwargs)`: the attributes themselves
                 return owner.attrs
             if owner.cls is not None and owner.cls.find_method(attr) is not None:
-                return BoundMethod(owner, attr, node)
+                return self._method_attr(owner, owner.cls, attr, node)
             if owner.cls is not None:
                 for klass in owner.cls.mro():
                     attrs = self.class_attributes(klass)
@@ -155,7 +186,8 @@ class ClassReader(InstantiatingReader):
         if isinstance(owner, O.Tensor):
             if attr == "shape" and owner.shape is not None:
                 return owner.shape
-            return BoundMethod(owner, attr, node) if attr in tensors.SAME_SHAPE | tensors.RESHAPES else UNKNOWN
+            # a tensor's methods give tensors, but for the few that give plain values
+            return UNKNOWN if attr in tensors.NOT_TENSORS else BoundMethod(owner, attr, node)
         if isinstance(owner, dict) and not isinstance(owner, O.Built):
             return BoundMethod(owner, attr, node)
         return super().get_attr(owner, attr, node)
@@ -174,7 +206,7 @@ class ClassReader(InstantiatingReader):
         if attr in owner.sizes:
             return owner.sizes[attr]
         if owner.cls is not None and owner.cls.find_method(attr) is not None:
-            return BoundMethod(owner, attr, node)
+            return self._method_attr(owner, owner.cls, attr, node)
         if owner.cls is not None:
             for klass in owner.cls.mro():
                 attrs = self.class_attributes(klass)
@@ -183,6 +215,32 @@ class ClassReader(InstantiatingReader):
         if "" in owner.holes:
             return O.Hole()
         return BoundMethod(owner, attr, node)
+
+    def _method_attr(self, owner: Any, cls: O.ClassValue, attr: str, node: cst.CSTNode) -> Any:
+        """`owner.attr` where the class defines `attr`: a property is read (its getter runs
+        with `self` bound), a method is bound for a later call."""
+        found = cls.find_method(attr)
+        assert found is not None
+        if _method_kind(found[1]) in {"property", "accessor"}:
+            getter = _accessor(cls, attr, "property")
+            if getter is None:
+                return UNKNOWN
+            return self.run_method(getter[0], getter[1], owner, [], {}, node)
+        return BoundMethod(owner, attr, node)
+
+    def _property_set(self, owner: Any, attr: str, value: Any, node: cst.CSTNode) -> bool:
+        """`owner.attr = value` where the class makes `attr` a property: its setter runs
+        (litgpt's `max_seq_length` setter registers buffers); True when it was one."""
+        cls = owner.cls
+        if cls is None:
+            return False
+        found = cls.find_method(attr)
+        if found is None or _method_kind(found[1]) not in {"property", "accessor"}:
+            return False
+        setter = _accessor(cls, attr, "setter")
+        if setter is not None:
+            self.run_method(setter[0], setter[1], owner, [value], {}, node)
+        return True  # (a property without a setter: Python raises; nothing is set)
 
     def call_method(self, method: BoundMethod, args: list[Any], kwargs: dict[str, Any],
                     node: cst.Call) -> Any:
@@ -221,6 +279,8 @@ class ClassReader(InstantiatingReader):
             for key in [*receiver, *keys, *kwargs]:
                 receiver[key] = UNKNOWN
             return None
+        if isinstance(receiver, dict) and name == "copy" and not args and not kwargs:
+            return dict(receiver)
         if isinstance(receiver, dict) and name in {"items", "keys", "values", "get", "pop",
                                                    "update", "setdefault"}:
             with suppress(Exception):

@@ -40,6 +40,13 @@ SAME_SHAPE = frozenset({
     "log", "sqrt", "abs", "neg", "sigmoid", "tanh", "mul", "add", "div", "cos", "sin",
     "long", "int", "bool", "cuda", "cpu"})
 RESHAPES = frozenset({"view", "reshape", "unsqueeze", "squeeze"})
+# Tensor methods whose result is no tensor.
+NOT_TENSORS = frozenset({"item", "tolist", "size", "numel", "dim", "ndimension", "nelement",
+                         "element_size", "data_ptr", "is_contiguous", "is_floating_point",
+                         "is_complex", "numpy", "storage", "untyped_storage", "stride",
+                         "get_device", "equal", "allclose", "any", "all", "__len__",
+                         "register_hook", "backward", "copy_", "fill_", "zero_", "normal_",
+                         "uniform_"})
 
 
 def tensor_method(tensor: O.Tensor, name: str, args: list[Any]) -> Any:
