@@ -93,3 +93,22 @@ def test_tied_pairs_equal_the_live_model(model_id: str, kwargs: dict,
     assert shipped.tied == live
     assert shipped.state_dict_keys == list(model.state_dict())
     assert shipped.parameter_names == [n for n, _ in model.named_parameters()]
+
+
+def test_a_module_registered_twice_is_the_one_listed() -> None:
+    """CoaT registers its convolutional position encodings twice (`cpe1` and inside each
+    serial block): named_modules() lists them once, and the second path is the same module."""
+    manifest = load_zoo("timm/coat_lite_mini")
+    assert ("serial_blocks1.0.cpe.proj.weight", "cpe1.proj.weight") in manifest.tied
+    assert not manifest.has_module("serial_blocks1.0.cpe")
+    assert manifest.shared_module("serial_blocks1.0.cpe") == "cpe1"
+    assert manifest.shared_module("serial_blocks1.0") is None  # listed, with its own weights
+    code = textwrap.dedent("""
+    import timm
+    model = timm.create_model("coat_lite_mini")
+    model.serial_blocks1[0].cpe.requires_grad_(False)
+    for name, param in model.named_parameters():
+        param.requires_grad = name == {name!r}
+    """)
+    rules = [d.rule for d in lint(code.format(name="cpe1.proj.weight"), LintConfig())]
+    assert "FZL109" not in rules and "FZL101" not in rules, rules

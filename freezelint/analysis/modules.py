@@ -152,6 +152,9 @@ def _module_attr(owner: ModuleObj, attr: str, node: cst.CSTNode) -> Any:
     if shared is not None and model.tensor(shared) is not None:
         # A tied weight (`lm_head.weight`) is the Parameter listed under its other name.
         return ParamObj(model, shared)
+    listed = model.manifest.shared_module(path) if model.manifest.tied else None
+    if listed is not None:  # a module registered twice is the one listed
+        return ModuleObj(model, listed)
     info = model.manifest.module(owner.path)
     if info is not None and attr in info.attrs:
         return info.attrs[attr]

@@ -185,6 +185,30 @@ class Manifest:
             return any(m.path == path for m in self.modules)
         return path in set(derived_module_paths(self.parameter_names))
 
+    def shared_module(self, path: str) -> str | None:
+        """The listed path of a module registered a second time at `path` (CoaT's
+        `serial_blocks1.0.cpe` is `cpe1`): `named_modules()` lists it once, under its
+        first name, and every parameter under `path` is tied to the same name under that
+        one. None when `path` is no such module."""
+        prefix = path + "."
+        found: set[str] = set()
+        for name, other in self.tied:
+            if not name.startswith(prefix):
+                continue
+            rest = name[len(prefix):]
+            if not other.endswith("." + rest):
+                return None
+            found.add(other[:-len(rest) - 1])
+        if len(found) != 1:
+            return None
+        listed = found.pop()
+        if not self.has_module(listed):
+            return None
+        under = {p.name[len(listed) + 1:] for p in self.parameters
+                 if p.name.startswith(listed + ".")}
+        mine = {name[len(prefix):] for name, _ in self.tied if name.startswith(prefix)}
+        return listed if under == mine else None
+
     def parameters_under(self, path: str) -> list[TensorInfo]:
         """Parameters of the module at `path` and its children (`module.parameters()`)."""
         if not path:

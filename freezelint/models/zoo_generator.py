@@ -780,31 +780,50 @@ def generate(work: Path, libraries: list[str], only: str | None, types: list[str
 
 # -- tied weights of an installed zoo ----------------------------------------------------
 
-def patch_tied(out: Path, only: str | None = None) -> int:
-    """Record the tied parameters (`tied_pairs`) of every transformers model and variant of
-    the installed zoo in `out`, building each once more on the meta device (what
-    `run_job` records in a full run; this adds it to a zoo made before it did). Returns
-    the number of models with tied parameters."""
-    transformers = _import("transformers")
-    if transformers is None:
-        return 0
-    table = auto_table(transformers)
-    jobs = {job.id: job for _, job in transformers_jobs(transformers, table)}
-    jobs.update({job.id: job for _, job in hf_jobs(transformers, hf_plan(transformers, table))})
+def patch_tied(out: Path, only: str | None = None,
+               libraries: tuple[str, ...] = ("transformers",)) -> int:
+    """Record the tied parameters (`tied_pairs`) of the models of `libraries` in the
+    installed zoo in `out`, building each once more on the meta device (what `run_job`
+    records in a full run; this adds it to a zoo made before it did). transformers: every
+    model and variant. torchvision and timm: every model, and the variants of those that
+    tie (a variant of one that ties nothing keeps no record). Returns the number of models
+    with tied parameters."""
+    jobs: dict[str, Job] = {}
+    for library in libraries:
+        module = _import(library)
+        if module is None:
+            continue
+        if library == "transformers":
+            table = auto_table(module)
+            jobs.update({job.id: job for _, job in transformers_jobs(module, table)})
+            jobs.update({job.id: job for _, job in hf_jobs(module, hf_plan(module, table))})
+        elif library == "timm":
+            jobs.update({job.id: job for _, job in timm_jobs(module)})
+        elif library == "torchvision":
+            jobs.update({job.id: job for _, job in torchvision_jobs(module)})
     found = 0
     for path in sorted(out.glob("*.json.gz")):
         doc = json.loads(gzip.decompress(path.read_bytes()))
-        if doc.get("format") != SHARD_FORMAT or "transformers" not in doc["versions"]:
+        shard_library = next((x for x in libraries if x in doc.get("versions", {})), None)
+        if doc.get("format") != SHARD_FORMAT or shard_library is None:
             continue
-        if doc["versions"]["transformers"] != _version("transformers"):
-            print(f"zoo: {path.name}: made with transformers {doc['versions']['transformers']}"
-                  f", not {_version('transformers')}: skipped", file=sys.stderr)
+        library = shard_library
+        if doc["versions"][library] != _version(library):
+            print(f"zoo: {path.name}: made with {library} {doc['versions'][library]}, not "
+                  f"{_version(library)}: skipped", file=sys.stderr)
             continue
         changed = False
-        for key, entry in doc["models"].items():
+        # The models first, then their variants (stored before them): a torchvision or timm
+        # variant is built only when its model ties.
+        keys = sorted(doc["models"], key=lambda k: "@" in k)
+        for key in keys:
+            entry = doc["models"][key]
             model_id, _, label = key.partition("@")
             job = jobs.get(model_id)
             if job is None or (only and not re.search(only, key)) or "tied" in entry:
+                continue
+            if label and library != "transformers" \
+                    and not doc["models"].get(model_id, {}).get("tied"):
                 continue
             try:
                 module = _meta_build(job.build, **(job.variants[label] if label else {}))
@@ -817,6 +836,7 @@ def patch_tied(out: Path, only: str | None = None) -> int:
                 print(f"zoo: {key}: the build differs from the shard: skipped", file=sys.stderr)
                 continue
             entry["tied"] = tied_pairs(module)
+            del module
             found += bool(entry["tied"])
             changed = True
         if changed:
@@ -975,7 +995,9 @@ def main(argv: list[str] | None = None) -> int:
         install(args.work, args.out, args.legacy)
         return 0
     if args.tied:
-        print(f"zoo: {patch_tied(args.out, args.only)} models with tied parameters")
+        chosen = tuple(x for x in args.libraries.split(",")
+                       if x in {"transformers", "timm", "torchvision"})
+        print(f"zoo: {patch_tied(args.out, args.only, chosen)} models with tied parameters")
         return 0
     libraries = [x for x in args.libraries.split(",") if x]
     unknown = sorted(set(libraries) - set(LIBRARIES))
