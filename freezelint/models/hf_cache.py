@@ -45,6 +45,7 @@ from freezelint.models.zoo import (
     CACHE_PREFIX,
     UNEVALUATED,
     auto_class_target,
+    class_model_type,
     hf_model_id,
     hf_model_type,
     load_zoo,
@@ -171,15 +172,15 @@ def _cached_manifest(repo_id: str, class_name: str, folder: Path) -> Manifest:
                          f"saved from (architectures)")
     stored_class = architectures[0]
     tensors = stored_tensors(folder, repo_id)
-    saved = _zoo_class(stored_class, model_type, repo_id)
-    layers = _layers_shown(saved.name, tensors, config, repo_id)
-    saved = _at_layers(saved.name, layers, repo_id)
+    saved_id = _zoo_class(stored_class, model_type, repo_id)
+    layers = _layers_shown(saved_id, tensors, config, repo_id)
+    saved = _at_layers(saved_id, layers, repo_id)
     _check_ties(saved, config, repo_id)
     shapes = _verified(saved, tensors, repo_id, stored_class)
     target = saved
     if class_name != stored_class:
         # Same configuration class: its defaults, checked on the saved class, tie the same.
-        target = _at_layers(_zoo_class(class_name, model_type, repo_id).name, layers, repo_id)
+        target = _at_layers(_zoo_class(class_name, model_type, repo_id), layers, repo_id)
     manifest = _with_shapes(target, shapes, _prefix_map(target, saved))
     meta = {**manifest.meta, "hf_id": repo_id, "cache": str(folder), "layers": layers,
             "description": f"transformers {class_name}.from_pretrained({repo_id!r}) "
@@ -277,15 +278,16 @@ def _index_files(path: Path, label: str) -> list[str]:
 # -- the zoo's classes, checked against the checkpoint -----------------------------------
 
 
-def _zoo_class(class_name: str, model_type: str, repo_id: str) -> Manifest:
-    try:
-        manifest = load_zoo(f"transformers/{class_name}")
-    except LookupError:
-        raise CacheError(f"{repo_id}: the zoo has no transformers class {class_name}") from None
-    if manifest.meta.get("model_type") != model_type:
+def _zoo_class(class_name: str, model_type: str, repo_id: str) -> str:
+    """The zoo id of transformers class `class_name`, built for `model_type`."""
+    model_id = f"transformers/{class_name}"
+    found = class_model_type(model_id)
+    if found is None:
+        raise CacheError(f"{repo_id}: the zoo has no transformers class {class_name}")
+    if found != model_type:
         raise CacheError(f"{repo_id}: the zoo builds {class_name} for model type "
-                         f"{manifest.meta.get('model_type')!r}, not {model_type!r}")
-    return manifest
+                         f"{found!r}, not {model_type!r}")
+    return model_id
 
 
 def _at_layers(model_id: str, layers: int | None, repo_id: str) -> Manifest:

@@ -233,6 +233,15 @@ def _stored_model_type(model_id: str) -> str | None:
     return str(model_type) if model_type is not None else None
 
 
+def class_model_type(model_id: str) -> str | None:
+    """The model type a zoo transformers class was built for (None: not a zoo id, or
+    not a transformers model), without decoding the model."""
+    canonical = _names().get(model_id)
+    if canonical is None or _entry(canonical)["library"] != "transformers":
+        return None
+    return _stored_model_type(canonical)
+
+
 def hf_model_type(hf_id: str) -> str | None:
     """The model type (`config.json`'s `model_type`) of a shipped Hugging Face id."""
     entry = _hf()["hf"].get(hf_id)
