@@ -352,3 +352,17 @@ def test_a_model_built_live_with_a_non_default_configuration(cache: Path, saved:
     found = [d for d in _lint(code, "transformer.h.3.mlp.c_fc.weight") if d.rule == "FZL101"]
     assert len(found) == 1 and "did you mean 'transformer.h.2.mlp.c_fc.weight'" in \
         found[0].message, found
+
+
+@pytest.mark.parametrize("arguments", ['revision="v2.0"', 'cache_dir="/data/hf"',
+                                       'subfolder="text_encoder"'])
+def test_another_revision_cache_or_subfolder_is_not_the_cached_snapshot(
+        cache: Path, arguments: str) -> None:
+    _bert(cache)
+    code = f"""
+    from transformers import AutoModelForMaskedLM
+    model = AutoModelForMaskedLM.from_pretrained("my-org/bert-4l", {arguments})
+    """
+    assert "FZL101" not in [d.rule for d in _lint(code, "bert.encoder.layers.3.x")]
+    same = code.replace(arguments, 'revision="main"')
+    assert "FZL101" in [d.rule for d in _lint(same, "bert.encoder.layers.3.x")]

@@ -273,10 +273,14 @@ def _transformers(parts: list[str], args: list[Any], kwargs: dict[str, Any]) -> 
         extra = _transformers_kwargs(kwargs, skip={"pretrained_model_name_or_path"})
         if extra is None:
             return None
+        if "subfolder" in kwargs:
+            return None  # the configuration and weights of another folder of the repository
         from freezelint.models.hf_cache import resolve_checkpoint
 
         model_id = resolve_checkpoint(checkpoint, cls if is_auto_class(cls) else None,
-                                      None if is_auto_class(cls) else cls)
+                                      None if is_auto_class(cls) else cls,
+                                      elsewhere="cache_dir" in kwargs
+                                      or kwargs.get("revision", "main") != "main")
         return ModelRequest(model_id, extra) if model_id else None
     # `BertModel(config)`: which configuration is not known here, so neither is the model.
     return None

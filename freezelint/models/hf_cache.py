@@ -109,15 +109,19 @@ def cached_config(repo_id: str, revision: str = "main") -> dict[str, Any] | None
 
 
 def resolve_checkpoint(checkpoint: str, auto_class: str | None,
-                       class_name: str | None) -> str | None:
+                       class_name: str | None, elsewhere: bool = False) -> str | None:
     """The zoo id `Class.from_pretrained(checkpoint)` builds, or None when not known
-    exactly. Give the Auto class used (`AutoModel...`) or the concrete class name."""
+    exactly. Give the Auto class used (`AutoModel...`) or the concrete class name.
+    `elsewhere`: the code names another revision or cache folder (`revision=`,
+    `cache_dir=`), so the default cache's `refs/main` snapshot is not the one loaded."""
     cached = cached_config(checkpoint)
     shipped_type = hf_model_type(checkpoint)
     if shipped_type is not None:
         if cached is not None and cached.get("model_type") != shipped_type:
             return None  # a local checkpoint of that name that the zoo does not describe
         return hf_model_id(checkpoint, auto_class, class_name)
+    if elsewhere:
+        return None
     model_id = cache_id(checkpoint, auto_class, class_name, cached)
     if model_id is None:
         return None
