@@ -29,7 +29,7 @@ _PARSED: dict[str, cst.Module] = {}
 _CONFIGS: dict[tuple[Path, int, int], dict[str, object] | None] = {}
 _MAX_CACHED = 256
 MAX_PROJECT_FILES = 48
-MAX_PROJECT_BYTES = 1_500_000
+MAX_PROJECT_BYTES = 600_000
 
 
 def project_root(start: Path) -> Path:
