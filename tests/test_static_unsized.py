@@ -145,3 +145,20 @@ def test_check_reports_on_known_names_only(tmp_path: Path) -> None:
     assert lines["FZL103"] == [line_of("optimizerG =")]
     # FZL306 on the load whose shapes are both known, not on the one with unknown widths
     assert lines.get("FZL306") == [line_of("smaller.load_state_dict")]
+
+
+def test_unknown_shapes_survive_json_and_show_as_unknown(tmp_path: Path) -> None:
+    """`params --json` of a model with unknown shapes writes them as null; read back, they are
+    still unknown (never a scalar), and the table shows `?` with no element count."""
+    script = _project(tmp_path, BUILD)
+    generator = _static(script, "netG")
+    again = Manifest.from_json(json.loads(generator.dumps()))
+    assert [(t.name, t.known_shape) for t in again.parameters] == \
+        [(t.name, t.known_shape) for t in generator.parameters]
+    assert not again.sized and again.parameters[0].known_shape is None
+    (tmp_path / "g.json").write_text(generator.dumps())
+    with chdir(tmp_path):
+        result = invoke("params", "--model", "g.json", "--flat")
+    assert result.exit_code == 0, result.output
+    assert any(line.split()[:2] == ["main.0.weight", "?"] for line in result.output.splitlines())
+    assert "some shapes unknown" in result.output
