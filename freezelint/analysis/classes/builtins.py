@@ -131,9 +131,19 @@ def _module_has(it: ClassReader, module: O.Built, name: str) -> Any:
             name in it.class_attributes(klass) for klass in module.cls.mro())):
         return True
     if module.holes or it.uncertain or module.base != "Module" or name.startswith("_") \
-            or name in _MODULE_ATTRIBUTES:
+            or name in _MODULE_ATTRIBUTES or module.cls is None or not _plain_module(module.cls):
         return UNKNOWN
     return False
+
+
+def _plain_module(cls: O.ClassValue) -> bool:
+    """Whether every library base of `cls` is nn.Module itself (a LightningModule or a hub
+    mixin has attributes of its own)."""
+    from freezelint.analysis.values import Qualified
+
+    return all(isinstance(base, O.ClassValue) or (isinstance(base, Qualified) and base.name in {
+        "nn.Module", "torch.nn.Module", "torch.nn.modules.module.Module"})
+        for klass in cls.mro() for base in klass.bases)
 
 
 def _dict(it: ClassReader, args: list[Any], kwargs: dict[str, Any]) -> Any:
