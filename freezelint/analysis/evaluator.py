@@ -24,6 +24,7 @@ from freezelint.analysis import (
     lightning,
     modules,
     optimizers,
+    peft_configs,
     python_builtins,
     recording,
     state_dicts,
@@ -227,6 +228,8 @@ class Evaluator:
         if isinstance(owner, (str, list, dict, tuple, set, OptimizerObj, trainers.HFTrainer,
                               lightning.LightningTrainer)):
             return BoundMethod(owner, attr, node)
+        if isinstance(owner, peft_configs.PeftConfig):  # read, changed or called: see there
+            owner.changed = True
         return UNKNOWN
 
     def eval_Subscript(self, node: cst.Subscript, frame: Frame) -> Any:

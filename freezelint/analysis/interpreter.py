@@ -36,6 +36,7 @@ import libcst as cst
 from freezelint.analysis import class_self, lightning, modules, state_dicts, trainable
 from freezelint.analysis import facts as F
 from freezelint.analysis.evaluator import Evaluator, ModelResolver, body_of
+from freezelint.analysis.peft_configs import PeftConfig
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import (
     MAX_CALL_DEPTH,
@@ -427,6 +428,8 @@ class Interpreter(Evaluator):
             owner = self.eval(target.value, frame)
             if isinstance(owner, Instance):
                 owner.attrs[target.attr.value] = value
+            elif isinstance(owner, PeftConfig):  # `config.target_modules = [...]`
+                owner.changed = True
             else:
                 modules.assign_attribute(self, owner, target, value, stmt)
         elif isinstance(target, cst.Subscript):

@@ -41,7 +41,8 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
     if peft_configs.handles(name):
         result = peft_configs.call(it, name, args, kwargs, node)
         if result is UNKNOWN:  # the model PEFT wrapped: its names are no longer known
-            trainable.escape([*args, *kwargs.values()])
+            trainable.escape([a for a in [*args, *kwargs.values()]  # PEFT reads its config
+                              if not isinstance(a, peft_configs.PeftConfig)])
         return result
     if name in trainers.HF_TRAINERS:
         return trainers.call(it, name, args, kwargs, node)

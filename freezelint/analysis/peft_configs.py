@@ -69,6 +69,10 @@ class PeftConfig:
     kind: str  # "LoraConfig"
     arguments: dict[str, Any]  # evaluated keyword arguments
     argument_nodes: dict[str, cst.BaseExpression]  # keyword -> the argument's expression
+    # Used after it was built (an attribute set or read, a method such as
+    # `_register_custom_module`, handed to code not followed): what PEFT will see is not
+    # only its arguments, so neither its wrapping nor the rules judge it.
+    changed: bool = False
 
     def entries(self, keyword: str) -> list[Any] | str | Any | None:
         """The list's entries, a regex string, None (not given) or UNKNOWN."""
@@ -103,6 +107,9 @@ class PeftApplied:
     node: cst.Call
     config: PeftConfig
     module: ModuleObj
+    # Whether the model's names were all known when PEFT was applied (afterwards they are
+    # not: PEFT changes the model it is given in place).
+    names_known: bool = True
 
 
 @dataclass(eq=False)
@@ -134,9 +141,14 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
          node: cst.Call) -> Any:
     if name in _APPLY:
         applied = _apply(it, name, args, kwargs, node)
-        if applied is not None and name in _WRAPPERS:
-            return _wrapped(it, applied)
-        return UNKNOWN
+        result = _wrapped(it, applied) if applied is not None and name in _WRAPPERS \
+            else UNKNOWN
+        # PEFT injects its layers into the model it is given: that object's names are no
+        # longer the base model's (`model.named_parameters()` after get_peft_model(model)).
+        for value in [*args, *kwargs.values()]:
+            if isinstance(value, ModuleObj):
+                value.model.opaque.add(value.path)
+        return result
     nodes = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
     for keyword in NAME_LISTS:
         value_node = nodes.get(keyword)
@@ -160,7 +172,7 @@ def _apply(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
                 kwargs[keyword]
     model, config = found.get(model_at), found.get(config_at)
     if isinstance(model, ModuleObj) and isinstance(config, PeftConfig) and not model.prefix:
-        applied = PeftApplied(node, config, model)
+        applied = PeftApplied(node, config, model, not model.model.opaque)
         it.facts.peft.applied.append(applied)
         return applied
     return None
@@ -182,7 +194,8 @@ def _wrapped(it: Evaluator, applied: PeftApplied) -> Any:
 
     trainable.escape([applied.module])
     config = applied.config
-    if config.kind != "LoraConfig" or applied.module.path or applied.module.model.opaque:
+    if config.kind != "LoraConfig" or config.changed or applied.module.path \
+            or applied.module.model.opaque:
         return UNKNOWN
     spec: dict[str, Any] = {}
     for key, value in config.arguments.items():
@@ -272,7 +285,7 @@ def entry_matches(facts: PeftFacts) -> list[EntryMatch]:
     for applied in facts.applied:
         module = applied.module
         manifest = module.model.manifest
-        if manifest.hole_under(module.path) or module.model.opaque:
+        if manifest.hole_under(module.path) or not applied.names_known:
             continue
         base = module.path + "." if module.path else ""
         paths = [m.path for m in manifest.modules if m.path.startswith(base) and m.path]

@@ -16,6 +16,7 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES
+from freezelint.analysis.peft_configs import PeftConfig
 from freezelint.analysis.values import ClassSelf, ModelState, ModuleObj, ParamIter, ParamObj
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ def escape(values: Iterable[Any]) -> None:
             names = value.names if value.names is not None else list(value.model.trainable)
             for name in names:
                 value.model.trainable[name] = None
+        elif isinstance(value, PeftConfig):  # a PEFT config it may change
+            value.changed = True
         elif isinstance(value, ClassSelf):  # `self` of a class of the script
             value.escaped = True
             escape([v for v in value.attrs.values() if isinstance(v, ModuleObj)])

@@ -42,7 +42,8 @@ def _modules(applied: PeftApplied) -> list[tuple[str, str]] | None:
     module = applied.module
     model = module.model
     manifest = model.manifest
-    if manifest.hole_under(module.path) or model.opaque or not manifest.modules:
+    if manifest.hole_under(module.path) or not applied.names_known or not manifest.modules \
+            or applied.config.changed:  # used after it was built: not only its arguments
         return None
     base = module.path + "." if module.path else ""
     return [(m.path[len(base):], m.type) for m in manifest.modules
