@@ -32,6 +32,7 @@ from freezelint.analysis import facts as F
 from freezelint.analysis import trainable
 from freezelint.analysis.class_self import SETUP_HOOKS
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES
+from freezelint.analysis.plain_python import body_of
 from freezelint.analysis.scope import ReturnSignal
 from freezelint.analysis.values import UNKNOWN, ClassSelf, FunctionObj, ModuleObj
 
@@ -160,8 +161,12 @@ def _held(it: Evaluator, owner: ClassSelf,
 
     before = _snapshot(it.facts)
     built = len(it.optimizers)
+    # The method's nodes sit in its class's top-level statement, not in the fit's (where
+    # they are placed matters to positions).
+    top = next((i for i, s in enumerate(it.module.body)
+                if isinstance(s, cst.ClassDef) and method in body_of(s)), None)
     try:
-        it.call_function(FunctionObj(method, None, None), [owner], {}, method)
+        it.call_function(FunctionObj(method, None, top), [owner], {}, method)
     except ReturnSignal:
         pass
     finally:
