@@ -134,7 +134,8 @@ def audit(model: Module, optimizer: Any = None, *, checkpoint: Any = None,
       (information) frozen parameters in the optimizer, and its variants for frozen
       parameters with a leftover `.grad` (a warning when the optimizer holds them: `step()`
       still moves them) or leftover optimizer state; FZL202 param groups holding tensors
-      that are not in the model (a module replaced after the optimizer was built).
+      that are not in the model (a module replaced after the optimizer was built); FZL207 a
+      parameter in two param groups (two optimizers stepping it); FZL208 an empty group.
     - `frozen_bn="eval"`: FZL108 BatchNorm layers with frozen parameters in training mode
       (off by default: the official tutorials leave BN in train mode on purpose).
     - `checkpoint=`: a path, a state dict or the result of `load_state_dict(strict=False)`;
