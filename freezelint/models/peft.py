@@ -48,6 +48,11 @@ _TASK_HEADS = {"SEQ_CLS": ("classifier", "score"), "TOKEN_CLS": ("classifier", "
                "QUESTION_ANS": ("qa_outputs",)}
 
 
+def task_heads(task_type: str | None) -> tuple[str, ...]:
+    """The modules_to_save entries PEFT adds by itself for a task type."""
+    return _TASK_HEADS.get(task_type or "", ())
+
+
 class PeftUnsupported(ValueError):
     """A configuration whose effect this module does not reproduce exactly."""
 

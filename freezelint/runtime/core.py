@@ -136,6 +136,8 @@ def audit(model: Module, optimizer: Any = None, *, checkpoint: Any = None,
       still moves them) or leftover optimizer state; FZL202 param groups holding tensors
       that are not in the model (a module replaced after the optimizer was built); FZL207 a
       parameter in two param groups (two optimizers stepping it); FZL208 an empty group.
+    - a PeftModel: FZL401 a `target_modules` entry and FZL403 a `modules_to_save` entry
+      that matched no module.
     - `frozen_bn="eval"`: FZL108 BatchNorm layers with frozen parameters in training mode
       (off by default: the official tutorials leave BN in train mode on purpose).
     - `checkpoint=`: a path, a state dict or the result of `load_state_dict(strict=False)`;
@@ -159,6 +161,7 @@ def audit(model: Module, optimizer: Any = None, *, checkpoint: Any = None,
         *live_checks.trainable_not_optimized(live),
         *live_checks.shared_between_groups(live),
         *live_checks.empty_groups(live),
+        *live_checks.peft_entries(live),
         *live_checks.optimizer_stale(live),
         *live_checks.frozen_in_optimizer(live),
         *live_checks.stale_gradients(live),

@@ -171,6 +171,39 @@ def empty_groups(live: LiveState) -> Iterator[LiveFinding]:
                                   f"parameter: its settings ({settings}) apply to nothing")
 
 
+def peft_entries(live: LiveState) -> Iterator[LiveFinding]:
+    """FZL401 / FZL403 on a live PeftModel: a `target_modules` list entry that names no
+    module (PEFT matches `name == entry` or `name.endswith("." + entry)`) and a
+    `modules_to_save` entry that ends no module name (PEFT 0.21's plain `endswith`); PEFT
+    raises only when no entry at all matches. The heads PEFT adds to `modules_to_save` for
+    the task type are not the author's, and are left alone."""
+    from freezelint.models.peft import task_heads
+
+    configs = getattr(live.model, "peft_config", None)
+    if not isinstance(configs, dict):
+        return
+    names = [name for name, _ in live.modules]
+    for adapter, config in configs.items():
+        targets = getattr(config, "target_modules", None)
+        if isinstance(targets, (list, set, tuple)):
+            for entry in sorted(str(t) for t in targets):
+                if not any(n == entry or n.endswith("." + entry) for n in names):
+                    yield LiveFinding("FZL401",
+                                      f"target_modules entry {entry!r} of adapter {adapter!r} "
+                                      f"names no module of `{live.label}`: PEFT adapts "
+                                      f"nothing there")
+        task = getattr(config, "task_type", None)
+        heads = task_heads(getattr(task, "value", task) if task is not None else None)
+        for entry in getattr(config, "modules_to_save", None) or ():
+            if entry in heads:
+                continue
+            if not any(n.endswith(str(entry)) for n in names):
+                yield LiveFinding("FZL403",
+                                  f"modules_to_save entry {entry!r} of adapter {adapter!r} "
+                                  f"ends no module name of `{live.label}`: PEFT saves and "
+                                  f"trains nothing there")
+
+
 def _names(names: list[str], limit: int = 2) -> str:
     shown = ", ".join(f"`{n}`" for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
