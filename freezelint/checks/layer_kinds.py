@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from freezelint.analysis.facts import NameTest
+from freezelint.analysis.walk import walk
 from freezelint.models.manifest import Manifest
 
 _LEAVES = ("weight", "bias")
@@ -64,14 +65,16 @@ def message(spelling: KindSpelling) -> str:
                  f"they are named {shown}{more}")
 
 
-def in_collection(module: cst.Module, node: cst.CSTNode) -> bool:
+def in_collection(module: cst.Module, node: cst.CSTNode,
+                  owner: Mapping[cst.CSTNode, int] | None = None) -> bool:
     """Whether `node` is an element of a list, tuple or set literal (several strings may then
-    replace it)."""
-    return _collection_of(module, node) is not None
+    replace it). `owner`: the top-level statement of each node the analysis placed."""
+    return _collection_of(module, node, owner) is not None
 
 
 def other_architectures_norm(module: cst.Module, node: cst.CSTNode, literal: str,
-                             tests: Mapping[cst.CSTNode, NameTest], manifest: Manifest) -> bool:
+                             tests: Mapping[cst.CSTNode, NameTest], manifest: Manifest,
+                             owner: Mapping[cst.CSTNode, int] | None = None) -> bool:
     """A norm's name for another architecture in a list that names this model's norms too:
     DeepSpeed-Chat's `["bias", "layer_norm.weight", "layernorm.weight", "norm.weight",
     "ln_f.weight"]` on GPT-2, where `ln_f.weight` is GPT-2's. The list is written for several
@@ -79,7 +82,7 @@ def other_architectures_norm(module: cst.Module, node: cst.CSTNode, literal: str
     lowered = literal.lower()
     if "norm" not in lowered and not lowered.startswith("ln"):
         return False
-    collection = _collection_of(module, node)
+    collection = _collection_of(module, node, owner)
     if collection is None:
         return False
     norms = {m.path for m in manifest.modules if is_norm(m.type)}
@@ -91,10 +94,32 @@ def other_architectures_norm(module: cst.Module, node: cst.CSTNode, literal: str
     return False
 
 
-def _collection_of(module: cst.Module, node: cst.CSTNode) -> cst.List | cst.Tuple | cst.Set | None:
-    finder = _ElementFinder(node)
-    module.visit(finder)
-    return finder.found
+def _collection_of(module: cst.Module, node: cst.CSTNode,
+                   owner: Mapping[cst.CSTNode, int] | None = None
+                   ) -> cst.List | cst.Tuple | cst.Set | None:
+    """The list, tuple or set literal `node` is an element of, read without rebuilding the
+    tree: in the top-level statement `owner` places it in, or the whole module when it is
+    not placed there (or not found under that statement)."""
+    body = module.body
+    top = owner.get(node) if owner is not None else None
+    if top is not None and 0 <= top < len(body):
+        found, seen = _element_of(body[top], node)
+        if seen:
+            return found
+    return _element_of(module, node)[0]
+
+
+def _element_of(root: cst.CSTNode, node: cst.CSTNode
+                ) -> tuple[cst.List | cst.Tuple | cst.Set | None, bool]:
+    """The collection under `root` that holds `node` as an element, and whether `node` is
+    under `root` at all."""
+    for sub in walk(root):
+        if sub is node:
+            return None, True
+        if isinstance(sub, (cst.List, cst.Tuple, cst.Set)) \
+                and any(e.value is node for e in sub.elements):
+            return sub, True
+    return None, False
 
 
 def _attribute(path: str) -> str:
@@ -130,18 +155,3 @@ def _fold(text: str) -> str:
 
 def is_norm(type_name: str) -> bool:
     return "Norm" in type_name and "Normal" not in type_name
-
-
-class _ElementFinder(cst.CSTVisitor):
-    def __init__(self, node: cst.CSTNode) -> None:
-        self.node = node
-        self.found: cst.List | cst.Tuple | cst.Set | None = None
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.found is not None:
-            return False
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)) \
-                and any(e.value is self.node for e in node.elements):
-            self.found = node
-            return False
-        return True

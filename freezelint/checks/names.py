@@ -49,7 +49,7 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         phrase = _KIND_PHRASE[test.kind].format(domain=test.domain, model=f"`{test.model.label}`")
         message = f"'{test.literal}' {phrase} ({plural(len(domain_names), test.domain)})"
         if other_architectures_norm(ctx.module, test.node, test.literal, ctx.facts.name_tests,
-                                    manifest):
+                                    manifest, ctx.facts.owner):
             continue
         spelling = kind_spelling(test.literal, manifest) if test.kind in {"substring", "suffix"} \
             else None
@@ -84,7 +84,7 @@ def _kind_finding(ctx: Context, test: NameTest, message: str,
     fixes: tuple[FixSpec, ...] = ()
     node = test.node
     if spelling.entries and isinstance(node, cst.SimpleString) \
-            and in_collection(ctx.module, node):
+            and in_collection(ctx.module, node, ctx.facts.owner):
         strings = ", ".join(_requote(node, entry) for entry in spelling.entries)
         fixes = (fix(f"Replace with {strings}", Safety.UNSAFE, (node, strings)),)
     return Finding(node, message + layer_kinds.message(spelling), fixes=fixes)
