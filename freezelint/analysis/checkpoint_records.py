@@ -30,7 +30,13 @@ from freezelint.analysis.checkpoint_values import (
     _Loaded,
     symbolic,
 )
-from freezelint.analysis.checkpoint_verdicts import _compiled, _is_module, _verdict, _within
+from freezelint.analysis.checkpoint_verdicts import (
+    _compiled,
+    _fits,
+    _is_module,
+    _verdict,
+    _within,
+)
 from freezelint.analysis.walk import walk
 
 
@@ -210,6 +216,8 @@ class FlowRecords:
             return
         verdict = verdicts.pop()
         if verdict is None:
+            if all(_fits(_within(s.value, state.keys), receiver, compiled) for s in saves):
+                self.flow.fits.append(node)
             return
         kind, prefix, cause, paths, key = verdict
         self.flow.loads.append(PrefixLoad(node, kind, prefix, cause, saves[0], receiver_node,

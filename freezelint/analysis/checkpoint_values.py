@@ -142,6 +142,9 @@ class CheckpointFlow:
     # Filters that test a transformed key but keep the original, whose result reaches the
     # dict tested or a load: (comprehension, tested expression).
     tested_not_kept: list[tuple[cst.DictComp, cst.BaseExpression]] = field(default_factory=list)
+    # Loads of a state dict the file saves in the key format the receiver loads (every save
+    # of that path fits it): nothing for FZL308/FZL309 to report, but judged all the same.
+    fits: list[cst.Call] = field(default_factory=list)
     # The top-level statement each reported node (and what a fix replaces) sits in.
     owner: dict[cst.CSTNode, int] = field(default_factory=dict)
 

@@ -40,6 +40,15 @@ def _verdict(value: Any, receiver: Any, compiled: tuple[str, ...]) -> Verdict | 
     return outcome if isinstance(outcome, tuple) else None
 
 
+def _fits(value: Any, receiver: Any, compiled: tuple[str, ...]) -> bool:
+    """Whether `value` is a state dict saved in the key format `receiver` loads (the same
+    model under the same wrappers, the same submodules compiled in place): nothing is wrong
+    with the keys. Not where either end may have been compiled in code the pass does not
+    follow (`?`), whose keys are unknown even when both ends say so."""
+    return isinstance(value, Keys) and "?" not in value.compiled and "?" not in compiled \
+        and _compare(value, receiver, compiled) == "fits"
+
+
 def _compare(keys: Keys, receiver: Any, compiled: tuple[str, ...]) -> Verdict | str | None:
     saved_leaf, saved_chain = _describe(keys.module)
     leaf, chain = _describe(receiver)

@@ -223,7 +223,8 @@ def statement_sites(statement: cst.CSTNode,
 class _Judge:
     """Whether the analysis knew the model at a site (from the interpreter's facts), or a
     rule that ran checked it without one: a load of a checkpoint the script saves, whose
-    key format FZL308 (FZL309 for a dict holding the state dict) judged from the code, and
+    key format FZL308 (FZL309 for a dict holding the state dict) judged from the code
+    (wrong, or found to fit: saved and loaded in the same format), and
     a loose load whose result is thrown away, which FZL304 reports on any model."""
 
     def __init__(self, facts: Facts, flow: object = None,
@@ -236,6 +237,8 @@ class _Judge:
             self.flow_loads.update(
                 load.node for load in getattr(flow, "loads", ())
                 if ("FZL309" if load.kind == "container" else "FZL308") in ran)
+            if "FZL308" in ran:  # loads whose key format the flow found right
+                self.flow_loads.update(getattr(flow, "fits", ()))
             if "FZL304" in ran:
                 self.flow_loads.update(node for node, _ in
                                        getattr(flow, "discarded_nonstrict", ()))
