@@ -69,8 +69,11 @@ def _model_free_finding_possible(text: str) -> bool:
 # A model class of the project's own, defined in the file or imported from a module of the
 # project (`from models import GPT`): the static class reader may know its names, so the file
 # is worth parsing as if a model were named.
+# A module built from torch.nn in the script (`model = nn.Sequential(...)`,
+# `torch.nn.Linear(20, 1)`) is a model of known names once the script uses it as one.
 _OWN_MODEL = (re.compile(r"\bclass \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
-              re.compile(r"^\s*from [\w.]+ import [^\n]*\b[A-Z]\w*", re.MULTILINE))
+              re.compile(r"^\s*from [\w.]+ import [^\n]*\b[A-Z]\w*", re.MULTILINE),
+              re.compile(r"\bnn\.[A-Z]\w*\("))
 
 
 # A project module imported by name whose class the file uses (`import models` ...

@@ -39,7 +39,7 @@ from freezelint.analysis.detect import (
     namespace_attribute,
     parser_method,
 )
-from freezelint.analysis.nn_modules import is_instance
+from freezelint.analysis.nn_modules import NewModule, is_instance
 from freezelint.analysis.plain_python import _GROWING, _grow, _plain_value, plain
 from freezelint.analysis.plain_python import body_of as body_of
 from freezelint.analysis.scope import MAX_ITERATIONS, MISSING, Frame
@@ -200,6 +200,8 @@ class Evaluator:
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Any:
         owner = self.eval(node.value, frame)
+        if isinstance(owner, NewModule):  # `model.parameters()` of `nn.Sequential(...)`
+            owner = modules.adopt_new(self, owner, node)
         if (is_unknown(owner) or owner is MISSING) and node.attr.value in api.MODEL_ONLY_METHODS:
             owner = modules.promote(self, node.value, frame)
         if isinstance(owner, ModuleObj):
@@ -234,6 +236,8 @@ class Evaluator:
 
     def eval_Subscript(self, node: cst.Subscript, frame: Frame) -> Any:
         owner = self.eval(node.value, frame)
+        if isinstance(owner, NewModule):
+            owner = modules.adopt_new(self, owner, node)
         if isinstance(owner, MissingAttr):
             if isinstance(self.single_index(node, frame), int):
                 modules.report_missing(self, owner)

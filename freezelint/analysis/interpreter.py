@@ -36,6 +36,7 @@ import libcst as cst
 from freezelint.analysis import class_self, lightning, modules, state_dicts, trainable
 from freezelint.analysis import facts as F
 from freezelint.analysis.evaluator import Evaluator, ModelResolver, body_of
+from freezelint.analysis.nn_modules import NewModule
 from freezelint.analysis.peft_configs import PeftConfig
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import (
@@ -426,6 +427,8 @@ class Interpreter(Evaluator):
                     self.assign(element, UNKNOWN, frame, stmt)
         elif isinstance(target, cst.Attribute):
             owner = self.eval(target.value, frame)
+            if isinstance(owner, NewModule):  # an edit of a module the script built
+                owner = modules.adopt_new(self, owner, target)
             if isinstance(owner, Instance):
                 owner.attrs[target.attr.value] = value
             elif isinstance(owner, PeftConfig):  # `config.target_modules = [...]`
@@ -434,6 +437,8 @@ class Interpreter(Evaluator):
                 modules.assign_attribute(self, owner, target, value, stmt)
         elif isinstance(target, cst.Subscript):
             owner = self.eval(target.value, frame)
+            if isinstance(owner, NewModule):
+                owner = modules.adopt_new(self, owner, target)
             index = self.single_index(target, frame)
             if isinstance(owner, ModuleObj) and isinstance(index, int):
                 modules.assign_child(self, owner, index, value, stmt or target)

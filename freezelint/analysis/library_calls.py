@@ -23,7 +23,7 @@ from freezelint.analysis import (
     trainers,
 )
 from freezelint.analysis.detect import detect_constructor, library_value
-from freezelint.analysis.nn_modules import build_nn_module
+from freezelint.analysis.nn_modules import NewModule, build_nn_module
 from freezelint.analysis.values import UNKNOWN, ModuleObj, Qualified
 from freezelint.common import torch_api as api
 
@@ -56,6 +56,8 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
         if args:
             modules.consume(it, args[0], node)
         return UNKNOWN
+    if name in api.WRAPPER_CONSTRUCTORS and args and isinstance(args[0], NewModule):
+        args = [modules.adopt_new(it, args[0], node), *args[1:]]
     if name in api.WRAPPER_CONSTRUCTORS and args and isinstance(args[0], ModuleObj):
         return modules.wrap(name, args[0], node)
     if name in api.CHECKPOINT_LOADERS:

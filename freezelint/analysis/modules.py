@@ -65,6 +65,30 @@ def new_model(it: Evaluator, manifest: Manifest, node: cst.CSTNode | None) -> Mo
     return model
 
 
+def adopt_new(it: Evaluator, value: NewModule, node: cst.CSTNode) -> Any:
+    """A module the script built from torch.nn (`model = nn.Sequential(...)`,
+    `torch.nn.Linear(20, 1)`) and now uses as a model (its parameters, an attribute, an
+    item, a wrapper): the model it is, with the names torch gives it. The same object is
+    the same model at every later use. It never becomes the primary model, which stands for
+    the one the user named (a head built first is not the model of the script)."""
+    if value.adopted is None:
+        from freezelint.analysis.classes.helpers import from_new_module, manifest_of
+
+        manifest = manifest_of(from_new_module(value), f"nn.{value.type}", "script",
+                               {"library": "torch.nn", "class": value.type})
+        if manifest is None:
+            value.adopted = UNKNOWN
+        else:
+            primary = it.primary
+            model = new_model(it, manifest, node)
+            it.primary = primary
+            value.adopted = ModuleObj(model, "")
+            if value.escaped:  # handed to code not followed before: requires_grad unknown
+                for name in model.trainable:
+                    model.trainable[name] = None
+    return value.adopted
+
+
 def promote(it: Evaluator, receiver: cst.BaseExpression, frame: Frame) -> Any:
     """An unknown name used like a model (`model.named_parameters()`,
     `self.model.parameters()`) is the model the user named (--model, configuration or a
@@ -286,7 +310,7 @@ def replace_module(it: Evaluator, model: ModelState, path: str, value: Any,
             node, model, path, it.seq, sorted(old), stale))
         return
     flat_params, flat_modules = value.flatten(path)
-    params = [TensorInfo(n, s) for n, s in flat_params]
+    params = [TensorInfo(n, s or (), sized=s is not None) for n, s in flat_params]
     modules = [ModuleInfo(p, t, dict(a)) for p, t, a in flat_modules]
     model.manifest = model.manifest.replace_module(path, params, modules)
     for name in old:

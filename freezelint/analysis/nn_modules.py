@@ -1,121 +1,52 @@
-"""The `torch.nn` layers a script builds to replace a head, as manifest entries.
+"""The `torch.nn` layers a script builds (a new head, or a whole `nn.Sequential` model), as
+manifest entries.
 
 `model.mlp_head[1] = nn.Linear(model.mlp_head[1].in_features, 10)` is a structural edit:
-the interpreter evaluates the constructor with this table and swaps the module in the
-manifest, so later name tests and optimizers see the new parameters.
+the interpreter evaluates the constructor and swaps the module in the manifest, so later
+name tests and optimizers see the new parameters. Every layer comes from the table
+generated from torch (models/nn_table.py), the one the static class reader uses; the
+containers (`Sequential`, `ModuleList`, `ModuleDict`) are built here from their children. A
+size the script cannot evaluate (`nn.Linear(n, args.num_classes)`) leaves the names known and
+that shape unknown; a layer or argument the table does not know gives None (unknown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-# Layers without parameters: their only effect on names is that they exist.
-_PARAMETERLESS = {
-    "Identity", "Dropout", "Dropout1d", "Dropout2d", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid",
-    "Softmax", "LogSoftmax", "Flatten", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool2d",
-    "MaxPool2d", "LeakyReLU", "ELU", "Hardswish", "Mish",
-}
+from freezelint.analysis.values import is_unknown
+from freezelint.models import nn_table
 
 
 @dataclass
 class NewModule:
-    """A module built in the script: its type, own parameters (relative name, shape) and
-    children, in registration order."""
+    """A module built in the script: its type, own parameters (relative name, shape; None
+    when a size could not be evaluated) and children, in registration order."""
 
     type: str
-    params: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    params: list[tuple[str, tuple[int, ...] | None]] = field(default_factory=list)
     children: list[tuple[str, NewModule]] = field(default_factory=list)
     attrs: dict[str, int] = field(default_factory=dict)
+    buffers: list[tuple[str, tuple[int, ...] | None, bool]] = field(default_factory=list)
+    # Once the script uses it as a model (`model.parameters()`): that model, the same one at
+    # every later use (analysis/modules.adopt_new). `escaped`: handed to code not followed
+    # before that, which may have set requires_grad on it.
+    adopted: Any = field(default=None, repr=False, compare=False)
+    escaped: bool = False
 
-    def flatten(self, path: str) -> tuple[list[tuple[str, tuple[int, ...]]],
+    def flatten(self, path: str) -> tuple[list[tuple[str, tuple[int, ...] | None]],
                                           list[tuple[str, str, dict[str, int]]]]:
         """(parameters, modules) under `path`, as named_parameters/named_modules order them."""
-        params = [(f"{path}.{name}", shape) for name, shape in self.params]
+        params = [(f"{path}.{name}" if path else name, shape) for name, shape in self.params]
         modules = [(path, self.type, self.attrs)]
         for child_name, child in self.children:
-            child_params, child_modules = child.flatten(f"{path}.{child_name}")
+            child_params, child_modules = child.flatten(
+                f"{path}.{child_name}" if path else child_name)
             params.extend(child_params)
             modules.extend(child_modules)
         return params, modules
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _linear(args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
-    in_f = _int(kwargs.get("in_features", args[0] if args else None))
-    out_f = _int(kwargs.get("out_features", args[1] if len(args) > 1 else None))
-    if in_f is None or out_f is None:
-        return None
-    bias = kwargs.get("bias", args[2] if len(args) > 2 else True)
-    params: list[tuple[str, tuple[int, ...]]] = [("weight", (out_f, in_f))]
-    if bias is not False:
-        params.append(("bias", (out_f,)))
-    return NewModule("Linear", params, attrs={"in_features": in_f, "out_features": out_f})
-
-
-def _conv(dims: int) -> Callable[[list[Any], dict[str, Any]], NewModule | None]:
-    def build(args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
-        in_c = _int(kwargs.get("in_channels", args[0] if args else None))
-        out_c = _int(kwargs.get("out_channels", args[1] if len(args) > 1 else None))
-        kernel = kwargs.get("kernel_size", args[2] if len(args) > 2 else None)
-        groups = _int(kwargs.get("groups", 1)) or 1
-        if isinstance(kernel, int):
-            kernel = (kernel,) * dims
-        if in_c is None or out_c is None or not isinstance(kernel, tuple) \
-                or not all(_int(k) for k in kernel):
-            return None
-        params = [("weight", (out_c, in_c // groups, *kernel))]
-        if kwargs.get("bias", True) is not False:
-            params.append(("bias", (out_c,)))
-        return NewModule(f"Conv{dims}d", params,
-                         attrs={"in_channels": in_c, "out_channels": out_c})
-    return build
-
-
-def _norm(type_name: str) -> Callable[[list[Any], dict[str, Any]], NewModule | None]:
-    def build(args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
-        first = kwargs.get("num_features", kwargs.get("normalized_shape", args[0] if args else None))
-        size = _int(first)
-        if size is None:
-            return None
-        affine = kwargs.get("affine", kwargs.get("elementwise_affine", True))
-        params: list[tuple[str, tuple[int, ...]]] = \
-            [("weight", (size,)), ("bias", (size,))] if affine is not False else []
-        return NewModule(type_name, params, attrs={"num_features": size})
-    return build
-
-
-def _embedding(args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
-    num = _int(kwargs.get("num_embeddings", args[0] if args else None))
-    dim = _int(kwargs.get("embedding_dim", args[1] if len(args) > 1 else None))
-    if num is None or dim is None:
-        return None
-    return NewModule("Embedding", [("weight", (num, dim))],
-                     attrs={"num_embeddings": num, "embedding_dim": dim})
-
-
-def _sequential(args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
-    if kwargs or not all(isinstance(a, NewModule) for a in args):
-        return None
-    return NewModule("Sequential", children=[(str(i), a) for i, a in enumerate(args)])
-
-
-_BUILDERS: dict[str, Callable[[list[Any], dict[str, Any]], NewModule | None]] = {
-    "Linear": _linear,
-    "Conv1d": _conv(1),
-    "Conv2d": _conv(2),
-    "Conv3d": _conv(3),
-    "BatchNorm1d": _norm("BatchNorm1d"),
-    "BatchNorm2d": _norm("BatchNorm2d"),
-    "BatchNorm3d": _norm("BatchNorm3d"),
-    "LayerNorm": _norm("LayerNorm"),
-    "Embedding": _embedding,
-    "Sequential": _sequential,
-}
 
 
 def build_nn_module(qualified: str, args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
@@ -123,10 +54,74 @@ def build_nn_module(qualified: str, args: list[Any], kwargs: dict[str, Any]) -> 
     if not qualified.startswith("torch.nn."):
         return None
     layer = qualified.rpartition(".")[2]
-    if layer in _PARAMETERLESS:
-        return NewModule(layer)
-    builder = _BUILDERS.get(layer)
-    return builder(args, kwargs) if builder else None
+    if layer in _CONTAINERS:
+        return _container(layer, args, kwargs)
+    records = nn_table.layer(layer, [_table_arg(a) for a in args],
+                             {k: _table_arg(v) for k, v in kwargs.items()}, unsized=True)
+    return None if records is None else _from_records(records)
+
+
+def _table_arg(value: Any) -> Any:
+    return nn_table.UNKNOWN_ARG if is_unknown(value) else value
+
+
+def _from_records(records: list[nn_table.Record]) -> NewModule | None:
+    by_path: dict[str, NewModule] = {}
+    for record in records:
+        if isinstance(record, nn_table.Module):
+            module = NewModule(record.type, attrs=dict(record.attrs))
+            by_path[record.path] = module
+            if record.path:
+                parent, _, child = record.path.rpartition(".")
+                by_path[parent].children.append((child, module))
+        elif isinstance(record, nn_table.Splice):
+            if not isinstance(record.value, NewModule):
+                return None  # a module argument the script did not build here: unknown
+            parent, _, child = record.path.rpartition(".")
+            spliced = copy.deepcopy(record.value)  # TransformerEncoder deep-copies its layer
+            by_path[parent].children.append((child, spliced))
+            by_path[record.path] = spliced
+        else:
+            owner, _, leaf = record.name.rpartition(".")
+            if record.buffer:
+                by_path[owner].buffers.append((leaf, record.shape, record.persistent))
+            else:
+                by_path[owner].params.append((leaf, record.shape))
+    return by_path.get("")
+
+
+_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+
+def _container(kind: str, args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
+    """`nn.Sequential(a, b)`, `nn.Sequential(OrderedDict(...))`, `nn.ModuleList([a, b])`,
+    `nn.ModuleDict({'a': a})`: every child must be a module built here."""
+    if kwargs:
+        return None
+    children: list[tuple[str, Any]]
+    if kind == "Sequential" and len(args) == 1 and isinstance(args[0], dict):
+        children = list(args[0].items())
+    elif kind == "Sequential":
+        children = [(str(i), a) for i, a in enumerate(args)]
+    elif kind == "ModuleList" and len(args) <= 1:
+        items = args[0] if args else []
+        if not isinstance(items, (list, tuple)):
+            return None
+        children = [(str(i), a) for i, a in enumerate(items)]
+    elif kind == "ModuleDict" and len(args) <= 1:
+        items = args[0] if args else {}
+        if not isinstance(items, dict):
+            return None
+        children = list(items.items())
+    else:
+        return None
+    if not all(isinstance(name, str) and isinstance(child, NewModule)
+               for name, child in children):
+        return None
+    shared = [c for _, c in children if sum(1 for _, o in children if o is c) > 1]
+    if any(c.flatten("")[0] for c in shared):
+        return None  # torch lists a shared parameter once, under its first name: unknown
+    return NewModule(kind, children=children)
 
 
 # isinstance() against a torch.nn class: which module type names count as instances.

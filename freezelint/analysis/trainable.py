@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from freezelint.analysis import facts as F
-from freezelint.analysis.nn_modules import BATCHNORM_TYPES
+from freezelint.analysis.nn_modules import BATCHNORM_TYPES, NewModule
 from freezelint.analysis.peft_configs import PeftConfig
 from freezelint.analysis.values import ClassSelf, ModelState, ModuleObj, ParamIter, ParamObj
 
@@ -65,6 +65,11 @@ def escape(values: Iterable[Any]) -> None:
             names = value.names if value.names is not None else list(value.model.trainable)
             for name in names:
                 value.model.trainable[name] = None
+        elif isinstance(value, NewModule):  # built from torch.nn, not yet used as a model
+            if value.adopted is not None:
+                escape([value.adopted])
+            else:
+                value.escaped = True
         elif isinstance(value, PeftConfig):  # a PEFT config it may change
             value.changed = True
         elif isinstance(value, ClassSelf):  # `self` of a class of the script

@@ -160,12 +160,14 @@ def _may_be_module(value: Any, source: cst.CSTNode | None, reader: Instantiating
     return True
 
 
-def _from_new_module(value: NewModule) -> O.Built:
+def from_new_module(value: NewModule) -> O.Built:
     built = O.Built(value.type, sizes=dict(value.attrs), base=value.type)
     for name, shape in value.params:
         built.params[name] = O.Param(shape)
+    for name, shape, persistent in value.buffers:
+        built.buffers[name] = (O.Tensor(shape), persistent)
     for name, child in value.children:
-        built.register_child(name, _from_new_module(child))
+        built.register_child(name, from_new_module(child))
     return built
 
 

@@ -24,7 +24,6 @@ from freezelint.analysis.classes.flatten import built_from_manifest, copy_built
 from freezelint.analysis.classes.helpers import (
     _AUGMENTED,
     _fields,
-    _from_new_module,
     _has_call,
     _is_main_guard,
     _may_be_module,
@@ -34,6 +33,7 @@ from freezelint.analysis.classes.helpers import (
     _table_arg,
     _torch_name,
     _variadic,
+    from_new_module,
 )
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.detect import ModelRequest, detect_constructor
@@ -510,7 +510,7 @@ class InstantiatingReader(Interpreter):
         elif isinstance(value, ModuleObj):
             owner.register_child(name, built_from_manifest(value.model.manifest, value.path))
         elif isinstance(value, NewModule):
-            owner.register_child(name, _from_new_module(value))
+            owner.register_child(name, from_new_module(value))
         elif value is None and name in owner.children:
             owner.children[name] = None
         elif value is None and name in owner.params:
