@@ -134,3 +134,47 @@ for name, param in model.named_parameters():
     findings = _findings(tmp_path, text)
     [dead] = [f for f in findings if f["rule"] == "FZL101"]
     assert "did you mean 'fc'" in dead["message"]
+
+
+def test_add_module_is_applied_with_buffers(tmp_path: Path) -> None:
+    """`nn.Sequential()` grown with `add_module`: the names and the state dict keys (the
+    BatchNorm's running statistics) are torch's."""
+    build = """
+model = nn.Sequential()
+model.add_module('conv', nn.Conv2d(3, 8, 3))
+model.add_module('bn', nn.BatchNorm2d(8))
+model.add_module('head', nn.Linear(8, 2))
+"""
+    namespace: dict = {"torch": torch, "nn": torch.nn}
+    exec(build, namespace)
+    live = namespace["model"]
+    keys = list(live.state_dict())
+    text = "import torch\nfrom torch import nn\n" + build + (
+        "sd = model.state_dict()\n" + "".join(f"print(sd[{k!r}])\n" for k in keys)
+        + "for name, p in model.named_parameters():\n"
+          "    p.requires_grad = name.startswith('fc')\n")
+    findings = _findings(tmp_path, text)
+    assert "FZL307" not in [f["rule"] for f in findings]  # every state dict key is found
+    [dead] = [f for f in findings if f["rule"] == "FZL101"]  # 'fc' names nothing
+    assert f"({len(list(live.parameters()))} parameters)" in dead["message"]
+    assert "did you mean 'head'" in dead["message"]
+
+
+def test_a_submodule_added_by_code_not_followed_is_not_missing(tmp_path: Path) -> None:
+    """timm's attention2d: `self.output = nn.Sequential()` then
+    `self.output.add_module('proj', create_conv2d(...))`: `self.output.proj` exists."""
+    text = """
+import torch
+import torchvision
+from torch import nn
+
+from layers import create_conv2d
+
+output = nn.Sequential()
+output.add_module('proj', create_conv2d(8, 8, kernel_size=1))
+nn.init.xavier_uniform_(output.proj.weight)
+model = torchvision.models.resnet18(weights=None)
+model.add_module('extra', create_conv2d(8, 8, kernel_size=1))
+nn.init.zeros_(model.extra.weight)
+"""
+    assert _findings(tmp_path, text) == []

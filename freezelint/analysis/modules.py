@@ -172,6 +172,8 @@ def _module_attr(owner: ModuleObj, attr: str, node: cst.CSTNode) -> Any:
         return ModuleObj(model, path)
     if model.tensor(path) is not None:
         return ParamObj(model, path)
+    if attr in api.STRUCTURAL_MODULE_METHODS:  # `add_module`, a ModuleList's `append`
+        return BoundMethod(owner, attr, node)
     shared = dict(model.manifest.tied).get(path)
     if shared is not None and model.tensor(shared) is not None:
         # A tied weight (`lm_head.weight`) is the Parameter listed under its other name.
@@ -312,7 +314,9 @@ def replace_module(it: Evaluator, model: ModelState, path: str, value: Any,
     flat_params, flat_modules = value.flatten(path)
     params = [TensorInfo(n, s or (), sized=s is not None) for n, s in flat_params]
     modules = [ModuleInfo(p, t, dict(a)) for p, t, a in flat_modules]
-    model.manifest = model.manifest.replace_module(path, params, modules)
+    buffers = [TensorInfo(n, s or (), persistent=keep, sized=s is not None)
+               for n, s, keep in value.flat_buffers(path)]
+    model.manifest = model.manifest.replace_module(path, params, modules, buffers)
     for name in old:
         model.trainable.pop(name, None)
     for p in params:
@@ -367,6 +371,14 @@ def call_module_method(it: Evaluator, receiver: ModuleObj, name: str, args: list
         return state_dicts.of_module(receiver, node)
     if name == "load_state_dict":
         return state_dicts.load_into(it, receiver, args, kwargs, node)
+    if name in {"add_module", "register_module"} and len(args) >= 2 \
+            and isinstance(args[0], str) and isinstance(args[1], NewModule):
+        replace_module(it, model, receiver.child(args[0]), args[1], node)
+        return None
+    if name in api.STRUCTURAL_MODULE_METHODS:  # its structure changed: names under it unknown
+        model.opaque.add(receiver.path)
+        trainable.escape([receiver, *args, *kwargs.values()])
+        return UNKNOWN
     if _STATIC_CLASSES in it.__dict__:  # a method of the model's own class
         from freezelint.analysis.classes import link
 

@@ -49,6 +49,15 @@ class NewModule:
         return params, modules
 
 
+    def flat_buffers(self, path: str) -> list[tuple[str, tuple[int, ...] | None, bool]]:
+        """(name, shape, persistent) of the buffers under `path`, in module order."""
+        found = [(f"{path}.{name}" if path else name, shape, persistent)
+                 for name, shape, persistent in self.buffers]
+        for child_name, child in self.children:
+            found.extend(child.flat_buffers(f"{path}.{child_name}" if path else child_name))
+        return found
+
+
 def build_nn_module(qualified: str, args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:
     """The NewModule for `torch.nn.<Layer>(...)`, or None when it cannot be evaluated."""
     if not qualified.startswith("torch.nn."):

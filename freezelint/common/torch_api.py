@@ -90,6 +90,13 @@ READ_ONLY_MODULE_METHODS = frozenset({
     "gradient_checkpointing_disable", "save_pretrained", "push_to_hub", "generate",
     "share_memory", "named_buffers", "buffers", "half", "float",
 })
+# Methods that change which submodules or parameters a module has, in ways the analysis does
+# not follow one by one: what lies under the module becomes unknown (`add_module` and
+# `register_module` with a module built in the script are applied exactly).
+STRUCTURAL_MODULE_METHODS = frozenset({
+    "add_module", "register_module", "register_parameter", "append", "extend", "insert",
+    "update", "pop", "popitem", "clear", "__setitem__", "__delitem__", "setdefault",
+})
 # Unresolved calls that take a model without changing what trains: the model keeps its
 # known state. Any other unresolved call may freeze or unfreeze what it is given.
 READ_ONLY_CALLS = frozenset({

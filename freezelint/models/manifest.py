@@ -263,7 +263,8 @@ class Manifest:
 
     # -- edits ---------------------------------------------------------------------------
     def replace_module(self, path: str, new_params: Iterable[TensorInfo],
-                       new_modules: Iterable[ModuleInfo]) -> Manifest:
+                       new_modules: Iterable[ModuleInfo],
+                       new_buffers: Iterable[TensorInfo] = ()) -> Manifest:
         """A copy where the module at `path` (and its children) is swapped for a new one.
 
         The new module's tensors keep the old one's position in registration order, as
@@ -286,6 +287,10 @@ class Manifest:
         position = next((i for i, m in enumerate(self.modules) if m.path == path), len(modules))
         modules[position:position] = list(new_modules)
         buffers = [b for b in self.buffers if not b.name.startswith(prefix)]
+        at = next((i for i, b in enumerate(self.buffers) if b.name.startswith(prefix)), None)
+        at = len(buffers) if at is None else sum(
+            1 for b in self.buffers[:at] if not b.name.startswith(prefix))
+        buffers[at:at] = list(new_buffers)
         holes = tuple(h for h in self.holes if h != path and not h.startswith(prefix))
         tied = tuple((a, b) for a, b in self.tied
                      if not a.startswith(prefix) and not b.startswith(prefix))
