@@ -178,3 +178,14 @@ model.add_module('extra', create_conv2d(8, 8, kernel_size=1))
 nn.init.zeros_(model.extra.weight)
 """
     assert _findings(tmp_path, text) == []
+
+
+def test_a_layers_settings_and_a_replaced_parameter_are_not_submodules(tmp_path: Path) -> None:
+    """dinov2's PatchMerging reads its nn.Unfold's settings (`self.sampler.padding[0]`) and
+    Deformable DETR's attention replaces a parameter (`self.sampling_offsets.bias =
+    nn.Parameter(...)`): neither is a missing submodule. A module another architecture
+    names (`classifier` on resnet18) still is."""
+    text = (Path(__file__).parent / "fixtures" / "torch_layer_settings.py").read_text()
+    assert _findings(tmp_path, text) == []
+    wrong = text + "\nmodel = torchvision.models.resnet18(weights=None)\nmodel.classifier = nn.Linear(512, 10)\n"
+    assert [f["rule"] for f in _findings(tmp_path, wrong)] == ["FZL109"]

@@ -152,7 +152,14 @@ def _static(script: Path) -> Manifest:
 def _live(torch, script: Path, paths: list[Path], package: bool) -> Manifest:  # type: ignore[no-untyped-def]
     from freezelint.models.introspect import manifest_from_module
 
-    saved_path, saved_modules = list(sys.path), set(sys.modules)
+    saved_path = list(sys.path)
+    # Modules another test imported under the same top-level names (`nets`) would shadow
+    # the project's: set aside for the import, put back after.
+    local = {p.stem for root in paths for p in root.iterdir() if p.suffix == ".py" or p.is_dir()}
+    shadowed = {n: m for n, m in sys.modules.items() if n.split(".")[0] in local}
+    for name in shadowed:
+        del sys.modules[name]
+    saved_modules = set(sys.modules)
     sys.path[:0] = [str(p) for p in paths]
     try:
         with torch.device("meta"):
@@ -168,6 +175,7 @@ def _live(torch, script: Path, paths: list[Path], package: bool) -> Manifest:  #
             file = getattr(sys.modules[name], "__file__", None) or ""
             if any(file.startswith(str(p)) for p in paths):
                 del sys.modules[name]
+        sys.modules.update(shadowed)
     return manifest_from_module(model, "live", "live")
 
 

@@ -16,7 +16,7 @@ import libcst as cst
 
 from freezelint.analysis import facts as F
 from freezelint.analysis import state_dicts, trainable
-from freezelint.analysis.nn_modules import NewModule
+from freezelint.analysis.nn_modules import CONTAINERS, NewModule
 from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
@@ -33,6 +33,7 @@ from freezelint.analysis.values import (
     is_unknown,
 )
 from freezelint.common import torch_api as api
+from freezelint.models import nn_table
 from freezelint.models.manifest import Manifest, ModuleInfo, TensorInfo, iter_children
 
 if TYPE_CHECKING:
@@ -190,12 +191,23 @@ def _module_attr(owner: ModuleObj, attr: str, node: cst.CSTNode) -> Any:
         if weight is not None and weight.sized and len(weight.shape) == 2:
             return weight.shape[1] if attr == "in_features" else weight.shape[0]
     if model.is_opaque(path) or not model.manifest.modules or owner.prefix \
-            or attr.startswith("_") or attr == "module":
+            or attr.startswith("_") or attr == "module" or _torch_layer(info):
         # `.module` reads a DataParallel/DDP wrapper the analysis did not see built
         # (`DataParallel(Net())` of a Net it cannot read): unknown, not a missing submodule.
         return UNKNOWN
     # Reading a submodule the model does not have: only a mistake if it is used as one.
     return MissingAttr(model, path, node)
+
+
+def _torch_layer(info: ModuleInfo | None) -> bool:
+    """A torch.nn layer other than a container: what it has besides its submodules and
+    parameters are its settings (`unfold.padding`, `conv.stride`), which the manifest does
+    not list, so an attribute it lacks is unknown, not a missing submodule."""
+    return info is not None and info.type not in CONTAINERS and nn_table.known_class(info.type)
+
+
+def _is_buffer(model: ModelState, name: str) -> bool:
+    return any(b.name == name for b in model.manifest.buffers)
 
 
 def _base_model(owner: ModuleObj) -> Any:
@@ -253,6 +265,7 @@ def assign_attribute(it: Evaluator, owner: Any, target: cst.Attribute, value: An
         # model.features = ...` runs for other architectures), and not a module without
         # parameters (`model.classifier = nn.Sequential()` as a no-op: nothing to train).
         if not owner.model.manifest.has_module(path) and not owner.model.is_opaque(path) \
+                and owner.model.tensor(path) is None and not _is_buffer(owner.model, path) \
                 and owner.model.manifest.modules and not it.uncertain \
                 and not _approximate(owner.model) and not _monkeypatch(attr, stmt) \
                 and not _parameterless(value, path):

@@ -63,7 +63,7 @@ def build_nn_module(qualified: str, args: list[Any], kwargs: dict[str, Any]) -> 
     if not qualified.startswith("torch.nn."):
         return None
     layer = qualified.rpartition(".")[2]
-    if layer in _CONTAINERS:
+    if layer in CONTAINERS:
         return _container(layer, args, kwargs)
     records = nn_table.layer(layer, [_table_arg(a) for a in args],
                              {k: _table_arg(v) for k, v in kwargs.items()}, unsized=True)
@@ -99,7 +99,7 @@ def _from_records(records: list[nn_table.Record]) -> NewModule | None:
     return by_path.get("")
 
 
-_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 
 
 def _container(kind: str, args: list[Any], kwargs: dict[str, Any]) -> NewModule | None:

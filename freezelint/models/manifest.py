@@ -243,9 +243,10 @@ class Manifest:
         if not self.parameters:
             return None
         owner = self.parameters[-1].module
-        if not owner or owner.rpartition(".")[2].isdigit():
-            # The model is the layer itself (`nn.Linear(20, 1)`), or its head is an index
-            # of a Sequential (`3`): no name a test could use without matching others too.
+        if not owner or owner.isdigit():
+            # The model is the layer itself (`nn.Linear(20, 1)`), or a Sequential whose head
+            # is its index (`3`): no name a test could use without matching others too
+            # (`mlp_head.1` is a name).
             return None
         info = self.module(owner)
         if info is None or info.type in {"Linear", "?"}:
