@@ -154,6 +154,8 @@ def _pythonpath(rev: str | None, keep: list[tempfile.TemporaryDirectory[str]]) -
     archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "freezelint"],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", tree.name], input=archive, check=True)
+    # With PYTHONDONTWRITEBYTECODE set each run would compile the tree again.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", tree.name], check=True)
     return tree.name
 
 
@@ -166,13 +168,15 @@ def run_freezelint(directory: Path, pythonpath: str, python: str
     with tempfile.TemporaryDirectory() as cache:
         command = [python, "-m", "freezelint", "check", str(directory), "--exit-zero",
                    "--cache-dir", cache]
+        # Run from the empty cache directory: `python -m` puts the working directory first
+        # on sys.path, so run from the repository it would import the working tree, not REV.
         findings = subprocess.run([*command, "--output-format", "json"], capture_output=True,
-                                  text=True, env=env)
+                                  text=True, env=env, cwd=cache)
         if findings.returncode != 0:
             raise SystemExit(f"freezelint failed on {directory}:\n{findings.stderr}")
         # The same files again, from the cache just filled: the coverage line.
         statistics = subprocess.run([*command, "--statistics"], capture_output=True,
-                                    text=True, env=env)
+                                    text=True, env=env, cwd=cache)
     return json.loads(findings.stdout), parse_coverage(statistics.stderr)
 
 
