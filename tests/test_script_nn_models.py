@@ -189,3 +189,26 @@ def test_a_layers_settings_and_a_replaced_parameter_are_not_submodules(tmp_path:
     assert _findings(tmp_path, text) == []
     wrong = text + "\nmodel = torchvision.models.resnet18(weights=None)\nmodel.classifier = nn.Linear(512, 10)\n"
     assert [f["rule"] for f in _findings(tmp_path, wrong)] == ["FZL109"]
+
+
+def test_isinstance_tells_parameters_from_modules(tmp_path: Path) -> None:
+    """open_clip's `_set_group_requires_grad`: a group mixes modules and Parameters, and
+    `m.requires_grad = ...` runs only for the Parameters (isinstance). Setting it on the
+    module itself, outside the test, is still FZL104."""
+    text = """
+import torch
+from torch import nn
+
+emb = nn.Embedding(10, 4)
+pos = nn.Parameter(torch.zeros(4))
+head = nn.Linear(4, 2)
+for m in [emb, pos, head]:
+    if isinstance(m, nn.Parameter):
+        m.requires_grad = False
+    else:
+        for p in m.parameters():
+            p.requires_grad = False
+"""
+    assert _findings(tmp_path, text) == []
+    findings = _findings(tmp_path, text + "emb.requires_grad = False\n")
+    assert [(f["rule"], f["range"]["start"]["line"]) for f in findings] == [("FZL104", 14)]

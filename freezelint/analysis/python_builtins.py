@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from freezelint.analysis import modules
-from freezelint.analysis.nn_modules import is_instance
+from freezelint.analysis.nn_modules import NewModule, is_instance
 from freezelint.analysis.values import (
     UNKNOWN,
     ClassOf,
@@ -109,16 +109,28 @@ def _any_all(which: Callable[[Iterable[object]], bool]) -> Builtin:
 
 
 def _isinstance(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
-    if len(args) != 2 or not isinstance(args[0], ModuleObj):
+    if len(args) != 2:
         return UNKNOWN
-    classes = args[1] if isinstance(args[1], tuple) else (args[1],)
-    type_name = args[0].type_name
+    value = args[0]
+    if isinstance(value, ModuleObj):
+        type_name = value.type_name
+    elif isinstance(value, NewModule):  # a layer the script built, not yet used as a model
+        type_name = value.type
+    elif isinstance(value, ParamObj):
+        type_name = "Parameter"
+    else:
+        return UNKNOWN
     if type_name == "?":
         return UNKNOWN
+    classes = args[1] if isinstance(args[1], tuple) else (args[1],)
     result = False
     for cls in classes:
         if not isinstance(cls, Qualified) or not cls.name.startswith("torch.nn"):
             return UNKNOWN
+        if type_name == "Parameter" or cls.last == "Parameter":
+            # a Parameter is no Module, and a Module no Parameter
+            result = result or (type_name == "Parameter" and cls.last == "Parameter")
+            continue
         result = result or is_instance(type_name, cls.last)
     return result
 
