@@ -127,7 +127,7 @@ def resolve_checkpoint(checkpoint: str, auto_class: str | None,
         return None
     try:
         cached_manifest(model_id)
-    except (CacheError, LookupError, ValueError):
+    except (LookupError, ValueError):  # CacheError is a ValueError
         return None
     return model_id
 

@@ -153,7 +153,7 @@ def shared_between_groups(live: LiveState) -> Iterator[LiveFinding]:
     where = "two optimizers" if len(live.optimizers) > 1 else "two param groups"
     yield LiveFinding("FZL207",
                       f"{plural(len(shared), 'parameter')} of `{live.label}` "
-                      f"({_names(shared)}) are in {where}: each update steps them again, "
+                      f"({examples(shared, 2)}) are in {where}: each update steps them again, "
                       f"with another learning rate and other moments",
                       names=tuple(shared))
 
@@ -202,11 +202,6 @@ def peft_entries(live: LiveState) -> Iterator[LiveFinding]:
                                   f"modules_to_save entry {entry!r} of adapter {adapter!r} "
                                   f"ends no module name of `{live.label}`: PEFT saves and "
                                   f"trains nothing there")
-
-
-def _names(names: list[str], limit: int = 2) -> str:
-    shown = ", ".join(f"`{n}`" for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _covering_modules(live: LiveState, missing: set[str]) -> list[str]:

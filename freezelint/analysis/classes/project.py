@@ -47,7 +47,6 @@ class Project:
     source_roots: tuple[Path, ...] = ()
     read: dict[Path, str] = field(default_factory=dict)  # file -> content hash
     read_bytes: int = 0
-    exhausted: bool = False  # a file was left unread: the read budget was spent
     _roots: list[Path] | None = field(default=None, repr=False)
     _found: dict[tuple[str, Path | None], Path | None] = field(default_factory=dict, repr=False)
 
@@ -122,8 +121,7 @@ class Project:
 
         if path not in self.read and (len(self.read) >= MAX_PROJECT_FILES
                                       or self.read_bytes >= MAX_PROJECT_BYTES):
-            self.exhausted = True
-            return None
+            return None  # the read bound is spent: unknown, as a file that does not parse
         try:
             data = read_file(path, MAX_SOURCE_BYTES)  # regular files only, bounded
         except SourceError:
