@@ -43,6 +43,14 @@ if TYPE_CHECKING:
     from freezelint.engine.config import ConfigFinder, ProjectConfig
 
 STDIN = "-"
+# Set by a command after which nothing needs Python's own exit: startup.main then ends the
+# process at once (`check` starts no thread and leaves no worker process or file open).
+_SKIP_TEARDOWN = False
+
+
+def may_skip_teardown() -> bool:
+    """Whether the command that ran lets the process end without Python's teardown."""
+    return _SKIP_TEARDOWN
 
 
 class _Cli(click.Group):
@@ -192,12 +200,16 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
 
     Each file is checked with the nearest configuration above it ([tool.freezelint] in
     pyproject.toml, or freezelint.toml); options given here override it."""
-    from freezelint.cli.batch import check_all, default_jobs
+    from freezelint.cli.batch import check_all, default_jobs, pause_collection, resume_collection
     from freezelint.cli.job import FixMode
     from freezelint.engine.config import ConfigError, ConfigFinder
     from freezelint.inputs.source import discover
 
+    global _SKIP_TEARDOWN
+    _SKIP_TEARDOWN = True
     ctx = click.get_current_context()
+    pause_collection()
+    ctx.call_on_close(resume_collection)
     if verbose:
         _log_to_stderr(ctx)
     if config_file is not None and isolated:
