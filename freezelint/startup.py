@@ -186,11 +186,14 @@ def _end_now(status: int) -> NoReturn:
     """Exit as Python's own exit does, without freeing objects and modules one by one:
     the exit handlers run, standard output and error are flushed, and a flush that fails
     (a closed pipe) is left to Python's exit to report as it always does. Only from the
-    main thread with no other thread running: those would be cut off."""
+    main thread with no other thread running (those would be cut off), and not under a
+    profiler or tracer (`python -m cProfile`, coverage), which reports after the program
+    returns."""
     import atexit
     import threading
 
-    if threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
+    if (threading.active_count() > 1 or threading.current_thread() is not threading.main_thread()
+            or sys.getprofile() is not None or sys.gettrace() is not None):
         raise SystemExit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
