@@ -3,7 +3,9 @@
 `zoo/index.json.gz` lists every model (torchvision builders, timm architectures,
 transformers classes, Hugging Face checkpoints) with the shard that holds it; a shard
 (`zoo_store`) is read only when one of its models is asked for, and cached, because the
-linter and the language server resolve the same few models over and over.
+linter and the language server resolve the same few models over and over. Looking one id
+up reads one part of a lookup derived from the index (`zoo_lookup`), not the index; only
+listings, case-insensitive matching and the suggestions for an unknown id read it whole.
 
 `load_zoo("resnet50", {"num_classes": 10})` applies what the generator measured about each
 keyword argument (`zoo_generator`): class counts resize the axes that follow them,
@@ -15,9 +17,8 @@ guessing would report wrong names. `load_zoo("ast", {...})` computes the AST man
 
 from __future__ import annotations
 
-import difflib
-import gzip
 import json
+import zlib
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from freezelint.models.ast_arch import ast_manifest
 from freezelint.models.manifest import Manifest, ModuleInfo, TensorInfo
+from freezelint.models.zoo_lookup import BUCKETS, Lookup, bucket
 from freezelint.models.zoo_store import decode
 
 ZOO_DIR = Path(__file__).parent / "zoo"
@@ -87,6 +89,8 @@ def _close_ids(model_id: str, known: list[str]) -> list[str]:
     starting = sorted((k for k in lowered if _own_name(k).startswith(needle)),
                       key=lambda k: (len(_own_name(k)), _own_name(k).count("-"), k))[:2]
     close = [lowered[k] for k in starting]
+    import difflib  # (an unknown id only)
+
     for key in difflib.get_close_matches(needle, list(lowered), n=5, cutoff=0.6):
         if lowered[key] not in close:
             close.append(lowered[key])
@@ -114,8 +118,15 @@ def _hf() -> dict[str, Any]:
 
 
 def _read(name: str) -> dict[str, Any]:
-    with gzip.open(ZOO_DIR / name, "rt", encoding="utf-8") as handle:
-        doc: dict[str, Any] = json.load(handle)
+    """A gzip-compressed JSON file of the zoo (zlib reads gzip without the gzip module)."""
+    data = (ZOO_DIR / name).read_bytes()
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    text = inflate.decompress(data) + inflate.flush()
+    if inflate.unused_data or not inflate.eof:  # several gzip members: not what we write
+        import gzip
+
+        text = gzip.decompress(data)
+    doc: dict[str, Any] = json.loads(text)
     return doc
 
 
@@ -125,11 +136,54 @@ def _models() -> dict[str, list[Any]]:
 
 
 def _entry(model_id: str) -> dict[str, Any]:
-    """One index row as a dict: shard, library, parameters, head (+ description, aliases)."""
+    """One index row as a dict: shard, library, parameters, head (+ description, aliases).
+    KeyError for an id the zoo does not have."""
+    row = _row(model_id)
+    if row is None:
+        raise KeyError(model_id)
+    shard, library, parameters, head, extra = row
+    return {"shard": shard, "library": library, "parameters": parameters, "head": head,
+            **extra}
+
+
+def _lookup_parts() -> dict[str, Any]:
+    """The lookup's parts (zoo_lookup), from the indexes: per bucket the spellings of ids
+    (`_names`), the rows with their shard and library by name, and the Hugging Face ids;
+    each library's names (`library_names`); the auto mappings."""
     index = _index()
-    shard, library, parameters, head, extra = index["models"][model_id]
-    return {"shard": index["shards"][shard], "library": index["libraries"][library],
-            "parameters": parameters, "head": head, **extra}
+    shards, libraries = index["shards"], index["libraries"]
+    parts: dict[str, Any] = {name: {"names": {}, "rows": {}, "hf": {}} for name in BUCKETS}
+    for name, target in _names().items():
+        parts[bucket(name)]["names"][name] = target
+    for model_id, (shard, library, parameters, head, extra) in _models().items():
+        parts[bucket(model_id)]["rows"][model_id] = [shards[shard], libraries[library],
+                                                     parameters, head, extra]
+    for library in libraries:
+        parts[f"library:{library}"] = sorted(_index_library_names(library))
+    for hf_id, entry in _hf()["hf"].items():
+        parts[bucket(hf_id)]["hf"][hf_id] = entry
+    parts["auto"] = _hf()["auto"]
+    return parts
+
+
+_LOOKUP = Lookup([ZOO_DIR / INDEX_FILE, ZOO_DIR / HF_FILE], _lookup_parts)
+
+
+def _row(model_id: str) -> list[Any] | None:
+    """The index row of canonical id `model_id`, shard and library by name; None if none."""
+    row: list[Any] | None = _LOOKUP.part(bucket(model_id))["rows"].get(model_id)
+    return row
+
+
+def _canonical(name: str) -> str | None:
+    """The canonical id a spelling names exactly (an id, an alias, `torchvision/` + id)."""
+    target: str | None = _LOOKUP.part(bucket(name))["names"].get(name)
+    return target
+
+
+def _hf_entry(hf_id: str) -> dict[str, Any] | None:
+    entry: dict[str, Any] | None = _LOOKUP.part(bucket(hf_id))["hf"].get(hf_id)
+    return entry
 
 
 @cache
@@ -209,7 +263,7 @@ def hf_model_id(hf_id: str, auto_class: str | None = None,
     `AutoModelForSequenceClassification`...) or through the concrete `class_name`, or None
     when the id is not shipped or that class is not built for it. The Auto class decides
     the head, from the auto mappings of the transformers version the zoo was made with."""
-    entry = _hf()["hf"].get(hf_id)
+    entry = _hf_entry(hf_id)
     if entry is None:
         return None
     if class_name is None:
@@ -222,7 +276,7 @@ def hf_model_id(hf_id: str, auto_class: str | None = None,
         # The id's configuration is its config class's defaults: every class of that model
         # type built from the defaults is exactly what from_pretrained builds.
         candidate = f"transformers/{class_name}"
-        if candidate in _models() and _stored_model_type(candidate) == entry["model_type"]:
+        if _row(candidate) is not None and _stored_model_type(candidate) == entry["model_type"]:
             found = candidate
     return str(found) if found is not None else None
 
@@ -236,7 +290,7 @@ def _stored_model_type(model_id: str) -> str | None:
 def class_model_type(model_id: str) -> str | None:
     """The model type a zoo transformers class was built for (None: not a zoo id, or
     not a transformers model), without decoding the model."""
-    canonical = _names().get(model_id)
+    canonical = _canonical(model_id)
     if canonical is None or _entry(canonical)["library"] != "transformers":
         return None
     return _stored_model_type(canonical)
@@ -244,13 +298,13 @@ def class_model_type(model_id: str) -> str | None:
 
 def hf_model_type(hf_id: str) -> str | None:
     """The model type (`config.json`'s `model_type`) of a shipped Hugging Face id."""
-    entry = _hf()["hf"].get(hf_id)
+    entry = _hf_entry(hf_id)
     return str(entry["model_type"]) if entry is not None else None
 
 
 def model_library(model_id: str) -> str | None:
     """The library of zoo id `model_id` (exact spelling, aliases included), or None."""
-    canonical = _names().get(model_id)
+    canonical = _canonical(model_id)
     return _entry(canonical)["library"] if canonical is not None else None
 
 
@@ -258,19 +312,23 @@ def model_library(model_id: str) -> str | None:
 def library_names(library: str) -> frozenset[str]:
     """The names a script writes for the models of `library`: torchvision builder names,
     timm architecture names, transformers class names."""
+    return frozenset(_LOOKUP.part(f"library:{library}") or ())
+
+
+def _index_library_names(library: str) -> set[str]:
     libraries = _index()["libraries"]
     names = set()
     for model_id, row in _models().items():
         if libraries[row[1]] != library or ":" in model_id:
             continue
         names.add(model_id.rpartition("/")[2])
-    return frozenset(names)
+    return names
 
 
 def stored_knob(model_id: str, name: str) -> dict[str, Any] | None:
     """What the generator measured about argument `name` of zoo model `model_id` (the
     repeated blocks of `num_hidden_layers`, the class axes of `num_labels`), or None."""
-    canonical = _names().get(model_id)
+    canonical = _canonical(model_id)
     if canonical is None or canonical == "ast":
         return None
     knob = _shard(_entry(canonical)["shard"])["models"][canonical].get("knobs", {}).get(name)
@@ -280,7 +338,7 @@ def stored_knob(model_id: str, name: str) -> dict[str, Any] | None:
 def timm_tag_classes(model_id: str, tag: str) -> int | None:
     """The class count timm gives `arch.tag` (its pretrained weights' head), when that tag
     differs from the architecture's default only in the class count; else None."""
-    if model_id not in _models():
+    if _row(model_id) is None:
         return None
     stored = _shard(_entry(model_id)["shard"])["models"][model_id]
     classes = stored.get("tags", {}).get(tag)
@@ -296,15 +354,14 @@ def is_auto_class(name: str) -> bool:
     return name in _auto()
 
 
-@cache
 def _auto() -> dict[str, dict[str, str]]:
-    auto: dict[str, dict[str, str]] = _hf()["auto"]
+    auto: dict[str, dict[str, str]] = _LOOKUP.part("auto")
     return auto
 
 
 def has_model(model_id: str) -> bool:
     """Whether `model_id` is a zoo id or alias (exact spelling)."""
-    return model_id in _names()
+    return _canonical(model_id) is not None
 
 
 def resolve_zoo_id(model_id: str) -> str:
@@ -312,14 +369,14 @@ def resolve_zoo_id(model_id: str) -> str:
     `torchvision/resnet50`), or either spelled with different case if that is unambiguous.
 
     Raises UnknownModelError when nothing matches."""
-    names = _names()
-    if model_id in names:
-        return names[model_id]
+    canonical = _canonical(model_id)
+    if canonical is not None:
+        return canonical
     if "/" in model_id or "-" in model_id:  # a Hugging Face id: its AutoModel class
         base = hf_model_id(model_id, "AutoModel")
         if base is not None:
             return base
-        if model_id not in _hf()["hf"]:
+        if _hf_entry(model_id) is None:
             from freezelint.models.hf_cache import cache_id
 
             cached = cache_id(model_id, "AutoModel", None)
@@ -328,7 +385,8 @@ def resolve_zoo_id(model_id: str) -> str:
     targets = _folded().get(model_id.lower(), set())
     if len(targets) == 1:
         return next(iter(targets))
-    known = [name for name in names if not name.startswith("torchvision/") and ":" not in name]
+    known = [name for name in _names()
+             if not name.startswith("torchvision/") and ":" not in name]
     raise UnknownModelError(model_id, [*known, *_hf()["hf"]], zoo_ids())
 
 
