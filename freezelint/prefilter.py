@@ -21,6 +21,8 @@ from functools import cache
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
+from freezelint.analysis.project_modules import maybe_project
+from freezelint.checks.attributes import looks_like_module_name
 
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
 # starting with a literal, which `re` scans for quickly (one alternation is ten times slower).
@@ -66,14 +68,37 @@ def _model_free_finding_possible(text: str) -> bool:
     return any(test(text) for test in _rule_triggers())
 
 
-# A model class of the project's own, defined in the file or imported from a module of the
-# project (`from models import GPT`): the static class reader may know its names, so the file
-# is worth parsing as if a model were named.
+# A model class of the project's own, defined in the file, or imported from a module that may
+# be the project's and called (`from models import GPT` ... `GPT(config)`,
+# `GPT.from_pretrained(...)`, `model = build_model(cfg)`): the static class reader may know its
+# names, so the file is worth parsing as if a model were named.
 # A module built from torch.nn in the script (`model = nn.Sequential(...)`,
 # `torch.nn.Linear(20, 1)`) is a model of known names once the script uses it as one.
 _OWN_MODEL = (re.compile(r"\bclass \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
-              re.compile(r"^\s*from [\w.]+ import [^\n]*\b[A-Z]\w*", re.MULTILINE),
               re.compile(r"\bnn\.[A-Z]\w*\("))
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)",
+                          re.MULTILINE)
+
+
+def _calls_a_project_name(text: str) -> bool:
+    """A name imported from a module that may be the project's, then constructed (a
+    capitalised name called, or its class methods: `V.ViTConfig.tiny()`) or, for a
+    factory, called into a variable named like a module (`model = build_model(cfg)`)."""
+    for match in _FROM_IMPORT.finditer(text):
+        if not maybe_project(match.group(1)):
+            continue
+        for item in match.group(2).strip("()").split(","):
+            words = item.split("#")[0].split()
+            name = words[-1] if len(words) == 3 and words[1] == "as" else words[0] if words else ""
+            if not name.isidentifier():
+                continue
+            if name[:1].isupper():
+                if re.search(rf"\b{name}(?:\.\w+)*\s*\(", text):
+                    return True
+            elif any(looks_like_module_name(variable)
+                     for variable in re.findall(rf"(\w+)\s*=\s*{name}\s*\(", text)):
+                return True
+    return False
 
 
 # A project module imported by name whose class the file uses (`import models` ...
@@ -104,4 +129,4 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
     if not (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)):
         return False
     return explicit_model or any(p.search(text) for p in _OWN_MODEL) \
-        or _uses_project_module(text)
+        or _calls_a_project_name(text) or _uses_project_module(text)

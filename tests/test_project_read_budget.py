@@ -34,9 +34,12 @@ optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], 
 '''
 
 
-def _project(tmp_path: Path, net_at_the_end: bool) -> Path:
+def _project(tmp_path: Path, net_at_the_end: bool, reexported: bool = True) -> Path:
     """`vendored/models.py` imports a chain of more modules than one lint reads; Net is in
-    models.py after those imports, or in the chain's last module."""
+    models.py after those imports, or in the chain's last module. `reexported`: each module
+    of the chain re-exports Net from the next one (`from .m1 import Net`), so finding it
+    means reading the whole chain; otherwise models.py imports it from the last module
+    directly, and the chain's other names are never used."""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\n')
     package = tmp_path / "vendored"
     package.mkdir()
@@ -44,13 +47,15 @@ def _project(tmp_path: Path, net_at_the_end: bool) -> Path:
     count = MAX_PROJECT_FILES + 10
     for i in range(count):
         imports = f"from .m{i + 1} import Layer{i + 1}\n" if i + 1 < count else ""
+        if reexported and i + 1 < count and net_at_the_end:
+            imports += f"from .m{i + 1} import Net\n"
         body = f"import torch.nn as nn\n{imports}\nclass Layer{i}(nn.Module):\n    pass\n"
         if i + 1 == count and net_at_the_end:
             body += NET
         (package / f"m{i}.py").write_text(body)
     models = "import torch.nn as nn\n\nfrom .m0 import Layer0\n"
     if net_at_the_end:
-        models += f"from .m{count - 1} import Net\n"
+        models += "from .m0 import Net\n" if reexported else f"from .m{count - 1} import Net\n"
     else:
         models += NET
     (package / "models.py").write_text(models)
@@ -75,3 +80,11 @@ def test_a_model_beyond_the_budget_is_unknown_not_wrong(tmp_path: Path) -> None:
     findings = _check(_project(tmp_path, net_at_the_end=True))
     assert [f for f in findings if f.get("rule")] == []
     assert any(f.get("kind") == "not-checked" for f in findings)
+
+
+def test_imports_a_module_never_uses_are_not_read(tmp_path: Path) -> None:
+    # models.py imports a chain of modules longer than the budget but takes Net straight from
+    # the last one: only the modules whose names are used are read, so Net is known.
+    findings = _check(_project(tmp_path, net_at_the_end=True, reexported=False))
+    [finding] = [f for f in findings if f.get("rule") == "FZL101"]
+    assert "did you mean 'head'" in finding["message"]

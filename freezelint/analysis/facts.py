@@ -24,6 +24,18 @@ MODEL_FOOTHOLDS = re.compile(
     r"|_features|_channels|torch\.load|strict"
 )
 
+# Besides a site (engine/sites.py MAY_HAVE_SITES), text that uses a model the way a rule
+# could judge it: a checkpoint, a layer replaced (`model.fc = nn.Linear(...)`, sized by
+# `in_features`), train()/eval(), an uncalled `.parameters`, PEFT, Lightning's
+# BackboneFinetuning. A script with neither reads none of the project's modules: what they
+# define could not change a finding (reading them was most of a cold lint of a large
+# package, whose files import each other's helpers everywhere).
+MODEL_USES = re.compile(
+    r"state_dict|torch\.load|\.(?:train|eval)\(|_features\b|_channels\b|=\s*(?:torch\.)?nn\.[A-Z]"
+    r"|\.(?:parameters|modules|children|buffers)\b(?!\s*\()|peft|Peft|Lora"
+    r"|BackboneFinetuning|configure_optimizers"
+)
+
 
 @dataclass(eq=False)
 class NameTest:

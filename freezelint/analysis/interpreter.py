@@ -38,6 +38,7 @@ from freezelint.analysis import facts as F
 from freezelint.analysis.evaluator import Evaluator, ModelResolver, body_of
 from freezelint.analysis.nn_modules import NewModule
 from freezelint.analysis.peft_configs import PeftConfig
+from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import (
     MAX_CALL_DEPTH,
@@ -75,6 +76,9 @@ class Interpreter(Evaluator):
     # Calls of classes imported from the project's own modules are read statically
     # (analysis/classes); the class reader itself resolves imports its own way.
     project_imports = True
+    # Off for a script whose text uses no model the way a rule could judge (facts.MODEL_USES):
+    # names it imports from the project's own modules are then unknown, and nothing is read.
+    read_project = True
     # -- entry -----------------------------------------------------------------------------
     def run(self, *, syntax: bool = True, visits: frozenset[type] = frozenset()) -> F.Facts:
         """The facts of the script. `syntax`: whether to run the syntax pass too (the engine
@@ -284,7 +288,9 @@ class Interpreter(Evaluator):
                 else:
                     top = dotted.split(".")[0]
                     frame.bind(top, Qualified(top))
-                if self.project_imports:
+                if self.project_imports and not self.read_project:
+                    self._opaque_if_project(dotted, alias, frame)
+                elif self.project_imports:
                     from freezelint.analysis.classes import link  # a project module
 
                     project = link.project_module(self, dotted, alias.asname is not None)
@@ -337,12 +343,23 @@ class Interpreter(Evaluator):
             local = alias.asname.name if alias.asname is not None else alias.name
             if isinstance(local, cst.Name):
                 frame.bind(local.value, Qualified(f"{base}.{name}" if base else name))
-                if self.project_imports and base:
+                if self.project_imports and base and not self.read_project:
+                    if maybe_project(base):
+                        frame.bind(local.value, UNKNOWN)
+                elif self.project_imports and base:
                     from freezelint.analysis.classes import link  # a project module's class
 
                     project = link.project_import(self, base, name)
                     if project is not link.MISSING:
                         frame.bind(local.value, project)
+
+    def _opaque_if_project(self, dotted: str, alias: cst.ImportAlias, frame: Frame) -> None:
+        """`import models` when the project is not read: unknown, never a library's name."""
+        if maybe_project(dotted):
+            if alias.asname is None:
+                frame.bind(dotted.split(".")[0], UNKNOWN)
+            else:
+                self.assign(alias.asname.name, UNKNOWN, frame)
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> None:
         test = self.truth(self.eval(stmt.test, frame))

@@ -18,7 +18,7 @@ import libcst as cst
 
 from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
-from freezelint.analysis.facts import OptimizerBuilt
+from freezelint.analysis.facts import MODEL_USES, OptimizerBuilt
 from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.peft_configs import entry_matches
@@ -177,6 +177,8 @@ def _run(text: str, config: LintConfig, details: bool,
     reused = statements if statements is not None and statements.reuses(module) else None
     interpreter = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
                               checkpoint=config.checkpoint, text=text)
+    interpreter.read_project = MAY_HAVE_SITES.search(text) is not None \
+        or MODEL_USES.search(text) is not None
     syntax = has_syntactic_patterns(text)
     if syntax and reused is not None:
         # The syntax pass first, as run() does it, with the facts of the statements an

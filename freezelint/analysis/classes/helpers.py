@@ -9,6 +9,7 @@ table's names and arguments, and `manifest_of`, which turns a read module into a
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,11 +21,12 @@ from freezelint.analysis.classes import tensors
 from freezelint.analysis.evaluator import body_of
 from freezelint.analysis.interpreter import _dotted as _dotted
 from freezelint.analysis.nn_modules import NewModule
-from freezelint.analysis.scope import Frame, ReturnSignal
+from freezelint.analysis.scope import MISSING, Frame, ReturnSignal
 from freezelint.analysis.values import (
     FunctionObj,
     is_unknown,
 )
+from freezelint.analysis.walk import walk
 from freezelint.models import nn_table
 from freezelint.models.manifest import Manifest
 
@@ -37,11 +39,101 @@ _SCALAR_ANNOTATIONS = frozenset({"int", "float", "bool", "str", "tuple", "list",
 class _ModuleRef:
     """A project module imported as a name (`from . import layers`, `import models`,
     `import pkg.models as m`): its globals, and for a package the folder its submodules
-    are in (`import pkg.models` binds `pkg`; `pkg.models` is then a submodule)."""
+    are in (`import pkg.models` binds `pkg`; `pkg.models` is then a submodule).
 
-    def __init__(self, globals_frame: Frame | None, folder: Path | None = None) -> None:
-        self.globals = globals_frame if globals_frame is not None else Frame()
+    The globals are read when first used (`load`): a script imports far more modules than
+    it takes a class from (transformers' `from ..utils import logging` in every file), and
+    reading each import closure eagerly was most of a cold lint on a large project."""
+
+    def __init__(self, globals_frame: Frame | None, folder: Path | None = None,
+                 load: Callable[[], Frame | None] | None = None) -> None:
+        self._globals = globals_frame
+        self._load = load
         self.folder = folder
+
+    @property
+    def globals(self) -> Frame:
+        if self._globals is None:
+            loaded = self._load() if self._load is not None else None
+            self._globals = loaded if loaded is not None else Frame()
+        return self._globals
+
+
+class LazyNames(dict):  # type: ignore[type-arg]
+    """A project module's globals, read as they are used: a name its index lists is defined
+    when first looked up (`define(name)` runs the statements that bind it), and a name it
+    imports from another project module is resolved then too (`PendingImport`)."""
+
+    def __init__(self, define: Callable[[str], None] | None = None,
+                 names: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._define = define
+        self._undefined = set(names)
+
+    def _ensure(self, key: Any) -> None:
+        if key in self._undefined:
+            self._undefined.discard(key)
+            if self._define is not None:
+                self._define(key)
+
+    def _ensure_all(self) -> None:
+        while self._undefined:
+            self._ensure(next(iter(self._undefined)))
+
+    def __contains__(self, key: Any) -> bool:
+        self._ensure(key)
+        return dict.__contains__(self, key)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._ensure(key)
+        value = dict.__getitem__(self, key)
+        if type(value) is PendingImport:
+            value = value.resolve()
+            dict.__setitem__(self, key, value)
+        return value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default  # noqa: SIM401 (that is this method)
+
+    def __iter__(self) -> Any:
+        self._ensure_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._ensure_all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._ensure_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        return [self[key] for key in list(self.keys())]
+
+    def items(self) -> Any:
+        return [(key, self[key]) for key in list(self.keys())]
+
+
+class PendingImport:
+    """`from .layers import Block` in a project module that was read: the value is found when
+    the name is first used. `fallback` is what it is when the module is not the project's
+    (a library's qualified name). A lookup that comes back to itself (modules importing
+    each other's names in a cycle) is the fallback too."""
+
+    def __init__(self, find: Callable[[], Any], fallback: Any) -> None:
+        self._find = find
+        self.fallback = fallback
+        self._busy = False
+
+    def resolve(self) -> Any:
+        if self._busy:
+            return self.fallback
+        self._busy = True
+        try:
+            value = self._find()
+        finally:
+            self._busy = False
+        return self.fallback if value is MISSING else value
 
 
 class _Partial:
@@ -196,17 +288,12 @@ def _has_call(small: cst.BaseSmallStatement) -> bool:
     value = getattr(small, "value", None)
     if value is None:
         return False
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> bool:
-            if isinstance(node.func, cst.Name) and node.func.value in _CONSTANT_CALLS:
-                return True  # its arguments may call something else
-            found.append(node)
-            return False
-
-    value.visit(_Find())
-    return bool(found)
+    for node in walk(value):  # read-only: CSTNode.visit() would rebuild every node
+        if type(node) is cst.Call:
+            func = node.func
+            if not (type(func) is cst.Name and func.value in _CONSTANT_CALLS):
+                return True
+    return False
 
 
 def _is_main_guard(stmt: cst.If) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from freezelint.analysis.classes import objects as O
 from freezelint.analysis.classes.flatten import built_from_manifest, copy_built
 from freezelint.analysis.classes.helpers import (
     _AUGMENTED,
+    LazyNames,
+    PendingImport,
     _fields,
     _has_call,
     _is_main_guard,
@@ -77,18 +80,26 @@ class InstantiatingReader(Interpreter):
 
     # -- modules of the project ------------------------------------------------------------
     def load_file(self, path: Path) -> Frame | None:
-        """The globals of a project module, defining what it defines (nothing is run: calls
-        at module level are not followed)."""
+        """The globals of a project module. Each name is defined when first looked up, from
+        the top-level statements that bind it (module_index.py); nothing is run: calls at
+        module level are not followed."""
         if path in self.loaded:
             return self.loaded[path]
-        module = self.project.parse(path)
-        if module is None:
+        index = self.project.index(path)
+        if index is None:
             return None
-        frame = Frame()
+        done: set[int] = set()
+
+        def define_name(name: str) -> None:
+            for chunk in index.by_name.get(name, ()):
+                if chunk not in done:
+                    done.add(chunk)
+                    with self._in_module(frame, path):
+                        self.define(index.statements(chunk), frame)
+
+        frame = Frame(names=LazyNames(define_name, index.names()))
         frame.bind("__name__", path.stem)
         self.loaded[path] = frame
-        with self._in_module(frame, path):
-            self.define(module.body, frame)
         return frame
 
     def define(self, body: Any, frame: Frame) -> None:
@@ -118,17 +129,26 @@ class InstantiatingReader(Interpreter):
         if isinstance(small.names, cst.ImportStar) or (small.module is None and not small.relative):
             return
         dotted = "." * len(small.relative) + (_dotted(small.module) if small.module else "")
+        importer = self.current_path
+        lazy = type(frame.names) is LazyNames  # a project module's globals, being read
         for alias in small.names:
             name = _dotted(alias.name)
             local = alias.asname.name if alias.asname is not None else alias.name
             if not isinstance(local, cst.Name):
                 continue
-            value = self._project_name(dotted, name)
+            if lazy:
+                fallback = frame.names.get(local.value, MISSING)
+                frame.bind(local.value, PendingImport(
+                    partial(self._project_name, dotted, name, importer), fallback))
+                continue
+            value = self._project_name(dotted, name, importer)
             if value is not MISSING:
                 frame.bind(local.value, value)
 
-    def _project_name(self, module: str, name: str) -> Any:
-        path = self.project.module_file(module, self.current_path)
+    def _project_name(self, module: str, name: str, importer: Path | None) -> Any:
+        """Name `name` of project module `module` imported from file `importer`: its value,
+        a submodule, or MISSING when the module is not the project's or lacks the name."""
+        path = self.project.module_file(module, importer)
         if path is not None:
             globals_frame = self.load_file(path)
             if globals_frame is not None:
@@ -137,23 +157,23 @@ class InstantiatingReader(Interpreter):
                     return value
         # `from . import layers` / `from pkg import module`: a submodule.
         sub = f"{module}.{name}" if not module.endswith(".") else f"{module}{name}"
-        ref = self.module_ref(sub)
+        ref = self.module_ref(sub, importer)
         return MISSING if ref is None else ref
 
-    def module_ref(self, dotted: str) -> _ModuleRef | None:
+    def module_ref(self, dotted: str, importer: Path | None = None) -> _ModuleRef | None:
         """Project module (or package) `dotted` as a value, None when it is not the
-        project's (a library) or cannot be read."""
-        path = self.project.module_file(dotted, self.current_path)
-        folder = self.project.package_dir(dotted, self.current_path)
+        project's (a library). Its file is read when first used."""
+        at = importer if importer is not None else self.current_path
+        path = self.project.module_file(dotted, at)
+        folder = self.project.package_dir(dotted, at)
         return self._ref(path, folder)
 
     def _ref(self, path: Path | None, folder: Path | None) -> _ModuleRef | None:
         if path is None and folder is None:
             return None
-        globals_frame = self.load_file(path) if path is not None else None
-        if path is not None and globals_frame is None:
-            return None
-        return _ModuleRef(globals_frame, folder)
+        if path is None:
+            return _ModuleRef(None, folder)
+        return _ModuleRef(None, folder, load=lambda: self.load_file(path))
 
     def module_attr(self, owner: _ModuleRef, attr: str) -> Any:
         """`models.Net`, `pkg.models` (a submodule), `models.__dict__`: MISSING when the

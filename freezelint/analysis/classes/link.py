@@ -9,8 +9,8 @@ change before it builds the model. `model.freeze_backbone()` runs the class's ow
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -19,6 +19,7 @@ from freezelint.analysis.classes import objects as O
 from freezelint.analysis.classes.helpers import _ModuleRef
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.classes.reader import ClassReader, manifest_of
+from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import MISSING, Frame
 from freezelint.analysis.values import (
@@ -59,7 +60,7 @@ class _Link:
 
     def __init__(self, it: Evaluator) -> None:
         script = (it.base_dir / "__script__.py") if it.base_dir is not None else None
-        self.project = Project(script)
+        self.project = Project(script, on_read=lambda path: _depends_on(it, path))
         self.reader = ClassReader(it.module, self.project, it.resolve, path=script,
                                   globals_frame=it.globals)
         self.classes: dict[str, dict[str, O.ClassValue]] = {}  # model label -> path -> class
@@ -97,21 +98,6 @@ class ProjectModule(Qualified):
     ref: Any = field(default=None, compare=False)  # the reader's _ModuleRef
 
 
-# Never a project's own module: the standard library and the libraries model code imports
-# (no file lookup for them, on every lint).
-_LIBRARIES = frozenset({"torch", "torchvision", "torchaudio", "timm", "transformers", "peft",
-                        "numpy", "np", "lightning", "pytorch_lightning", "accelerate",
-                        "datasets", "einops", "scipy", "sklearn", "pandas", "PIL", "tqdm",
-                        "wandb", "matplotlib", "omegaconf", "hydra", "safetensors",
-                        "tensorboard", "huggingface_hub", "tokenizers", "deepspeed", "yaml",
-                        "requests", "cv2", "jax", "tensorflow", "__future__"})
-
-
-def maybe_project(dotted: str) -> bool:
-    top = dotted.split(".")[0]
-    return not top or (top not in _LIBRARIES and top not in sys.stdlib_module_names)
-
-
 def project_module(it: Evaluator, dotted: str, alias: bool) -> Any:
     """What `import dotted` (`as alias` when `alias`) binds when the module is the
     project's: the module (with an alias) or its top package; MISSING for a library."""
@@ -124,7 +110,6 @@ def project_module(it: Evaluator, dotted: str, alias: bool) -> Any:
         return MISSING
     bound = dotted if alias else dotted.split(".")[0]
     ref = link.reader.module_ref(bound)
-    _record_files(it, link)
     return MISSING if ref is None else ProjectModule(bound, ref)
 
 
@@ -135,7 +120,6 @@ def module_attribute(it: Evaluator, owner: ProjectModule, attr: str) -> Any:
     if attr == "__dict__":
         return _ModuleDict(it, owner)
     value = link.reader.module_attr(owner.ref, attr)
-    _record_files(it, link)
     qualified = f"{owner.name}.{attr}"
     if isinstance(value, O.ClassValue):
         return _Constructor(value)
@@ -160,7 +144,6 @@ def class_attribute(it: Evaluator, klass: O.ClassValue, attr: str, node: cst.CST
                 value = link.reader.call_method(method, list(args), dict(kwargs), node)
             except RecursionError:
                 return UNKNOWN
-            _record_files(it, link)
             if isinstance(value, O.Built):
                 return adopt(it, value.cls, value, node) if value.cls is not None else UNKNOWN
             if isinstance(value, O.Namespace) or _scalar(value):
@@ -213,7 +196,6 @@ def _project_function(link: _Link, fn: FunctionObj, qualified: str) -> Builtin:
             value = link.reader.call_function(fn, list(args), dict(kwargs), node)
         except RecursionError:
             return UNKNOWN
-        _record_files(it, link)
         if isinstance(value, O.Built) and value.cls is not None:
             return adopt(it, value.cls, value, node)
         return UNKNOWN
@@ -232,15 +214,13 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
     if link.project.module_file(qualified, link.reader.path) is not None \
             or link.project.package_dir(qualified, link.reader.path) is not None:
         ref = link.reader.module_ref(qualified)
-        _record_files(it, link)
         return MISSING if ref is None else ProjectModule(qualified, ref)
     path = link.project.module_file(module, link.reader.path)
     if path is None:
         return MISSING
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
-        value = link.reader._project_name(module, name)
-        _record_files(it, link)
+        value = link.reader._project_name(module, name, link.reader.path)
         if isinstance(value, O.ClassValue):
             return construct(it, value, args, kwargs, node)
         from freezelint.analysis import library_calls
@@ -251,8 +231,7 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
 
 
 def _imported_class(it: Evaluator, link: _Link, module: str, name: str) -> O.ClassValue | None:
-    value = link.reader._project_name(module, name)
-    _record_files(it, link)
+    value = link.reader._project_name(module, name, link.reader.path)
     return value if isinstance(value, O.ClassValue) else None
 
 
@@ -277,7 +256,6 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
         value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
     except RecursionError:
         return UNKNOWN
-    _record_files(it, link)
     if isinstance(value, O.Namespace):
         return value
     if not isinstance(value, O.Built):
@@ -425,7 +403,6 @@ def _classes_of(root: O.Built) -> dict[str, O.ClassValue]:
     return found
 
 
-def _record_files(it: Evaluator, link: _Link) -> None:
-    for path in link.project.read:
-        if path not in it.facts.files_read:
-            it.facts.files_read.append(path)
+def _depends_on(it: Evaluator, path: Path) -> None:
+    if path not in it.facts.files_read:
+        it.facts.files_read.append(path)

@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
+from freezelint.analysis.classes.module_index import ModuleIndex
+from freezelint.inputs.nesting import check_nesting
+from freezelint.inputs.source import MAX_SOURCE_BYTES, SourceError, decode_source, read_file
+
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _PARSED: dict[str, cst.Module] = {}
+_INDEXED: dict[str, ModuleIndex | None] = {}
 _CONFIGS: dict[tuple[Path, int, int], dict[str, object] | None] = {}
 _MAX_CACHED = 256
 MAX_PROJECT_FILES = 48
@@ -47,6 +53,9 @@ class Project:
     source_roots: tuple[Path, ...] = ()
     read: dict[Path, str] = field(default_factory=dict)  # file -> content hash
     read_bytes: int = 0
+    # Told of each file when first read: reads happen lazily, whenever a name is first used,
+    # and a lint's result depends on every file it read (its cache entry, the LSP's reload).
+    on_read: Callable[[Path], None] | None = field(default=None, repr=False)
     _roots: list[Path] | None = field(default=None, repr=False)
     _found: dict[tuple[str, Path | None], Path | None] = field(default_factory=dict, repr=False)
 
@@ -116,9 +125,47 @@ class Project:
         return None
 
     def parse(self, path: Path) -> cst.Module | None:
-        from freezelint.inputs.nesting import check_nesting
-        from freezelint.inputs.source import MAX_SOURCE_BYTES, SourceError, decode_source, read_file
+        """The whole module in `path` (a class read on its own: `params --model FILE:CLASS`),
+        None when it cannot be read or parsed, or the read bound is spent."""
+        read = self._read(path)
+        if read is None:
+            return None
+        data, digest = read
+        module = _PARSED.pop(digest, None)
+        if module is not None:
+            _PARSED[digest] = module  # most recently used last
+        else:
+            try:
+                _checked_text(data)
+                module = cst.parse_module(data)
+            except (cst.ParserSyntaxError, UnicodeDecodeError, ValueError, SourceError):
+                return None
+            while len(_PARSED) >= _MAX_CACHED:
+                del _PARSED[next(iter(_PARSED))]  # the least recently used
+            _PARSED[digest] = module
+        return module
 
+    def index(self, path: Path) -> ModuleIndex | None:
+        """The module in `path` as top-level statements parsed when used (module_index.py),
+        None when it cannot be read or parsed, or the read bound is spent."""
+        read = self._read(path)
+        if read is None:
+            return None
+        data, digest = read
+        if digest in _INDEXED:
+            index = _INDEXED.pop(digest)
+        else:
+            try:
+                index = ModuleIndex.of(_checked_text(data), digest)
+            except (UnicodeDecodeError, ValueError, SourceError):
+                index = None
+            while len(_INDEXED) >= _MAX_CACHED:
+                del _INDEXED[next(iter(_INDEXED))]  # the least recently used
+        _INDEXED[digest] = index  # most recently used last
+        return index
+
+    def _read(self, path: Path) -> tuple[bytes, str] | None:
+        """The bytes and their digest, counted against the read bound."""
         if path not in self.read and (len(self.read) >= MAX_PROJECT_FILES
                                       or self.read_bytes >= MAX_PROJECT_BYTES):
             return None  # the read bound is spent: unknown, as a file that does not parse
@@ -127,24 +174,21 @@ class Project:
         except SourceError:
             return None
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        if path not in self.read:
+        first = path not in self.read
+        if first:
             self.read_bytes += len(data)
         self.read[path] = digest
-        module = _PARSED.pop(digest, None)
-        if module is not None:
-            _PARSED[digest] = module  # most recently used last
-        else:
-            try:
-                # an imported module is as untrusted as the linted file: never hand the
-                # native parser a text it could crash on (inputs/nesting.py)
-                check_nesting(decode_source(data).text)
-                module = cst.parse_module(data)
-            except (cst.ParserSyntaxError, UnicodeDecodeError, ValueError, SourceError):
-                return None
-            while len(_PARSED) >= _MAX_CACHED:
-                del _PARSED[next(iter(_PARSED))]  # the least recently used
-            _PARSED[digest] = module
-        return module
+        if first and self.on_read is not None:
+            self.on_read(path)
+        return data, digest
+
+
+def _checked_text(data: bytes) -> str:
+    """The text of `data`. An imported module is as untrusted as the linted file: a native
+    parser never gets a text it could crash on (inputs/nesting.py raises TooDeep)."""
+    text = decode_source(data).text
+    check_nesting(text)
+    return text
 
 
 def configured_roots(folder: Path) -> list[Path]:
