@@ -78,6 +78,8 @@ class GradAssign:
 
 @dataclass(eq=False)
 class OptimizerBuilt:
+    """An optimizer built, with what trained when it was."""
+
     optimizer: OptimizerObj
     # Trainable state of the model when the optimizer was built.
     trainable: dict[str, bool | None]
@@ -86,6 +88,9 @@ class OptimizerBuilt:
 
 @dataclass(eq=False)
 class ModuleReplaced:
+    """A submodule assigned anew (`model.fc = nn.Linear(...)`), and the optimizers built
+    before that still hold the old one's parameters."""
+
     node: cst.CSTNode
     model: ModelState
     path: str
@@ -96,6 +101,8 @@ class ModuleReplaced:
 
 @dataclass(eq=False)
 class MissingSubmodule:
+    """A submodule path the model does not have, read or assigned."""
+
     node: cst.CSTNode
     model: ModelState
     path: str  # the missing module path
@@ -127,6 +134,8 @@ class BatchNormUndone:
 
 @dataclass(eq=False)
 class IteratorReused:
+    """An iterator of parameters consumed a second time (it yields nothing then)."""
+
     node: cst.CSTNode  # the second consumer
     first: cst.CSTNode  # the first consumer
     source: cst.CSTNode  # where the iterator was made
@@ -253,6 +262,8 @@ class FinetuningNoBackbone:
 
 @dataclass(eq=False)
 class Facts:
+    """Everything the interpreter learned about one file, for the rules."""
+
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     size_assigns: dict[cst.CSTNode, SizeAssign] = field(default_factory=dict)
     # `X.parameters` attribute nodes whose X the interpreter knew to be a real module.

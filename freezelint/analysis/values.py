@@ -140,6 +140,8 @@ class ModuleObj:
 
 @dataclass(frozen=True, eq=False)
 class ParamObj:
+    """One parameter of a model, by name."""
+
     model: ModelState
     name: str
 
@@ -181,6 +183,8 @@ class ModuleIter:
 
 @dataclass(eq=False)
 class ParamGroup:
+    """One param group of an optimizer: its parameters (None: unknown) and options."""
+
     names: list[str] | None
     model: ModelState | None
     # The group's other keys as evaluated (`lr`, `weight_decay`), where it was written, and
@@ -194,6 +198,8 @@ class ParamGroup:
 
 @dataclass(eq=False)
 class OptimizerObj:
+    """An optimizer the script builds, with its param groups."""
+
     node: cst.CSTNode
     model: ModelState | None
     groups: list[ParamGroup]
@@ -224,6 +230,8 @@ class BoundMethod:
 
 @dataclass(frozen=True, eq=False)
 class FunctionObj:
+    """A function or lambda of the script, with the names it closes over."""
+
     node: cst.FunctionDef | cst.Lambda
     closure: dict[str, Any] | None = None
     # The top-level statement the definition physically sits in (for positions).

@@ -44,6 +44,8 @@ class Replacement:
 
 @dataclass(frozen=True)
 class FixSpec:
+    """A fix as a rule states it: replacements of syntax nodes."""
+
     title: str
     safety: Safety
     replacements: tuple[Replacement, ...]
@@ -51,6 +53,8 @@ class FixSpec:
 
 @dataclass(frozen=True)
 class Finding:
+    """What a rule reports: a node, a message, related nodes and fixes."""
+
     node: cst.CSTNode
     message: str
     related: tuple[tuple[cst.CSTNode, str], ...] = ()
@@ -59,6 +63,8 @@ class Finding:
 
 @dataclass
 class Context:
+    """What a rule reads: the parsed file, the facts, the text."""
+
     module: cst.Module
     facts: Facts
     text: str
@@ -132,15 +138,30 @@ _COMPILED: dict[str, Callable[[str], bool]] = {}
 
 
 def _text_test(trigger: Trigger) -> Callable[[str], bool]:
-    """A pattern becomes its compiled search (one per distinct pattern, shared by the rules
-    that declare it, so the pre-filter searches it once)."""
+    """A pattern becomes its search (one per distinct pattern, shared by the rules that
+    declare it, so the pre-filter searches it once), compiled when first searched: the
+    pre-filter stops at the first test that matches, and most patterns are never needed."""
     if callable(trigger):
         return trigger
     test = _COMPILED.get(trigger)
     if test is None:
-        search = re.compile(trigger).search
-        test = _COMPILED[trigger] = lambda text: search(text) is not None
+        test = _COMPILED[trigger] = _LazySearch(trigger)
     return test
+
+
+class _LazySearch:
+    """`pattern` found in a text, the pattern compiled on first use."""
+
+    __slots__ = ("pattern", "search")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.search: Callable[[str], re.Match[str] | None] | None = None
+
+    def __call__(self, text: str) -> bool:
+        if self.search is None:
+            self.search = re.compile(self.pattern).search
+        return self.search(text) is not None
 
 
 def fix(title: str, safety: Safety,

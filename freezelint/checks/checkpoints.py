@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.analysis.checkpoint_syntax import tested_key
 from freezelint.analysis.facts import Load
 from freezelint.analysis.values import StateDict
 from freezelint.analysis.walk import walk
@@ -210,6 +209,8 @@ def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
                    f"{merge.target_size}: `update()` adds them instead of loading them")
         fixes: tuple[FixSpec, ...] = ()
         if isinstance(node, cst.DictComp):
+            from freezelint.analysis.checkpoint_syntax import tested_key  # (a merge only)
+
             tested = tested_key(node)
             if tested is not None:
                 message += f"; the filter tests `{ctx.module.code_for_node(tested)}` but keeps `{ctx.module.code_for_node(node.key)}`"

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from freezelint.analysis.checkpoint_flow import follow
-from freezelint.analysis.checkpoint_values import CheckpointFlow, PrefixLoad
 from freezelint.checks.base import Context, Finding, FixSpec, fix, rule
 from freezelint.checks.key_prefixes import strip_advice, strip_prefix
 from freezelint.common.diagnostics import Safety
+
+if TYPE_CHECKING:
+    from freezelint.analysis.checkpoint_values import CheckpointFlow, PrefixLoad
 
 _MAX_SIBLINGS = 200
 _MAX_SIBLING_BYTES = 1_000_000
@@ -24,12 +26,17 @@ _MAX_SIBLING_BYTES = 1_000_000
 
 def flow_of(ctx: Context) -> CheckpointFlow:
     """The checkpoint flow of the file, followed once per lint run, with what the scripts
-    beside it save."""
+    beside it save. The flow's modules are imported only for a file that loads a state
+    dict."""
+    from freezelint.analysis.checkpoint_values import CheckpointFlow
+
     flow = ctx.data.get("checkpoint_flow")
     if not isinstance(flow, CheckpointFlow) and "load_state_dict" not in ctx.text:
         flow = CheckpointFlow()  # every fact of the flow is about a load
         ctx.data["checkpoint_flow"] = flow
     if not isinstance(flow, CheckpointFlow):
+        from freezelint.analysis.checkpoint_flow import follow
+
         path = ctx.data.get("path")
         flow = follow(ctx.module, (lambda needed: _siblings(ctx, path, needed))
                       if isinstance(path, Path) else None)

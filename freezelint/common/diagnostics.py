@@ -27,12 +27,16 @@ class Safety(str, Enum):
 
 @dataclass(frozen=True, order=True)
 class Position:
+    """A 1-based line and a 0-based column."""
+
     line: int
     column: int
 
 
 @dataclass(frozen=True, order=True)
 class Span:
+    """The text from `start` to `end`."""
+
     start: Position
     end: Position
 
@@ -58,6 +62,8 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """Edits that fix a diagnostic, with a title and whether they are safe."""
+
     title: str
     safety: Safety
     edits: tuple[Edit, ...]
@@ -80,6 +86,8 @@ class Related:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One finding of a rule, where it is, what relates to it and how to fix it."""
+
     rule: str
     name: str
     severity: Severity

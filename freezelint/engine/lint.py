@@ -12,14 +12,13 @@ import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
 from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
 from freezelint.analysis.facts import MODEL_USES, OptimizerBuilt
-from freezelint.analysis.incremental import StatementCache
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.peft_configs import entry_matches
 from freezelint.analysis.positions import StatementPositions
@@ -34,6 +33,9 @@ from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import has_syntactic_patterns, worth_linting
+
+if TYPE_CHECKING:  # the editor's statement cache: the command line never needs it
+    from freezelint.analysis.incremental import StatementCache
 
 _DIRECTIVE = re.compile(r"#\s*freezelint:\s*model\s*=\s*(\S+)")
 

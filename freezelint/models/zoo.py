@@ -149,7 +149,7 @@ def _entry(model_id: str) -> dict[str, Any]:
 def _lookup_parts() -> dict[str, Any]:
     """The lookup's parts (zoo_lookup), from the indexes: per bucket the spellings of ids
     (`_names`), the rows with their shard and library by name, and the Hugging Face ids;
-    each library's names (`library_names`); the auto mappings."""
+    each library's names (`library_names`); the Auto classes and each one's mapping."""
     index = _index()
     shards, libraries = index["shards"], index["libraries"]
     parts: dict[str, Any] = {name: {"names": {}, "rows": {}, "hf": {}} for name in BUCKETS}
@@ -162,7 +162,9 @@ def _lookup_parts() -> dict[str, Any]:
         parts[f"library:{library}"] = sorted(_index_library_names(library))
     for hf_id, entry in _hf()["hf"].items():
         parts[bucket(hf_id)]["hf"][hf_id] = entry
-    parts["auto"] = _hf()["auto"]
+    parts["auto-classes"] = list(_auto())
+    for auto_class, mapping in _auto().items():
+        parts[f"auto:{auto_class}"] = mapping
     return parts
 
 
@@ -267,7 +269,7 @@ def hf_model_id(hf_id: str, auto_class: str | None = None,
     if entry is None:
         return None
     if class_name is None:
-        mapping = _auto().get(auto_class or "", {})
+        mapping = _auto_mapping(auto_class or "")
         class_name = mapping.get(entry["model_type"])
         if class_name is None:
             return None
@@ -347,16 +349,23 @@ def timm_tag_classes(model_id: str, tag: str) -> int | None:
 
 def auto_class_target(auto_class: str, model_type: str) -> str | None:
     """The concrete class `auto_class` builds for `model_type`, or None."""
-    return _auto().get(auto_class, {}).get(model_type)
+    return _auto_mapping(auto_class).get(model_type)
 
 
 def is_auto_class(name: str) -> bool:
-    return name in _auto()
+    auto_classes: list[str] = _LOOKUP.part("auto-classes")
+    return name in auto_classes
 
 
 def _auto() -> dict[str, dict[str, str]]:
-    auto: dict[str, dict[str, str]] = _LOOKUP.part("auto")
+    auto: dict[str, dict[str, str]] = _hf()["auto"]
     return auto
+
+
+def _auto_mapping(auto_class: str) -> dict[str, str]:
+    """Model type -> the class `auto_class` builds for it (empty for no Auto class)."""
+    mapping: dict[str, str] | None = _LOOKUP.part(f"auto:{auto_class}")
+    return mapping or {}
 
 
 def has_model(model_id: str) -> bool:

@@ -7,8 +7,8 @@ row (`--model ast`), or one library's names (is `convnext_tiny` a timm architect
 The first run that needs a row derives a lookup file from the two indexes into the per-user
 cache: the spellings of ids (an id, an alias, `torchvision/` + a torchvision id) with their
 canonical id, the rows and the Hugging Face ids, split into buckets by a hash of the name;
-each library's names; the auto-class mappings. Later runs read the file's header and one
-part. Each part carries its CRC-32, and the file is named by the checksum of the indexes it
+each library's names; the Auto classes and each one's mapping. Later runs read the file's
+header and the few parts they need. Each part carries its CRC-32, and the file is named by the checksum of the indexes it
 was derived from: a new zoo gets a new file, and a file that is missing, damaged or
 foreign is never trusted, only derived again (the indexes answer that run). What the
 lookup answers is exactly what the indexes say (`zoo.py` builds the parts from them).
@@ -31,7 +31,8 @@ BUCKETS = tuple(f"b{n}" for n in range(64))
 # Files derived from another zoo (an earlier version, another environment) are removed
 # once they are this old.
 STALE_DAYS = 7
-_MAGIC = b"freezelint-zoo-lookup-1\n"
+FORMAT = 2  # in the file's name and first line: another layout is another file
+_MAGIC = b"freezelint-zoo-lookup-%d\n" % FORMAT
 
 Parts = dict[str, Any]
 _UNUSABLE = object()  # the file cannot answer: derive the parts again
@@ -79,7 +80,7 @@ class Lookup:
 
     def path(self) -> Path:
         directory = self._directory or user_cache_root() / "zoo"
-        return directory / f"lookup-{self._key()}.bin"
+        return directory / f"lookup-{FORMAT}-{self._key()}.bin"
 
     def _header(self) -> tuple[dict[str, Any], int] | None:
         if not self._header_read:
