@@ -45,7 +45,9 @@ CHECKPOINT_IO = r"torch\.(?:save|load\(\s*['\"])"
 def state_dict_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
     # A load whose save the script shows is FZL308/FZL309's: they say which wrapper added
     # the prefix, and their fix is certain.
-    followed = {id(n) for load in flow_of(ctx).loads for n in (load.node, *walk(load.argument))}
+    flow = flow_of(ctx)
+    followed = {id(n) for load in (flow.loads if flow else ())
+                for n in (load.node, *walk(load.argument))}
     for load in ctx.facts.loads.values():
         finding = None if id(load.node) in followed else _load_mismatch(load, ctx)
         if finding is not None:
@@ -175,7 +177,8 @@ def strict_false_unchecked(ctx: Context) -> Iterator[Finding]:
         message += "; check `missing_keys` and `unexpected_keys` of the result"
         yield Finding(load.node, message, fixes=_report_fix(load.node, load.statement))
     # Without the model: the discarded result is the same bug on every model.
-    for node, statement in flow_of(ctx).discarded_nonstrict:
+    flow = flow_of(ctx)
+    for node, statement in flow.discarded_nonstrict if flow else ():
         if node not in ctx.facts.loads:
             yield Finding(node, "`strict=False` with the result thrown away: keys that do not "
                                 "match are skipped without a word; check `missing_keys` and "
@@ -220,7 +223,8 @@ def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
     # into the dict it tested or loaded into its model, keeps only keys that cannot match.
     reported = {id(e.node) for e in ctx.facts.empty_filters.values()} | {
         id(m.source.node) for m in ctx.facts.merges.values()}
-    for comp, tested in flow_of(ctx).tested_not_kept:
+    flow = flow_of(ctx)
+    for comp, tested in flow.tested_not_kept if flow else ():
         if id(comp) in reported:
             continue
         code = ctx.module.code_for_node

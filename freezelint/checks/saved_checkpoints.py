@@ -24,16 +24,15 @@ _MAX_SIBLINGS = 200
 _MAX_SIBLING_BYTES = 1_000_000
 
 
-def flow_of(ctx: Context) -> CheckpointFlow:
+def flow_of(ctx: Context) -> CheckpointFlow | None:
     """The checkpoint flow of the file, followed once per lint run, with what the scripts
-    beside it save. The flow's modules are imported only for a file that loads a state
-    dict."""
+    beside it save; None for a file that never calls `load_state_dict`, where the flow has
+    no fact (every fact of the flow is about a load): its modules are not even imported."""
+    if "load_state_dict" not in ctx.text:
+        return None
     from freezelint.analysis.checkpoint_values import CheckpointFlow
 
     flow = ctx.data.get("checkpoint_flow")
-    if not isinstance(flow, CheckpointFlow) and "load_state_dict" not in ctx.text:
-        flow = CheckpointFlow()  # every fact of the flow is about a load
-        ctx.data["checkpoint_flow"] = flow
     if not isinstance(flow, CheckpointFlow):
         from freezelint.analysis.checkpoint_flow import follow
 
@@ -97,7 +96,8 @@ def _consequence(load: PrefixLoad, what: str = "nothing is loaded") -> str:
 
 @rule("FZL308")
 def saved_prefix_mismatch(ctx: Context) -> Iterator[Finding]:
-    for load in flow_of(ctx).loads:
+    flow = flow_of(ctx)
+    for load in flow.loads if flow else ():
         if load.kind == "container":
             continue
         receiver = ctx.module.code_for_node(load.receiver)
@@ -149,7 +149,8 @@ def _strip(ctx: Context, load: PrefixLoad, argument: str, filtered: bool) -> Fix
 
 @rule("FZL309")
 def checkpoint_dict_loaded_whole(ctx: Context) -> Iterator[Finding]:
-    for load in flow_of(ctx).loads:
+    flow = flow_of(ctx)
+    for load in flow.loads if flow else ():
         if load.kind != "container":
             continue
         argument = ctx.module.code_for_node(load.argument)
