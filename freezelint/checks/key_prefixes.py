@@ -16,6 +16,8 @@ def strip_prefix(key: cst.BaseExpression, prefix: str, ctx: Context
     `(key[len(prefix):] if key.startswith(prefix) else key)`."""
     literal = cst.SimpleString(repr(prefix))
     python = ctx.data.get("python", (3, 9))
+    if callable(python):  # engine/lint.py: looked up when first needed
+        python = ctx.data["python"] = python()
     if python >= (3, 9):  # type: ignore[operator]
         return (f"`.removeprefix('{prefix}')`",
                 cst.Call(func=cst.Attribute(value=key, attr=cst.Name("removeprefix")),

@@ -11,6 +11,7 @@ import re
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -190,7 +191,9 @@ def _run(text: str, config: LintConfig, details: bool,
         syntax = False
     facts = interpreter.run(syntax=syntax, visits=checks.VISITS)
     context = Context(module, facts, text, data={"path": config.path})
-    context.data["python"] = minimum_python(config.path)  # what fixes may use (3.9: removeprefix)
+    # What fixes may use (3.9: removeprefix), found when a rule first asks: it may parse the
+    # project's pyproject.toml.
+    context.data["python"] = partial(minimum_python, config.path)
     findings: list[tuple[str, Finding]] = []
     ran: set[str] = set()
     for rule_id, check in checks.REGISTRY.items():
