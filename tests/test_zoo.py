@@ -373,25 +373,41 @@ def test_num_labels_matches_live_build(model_id: str) -> None:
     assert full(load_zoo(model_id, {"num_labels": 527})) == full(live)
 
 
-def test_timm_variants_not_built_make_the_model_unknown() -> None:
-    """timm's global_pool, drop_rate and drop_path_rate were built as variants for 351 of
-    the 1371 architectures (the others only with num_classes=0: building them all was
-    hours of CPU). Where they were not built, any value is refused (unknown), never read
-    as the default architecture; where they were, the measured variant applies."""
+# The timm arguments built as variants for every architecture, and the number of
+# architectures whose timm build refuses each (the zoo then refuses it too: unknown; the
+# live tests check that timm does refuse them). Generated with timm 1.0.31.
+TIMM_VARIANTS = {"num_classes=0": ({"num_classes": 0}, 0),
+                 "global_pool=''": ({"global_pool": ""}, 62),
+                 "drop_path_rate>0": ({"drop_path_rate": 0.1}, 113),
+                 "drop_rate>0": ({"drop_rate": 0.1}, 2)}
+
+
+def test_timm_variants_are_built_wherever_timm_accepts_the_argument() -> None:
+    """timm's num_classes=0, global_pool='', drop_path_rate and drop_rate are built as
+    variants for all 1,371 architectures. Where one is stored, the argument selects it;
+    where it is the same as the default build, the model is the default one; where timm
+    refused to build it, the zoo refuses it (unknown), never reads it as the default."""
     from freezelint.models import zoo
 
-    refused = 0
-    for model_id in zoo_ids():
-        entry = zoo._entry(model_id)
-        if entry["library"] != "timm":
-            continue
-        variants = zoo._shard(entry["shard"])["models"][model_id].get("variants", {})
-        for key, value in (("global_pool", ""), ("global_pool", "avg"), ("drop_rate", 0.1),
-                           ("drop_path_rate", 0.1)):
-            built = any(label.startswith(key) for label in variants)
-            if built:
+    refused = dict.fromkeys(TIMM_VARIANTS, 0)
+    stored = 0
+    architectures = [m for m in zoo_ids() if zoo._entry(m)["library"] == "timm"]
+    assert len(architectures) == 1371
+    for model_id in architectures:
+        variants = zoo._shard(zoo._entry(model_id)["shard"])["models"][model_id]["variants"]
+        assert set(variants) <= set(TIMM_VARIANTS), variants
+        base = full(load_zoo(model_id))
+        for label, (kwargs, _) in TIMM_VARIANTS.items():
+            if label not in variants:
+                with pytest.raises(ValueError, match=next(iter(kwargs))):
+                    load_zoo(model_id, kwargs)
+                refused[label] += 1
                 continue
-            with pytest.raises(ValueError, match=key):
-                load_zoo(model_id, {key: value})
-            refused += 1
-    assert refused == 1020 * 4 + 8  # and 8 architectures were built without drop_path_rate
+            manifest = load_zoo(model_id, kwargs)
+            if variants[label]:
+                stored += 1
+                assert full(manifest) != base
+            else:
+                assert full(manifest) == base
+    assert refused == {label: count for label, (_, count) in TIMM_VARIANTS.items()}
+    assert stored == 1226 + 911 + 1200 + 9

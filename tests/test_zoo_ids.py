@@ -187,7 +187,8 @@ def test_remote_code_and_unknown_arguments_make_the_model_unknown() -> None:
     ("googlenet", {"aux_logits": UNEVALUATED}),   # decides whether aux1/aux2 exist
     ("googlenet", {"aux_logits": True, "weights": "DEFAULT"}),  # not a stored combination
     ("timm/resnet50", {"features_only": True}),
-    ("timm/resnet50", {"drop_path_rate": 0.1}),  # not built for this architecture: unknown
+    ("timm/vgg16", {"drop_path_rate": 0.1}),  # timm's VGG refuses it: not built, unknown
+    ("timm/coat_tiny", {"global_pool": ""}),  # CoaT pools by token or average only
     ("transformers/BertModel", {"num_hidden_layers": UNEVALUATED}),
 ])
 def test_arguments_the_zoo_cannot_apply_exactly_raise(model_id: str, kwargs: dict) -> None:

@@ -138,6 +138,62 @@ def test_torchvision_arguments(model_id: str, kwargs: dict[str, Any],
     assert _full(shipped) == _full(live)
 
 
+# The timm arguments built as variants (zoo_generator._timm_variants), alone and with a
+# class count (the variant's own class knob), and values other than the one built.
+TIMM_VARIANT_ARGUMENTS = [
+    {"num_classes": 0}, {"global_pool": ""}, {"drop_path_rate": 0.1}, {"drop_rate": 0.1},
+    {"drop_path_rate": 0.3}, {"drop_rate": 0.5}, {"global_pool": "", "num_classes": 10},
+    {"drop_path_rate": 0.2, "num_classes": 10}, {"drop_rate": 0.0},
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model_id", _sample("timm"))
+def test_timm_variant_sample(model_id: str) -> None:
+    """Every argument the zoo accepts gives the live build's names, shapes and types;
+    one argument alone is refused only where timm refuses it too."""
+    timm = _library("timm", load_zoo(model_id))
+    for kwargs in TIMM_VARIANT_ARGUMENTS:
+        try:
+            shipped: Manifest | None = load_zoo(model_id, kwargs)
+        except ValueError:
+            shipped = None
+        try:
+            live: Manifest | None = _build(lambda k=kwargs: timm.create_model(
+                model_id.removeprefix("timm/"), pretrained=False, **k))
+        except (TypeError, AssertionError, ValueError):
+            live = None
+        if shipped is None:
+            assert live is None or len(kwargs) > 1, f"{kwargs} refused, timm builds it"
+            continue
+        assert live is not None, f"{kwargs}: the zoo accepts what timm refuses"
+        assert _full(shipped) == _full(live), kwargs
+
+
+@pytest.mark.torch
+def test_timm_refuses_every_variant_the_zoo_did_not_build() -> None:
+    """The timm variants missing from the zoo are exactly the ones timm refuses to build
+    (VGG takes no drop_path_rate, CoaT pools only by token or average...)."""
+    from freezelint.models import zoo
+
+    labels = {"num_classes=0": {"num_classes": 0}, "global_pool=''": {"global_pool": ""},
+              "drop_path_rate>0": {"drop_path_rate": 0.1}, "drop_rate>0": {"drop_rate": 0.1}}
+    timm = _library("timm", load_zoo("timm/resnet50"))
+    missing = 0
+    for model_id, entry in ENTRIES.items():
+        if entry["library"] != "timm":
+            continue
+        variants = zoo._shard(zoo._entry(model_id)["shard"])["models"][model_id]["variants"]
+        for label, kwargs in labels.items():
+            if label in variants:
+                continue
+            missing += 1
+            with pytest.raises((TypeError, AssertionError)):
+                _build(lambda k=kwargs, m=model_id: timm.create_model(
+                    m.removeprefix("timm/"), pretrained=False, **k))
+    assert missing == 62 + 113 + 2
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize(("model_id", "kwargs"), [
     ("timm/convnext_tiny", {"num_classes": 0}),
@@ -147,8 +203,6 @@ def test_torchvision_arguments(model_id: str, kwargs: dict[str, Any],
     ("timm/aimv2_huge_patch14_224", {"drop_rate": 0.1}),
 ])
 def test_timm_arguments(model_id: str, kwargs: dict[str, Any]) -> None:
-    # 343 timm architectures were built with the drop/global_pool variants; the others
-    # (FREEZELINT_ZOO_TIMM_VARIANTS=minimal) refuse those arguments: unknown, never guessed.
     shipped = load_zoo(model_id, kwargs)
     timm = _library("timm", shipped)
     live = _build(lambda: timm.create_model(model_id.removeprefix("timm/"), **kwargs))
