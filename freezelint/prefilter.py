@@ -22,7 +22,6 @@ from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
 from freezelint.analysis.project_modules import maybe_project
-from freezelint.checks.attributes import looks_like_module_name
 
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
 # starting with a literal, which `re` scans for quickly (one alternation is ten times slower).
@@ -81,9 +80,9 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\
 
 
 def _calls_a_project_name(text: str) -> bool:
-    """A name imported from a module that may be the project's, then constructed (a
-    capitalised name called, or its class methods: `V.ViTConfig.tiny()`) or, for a
-    factory, called into a variable named like a module (`model = build_model(cfg)`)."""
+    """A name imported from a module that may be the project's, constructed or called into
+    a variable (`model = GPT(config)`, `model = GPT.from_pretrained(...)`,
+    `model = build_model(cfg)`) that the file then uses as a module (`_used_as_a_module`)."""
     for match in _FROM_IMPORT.finditer(text):
         if not maybe_project(match.group(1)):
             continue
@@ -92,35 +91,46 @@ def _calls_a_project_name(text: str) -> bool:
             name = words[-1] if len(words) == 3 and words[1] == "as" else words[0] if words else ""
             if not name.isidentifier():
                 continue
-            if name[:1].isupper():
-                if re.search(rf"\b{name}(?:\.\w+)*\s*\(", text):
-                    return True
-            elif any(looks_like_module_name(variable)
-                     for variable in re.findall(rf"(\w+)\s*=\s*{name}\s*\(", text)):
+            calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?\b{name}(?:\.\w+)*\s*\("
+            if any(_used_as_a_module(variable, text) for variable in re.findall(calls, text)):
                 return True
     return False
 
 
-# A project module imported by name whose class the file uses (`import models` ...
-# `models.Net(...)`, `from pkg import models as m` ... `getattr(m, "Net")`).
+def _used_as_a_module(variable: str, text: str) -> bool:
+    """`variable.parameters()`, `.named_modules()`, `.state_dict()`, `.requires_grad_()`,
+    `.train()`, a layer of it replaced or sized (`variable.fc = nn.Linear(...)`,
+    `variable.fc.in_features`), a submodule frozen (`variable.encoder.requires_grad = ...`)."""
+    name = re.escape(variable)
+    return re.search(
+        rf"\b{name}(?:\.\w+|\[[^\]\n]*\])*\.(?:(?:named_)?(?:parameters|modules|children|buffers)"
+        rf"|state_dict|load_state_dict|requires_grad_|train|eval|apply)\s*\("
+        rf"|\b{name}(?:\.\w+|\[[^\]\n]*\])+\s*=\s*(?:torch\.)?nn\."
+        rf"|\b{name}(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b",
+        text) is not None
+
+
+# A project module imported by name whose class or factory the file builds its model with
+# (`import models` ... `model = models.Net(...)`, `from pkg import models as m` ...
+# `model = getattr(m, "Net")()`).
 _MODULE_IMPORT = re.compile(r"^[ \t]*(?:import ([\w.]+)(?: as (\w+))?"
-                            r"|from [\w.]* import (\w+)(?: as (\w+))?)", re.MULTILINE)
-_LIBRARIES = frozenset({"torch", "torchvision", "timm", "transformers", "peft", "numpy", "os",
-                        "sys", "math", "json", "re", "argparse", "time", "random", "logging"})
-
-
-_CLASS_OF = re.compile(r"\b(\w+)\.(?:\w+\.)*(?:[A-Z]\w*|__dict__)\b|getattr\((\w+)\b")
+                            r"|from ([\w.]*) import (\w+)(?: as (\w+))?)", re.MULTILINE)
 
 
 def _uses_project_module(text: str) -> bool:
     bound = set()
     for match in _MODULE_IMPORT.finditer(text):
-        dotted, alias, name, name_alias = match.groups()
+        dotted, alias, package, name, name_alias = match.groups()
+        if not maybe_project(dotted or package or name):
+            continue
         found = alias or name_alias or name or (dotted or "").split(".")[0]
-        if found and found not in _LIBRARIES and not found[:1].isupper():
+        if found:
             bound.add(found)
-    return bool(bound) and any(m.group(1) in bound or m.group(2) in bound
-                               for m in _CLASS_OF.finditer(text))
+    for module in bound:
+        calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?(?:\b{module}\.|getattr\(\s*{module}\b)"
+        if any(_used_as_a_module(variable, text) for variable in re.findall(calls, text)):
+            return True
+    return False
 
 
 def worth_linting(text: str, *, explicit_model: bool) -> bool:

@@ -70,3 +70,33 @@ SKIPPED = [
 def test_lookalikes_are_not_parsed(text: str) -> None:
     assert lint(text, LintConfig(prefilter=False)) == []
     assert not worth_linting(text, explicit_model=False)
+
+
+# A project's own names that build no model the file uses: nothing to check against the class
+# reader's names (transformers' own package imports its configs and helpers everywhere).
+PROJECT_LOOKALIKES = [
+    "from typing import Any\nfrom .generation import GenerationConfig\n\n"
+    "config = GenerationConfig(max_length=20)\n\n"
+    "def save(state_dict: Any) -> None:\n    print(len(state_dict))\n",
+    "from . import utils as U\n\nfeatures = U.FeatureExtractor(sampling_rate=16_000)\n"
+    "n_channels = features.num_channels\n",
+]
+# The same imports building a model the file uses as one: parsed.
+PROJECT_MODELS = [
+    "from .models import GPT\n\nmodel = GPT(n_layer=2)\nprint(model.state_dict().keys())\n",
+    "from . import models as M\n\nnet: object = M.resnet_like(depth=2)\nnet.fc = nn.Linear(net.fc.in_features, 2)\n",
+    "from .factory import build_model\n\nmodel = build_model(cfg)\n"
+    "for p in model.encoder.parameters():\n    p.requires_grad = False\n",
+    "import nets\n\nself_model = getattr(nets, 'Net')()\nself_model.head.requires_grad = False\n",
+]
+
+
+@pytest.mark.parametrize("text", PROJECT_LOOKALIKES)
+def test_project_names_that_build_no_model_are_not_parsed(text: str) -> None:
+    assert lint(text, LintConfig(prefilter=False)) == []
+    assert not worth_linting(text, explicit_model=False)
+
+
+@pytest.mark.parametrize("text", PROJECT_MODELS)
+def test_a_project_model_the_file_uses_is_parsed(text: str) -> None:
+    assert worth_linting(text, explicit_model=False)
