@@ -8,8 +8,10 @@ freezelint again) and put first on PYTHONPATH. Runs are interleaved (revisions i
 order reversed every other round) so that a busy minute hits every revision alike, and each
 run gets a fresh `--cache-dir`. What is reported is the child's CPU time (user + system,
 from os.wait4), which other processes on a loaded machine inflate far less than wall time,
-and its peak RSS. One discarded run per revision and script first warms the start-up cache
-(freezelint/startup.py), as any second run after installing would.
+and its peak RSS; the wall time is printed too (it counts whatever else the machine does).
+One discarded run per revision and script first warms the start-up cache
+(freezelint/startup.py) and the zoo lookup (models/zoo_lookup.py), as any second run after
+installing would.
 
 The scripts (written to a temporary directory):
 - ast: examples/ast_head_finetune.py with `--model ast` (3 findings);
@@ -32,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,21 +146,24 @@ def export(rev: str, into: Path) -> Path:
     return tree
 
 
-def run_once(tree: Path, args: list[str], cwd: Path) -> tuple[float, float, int]:
-    """CPU seconds, peak RSS in MB, and the number of findings of one cold run."""
+def run_once(tree: Path, args: list[str], cwd: Path) -> tuple[float, float, int, float]:
+    """CPU seconds, peak RSS in MB, the number of findings and the wall seconds of one
+    cold run."""
     cache = tempfile.mkdtemp(prefix="freezelint-cold-cache-")
     env = dict(os.environ, PYTHONPATH=str(tree))
     try:
         with tempfile.TemporaryFile() as out:
+            started = time.perf_counter()
             child = subprocess.Popen(
                 [sys.executable, "-m", "freezelint", "check", "--cache-dir", cache, *args],
                 cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
             _, _, usage = os.wait4(child.pid, 0)
+            wall = time.perf_counter() - started
             out.seek(0)
             findings = out.read().decode(errors="replace").count(": FZL")
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, findings
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, findings, wall
 
 
 def main() -> None:
@@ -174,7 +180,7 @@ def main() -> None:
         work.mkdir()
         chosen = {name: spec for name, spec in scripts(work).items()
                   if name in args.scripts.split(",")}
-        results: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
+        results: dict[tuple[str, str], list[tuple[float, float, int, float]]] = {}
         load_before = os.getloadavg()
         for argv, cwd in chosen.values():
             for rev in revs:
@@ -188,16 +194,18 @@ def main() -> None:
     print(f"{args.runs} interleaved runs per row; load average before "
           f"{' '.join(f'{x:.2f}' for x in load_before)}, after "
           f"{' '.join(f'{x:.2f}' for x in load_after)}")
-    print("| script | revision | CPU ms median (min-max) | peak RSS MB median | findings |")
-    print("|---|---|---|---|---|")
+    print("| script | revision | CPU ms median (min-max) | wall ms median | peak RSS MB median "
+          "| findings |")
+    print("|---|---|---|---|---|---|")
     for name in chosen:
         for rev in revs:
             runs = results[(name, rev)]
-            cpu = [c * 1000 for c, _, _ in runs]
-            rss = statistics.median(m for _, m, _ in runs)
-            found = sorted({f for _, _, f in runs})
+            cpu = [c * 1000 for c, _, _, _ in runs]
+            wall = statistics.median(w * 1000 for _, _, _, w in runs)
+            rss = statistics.median(m for _, m, _, _ in runs)
+            found = sorted({f for _, _, f, _ in runs})
             print(f"| {name} | {rev} | {statistics.median(cpu):.0f} ({min(cpu):.0f}-"
-                  f"{max(cpu):.0f}) | {rss:.0f} | {', '.join(map(str, found))} |")
+                  f"{max(cpu):.0f}) | {wall:.0f} | {rss:.0f} | {', '.join(map(str, found))} |")
     print(f"goal: within {GOAL_S} s CPU per script")
 
 
