@@ -91,10 +91,24 @@ def _calls_a_project_name(text: str) -> bool:
             name = words[-1] if len(words) == 3 and words[1] == "as" else words[0] if words else ""
             if not name.isidentifier():
                 continue
-            calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?\b{name}(?:\.\w+)*\s*\("
-            if any(_used_as_a_module(variable, text) for variable in re.findall(calls, text)):
+            calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?\b{name}(?:\.\w+)*\s*\([^\n]*"
+            if _builds_a_used_module(calls, text):
                 return True
     return False
+
+
+def _builds_a_used_module(calls: str, text: str) -> bool:
+    """Whether an assignment `calls` matches (group 1 the variable, the match running to the
+    end of the line) binds a module the file uses, or uses it on the spot
+    (`m = litgpt.GPT(config).requires_grad_(False)`)."""
+    for match in re.finditer(calls, text):
+        if _MODULE_USE.search(match.group(0)) or _used_as_a_module(match.group(1), text):
+            return True
+    return False
+
+
+_MODULE_USE = re.compile(r"\.(?:(?:named_)?(?:parameters|modules|children|buffers)|state_dict"
+                         r"|load_state_dict|requires_grad_)\s*\(")
 
 
 def _used_as_a_module(variable: str, text: str) -> bool:
@@ -127,8 +141,8 @@ def _uses_project_module(text: str) -> bool:
         if found:
             bound.add(found)
     for module in bound:
-        calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?(?:\b{module}\.|getattr\(\s*{module}\b)"
-        if any(_used_as_a_module(variable, text) for variable in re.findall(calls, text)):
+        calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?(?:\b{module}\.|getattr\(\s*{module}\b)[^\n]*"
+        if _builds_a_used_module(calls, text):
             return True
     return False
 

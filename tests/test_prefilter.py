@@ -100,3 +100,9 @@ def test_project_names_that_build_no_model_are_not_parsed(text: str) -> None:
 @pytest.mark.parametrize("text", PROJECT_MODELS)
 def test_a_project_model_the_file_uses_is_parsed(text: str) -> None:
     assert worth_linting(text, explicit_model=False)
+
+
+def test_a_project_model_used_where_it_is_built_is_parsed() -> None:
+    # litgpt's tests: `m = litgpt.GPT(config).requires_grad_(False).eval()`
+    text = "import litgpt\n\nm = litgpt.GPT(config).requires_grad_(False).eval()\n"
+    assert worth_linting(text, explicit_model=False)
