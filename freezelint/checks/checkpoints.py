@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 import libcst as cst
@@ -318,6 +317,8 @@ def _close_keys(key: str, keys: list[str]) -> list[str]:
         for candidate in (prefix + key, key.removeprefix(prefix)):
             if candidate != key and candidate in keys and candidate not in options:
                 options.append(candidate)
+    import difflib  # (a finding only)
+
     for candidate in difflib.get_close_matches(key, keys, n=3, cutoff=0.7):
         if candidate not in options:
             options.append(candidate)

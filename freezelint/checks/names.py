@@ -19,7 +19,6 @@ from freezelint.checks.layer_kinds import (
 )
 from freezelint.common.diagnostics import Safety
 from freezelint.common.torch_api import STACKED_PREFIXES
-from freezelint.models.suggest import suggestions
 
 _KIND_PHRASE = {
     "equal": "matches no {domain} name of {model}",
@@ -56,6 +55,8 @@ def name_matches_nothing(ctx: Context) -> Iterator[Finding]:
         if spelling is not None:  # a class name where a layer name belongs: all the names
             yield _kind_finding(ctx, test, message, spelling)
             continue
+        from freezelint.models.suggest import suggestions  # (difflib: a finding only)
+
         options = suggestions(test.literal, domain_names, manifest, test.kind)
         if test.literal.endswith(".") and test.kind in {"prefix", "substring"}:
             # A layer prefix keeps its dot: 'layer.1' would also match layers 10 and 11.
