@@ -15,7 +15,7 @@ A test runs every rule example through `lint` and checks this never skips one wi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
 from freezelint import checks
@@ -89,39 +89,65 @@ def _calls_a_project_name(text: str) -> bool:
         for item in match.group(2).strip("()").split(","):
             words = item.split("#")[0].split()
             name = words[-1] if len(words) == 3 and words[1] == "as" else words[0] if words else ""
-            if not name.isidentifier():
-                continue
-            calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?\b{name}(?:\.\w+)*\s*\([^\n]*"
-            if _builds_a_used_module(calls, text):
+            if name.isidentifier() and _builds_a_used_module(name, _CALLED, text):
                 return True
     return False
 
 
-def _builds_a_used_module(calls: str, text: str) -> bool:
-    """Whether an assignment `calls` matches (group 1 the variable, the match running to the
-    end of the line) binds a module the file uses, or uses it on the spot
+# Each search below finds a name with str.find and matches what follows it with a compiled
+# pattern: a pattern made per name (or one starting with `\b`) would be compiled per file
+# and tried at every character of it.
+_CALLED = re.compile(r"(?:\.\w+)*\s*\(")  # `GPT(`, `GPT.from_pretrained(`
+_MEMBER = re.compile(r"\.")  # `models.` (of a project module)
+
+
+def _occurrences(name: str, text: str) -> Iterator[int]:
+    """Where `name` occurs as a whole name (not part of a longer one, nor an attribute)."""
+    start = text.find(name)
+    while start >= 0:
+        before = text[start - 1] if start else " "
+        end = start + len(name)
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+            yield start
+        start = text.find(name, end)
+
+
+def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str) -> bool:
+    """Whether a line where `name` is followed by `follows` assigns what it builds to a
+    variable the file uses as a module, or uses it on the spot
     (`m = litgpt.GPT(config).requires_grad_(False)`)."""
-    for match in re.finditer(calls, text):
-        if _MODULE_USE.search(match.group(0)) or _used_as_a_module(match.group(1), text):
+    for at in _occurrences(name, text):
+        if not follows.match(text, at + len(name)):
+            continue
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        line = text[start:end if end >= 0 else len(text)]
+        assigned = _ASSIGNED.match(line)
+        if assigned is None or assigned.end() > at - start:
+            continue
+        if _MODULE_USE.search(line, at - start) or _used_as_a_module(assigned.group(1), text):
             return True
     return False
 
 
+# `model =`, `self.model: nn.Module =` at the start of a line: group 1 the last name.
+_ASSIGNED = re.compile(r"[ \t]*(?:[\w.]+\.)?(\w+)(?:[ \t]*:[^=\n]+)?[ \t]*=(?!=)")
 _MODULE_USE = re.compile(r"\.(?:(?:named_)?(?:parameters|modules|children|buffers)|state_dict"
                          r"|load_state_dict|requires_grad_)\s*\(")
+# After a variable: `.parameters()`, `.named_modules()`, `.state_dict()`, `.requires_grad_()`,
+# `.train()`, a layer of it replaced or sized (`.fc = nn.Linear(...)`, `.fc.in_features`), a
+# submodule frozen (`.encoder.requires_grad = ...`).
+_USED_AS_A_MODULE = re.compile(
+    r"(?:\.\w+|\[[^\]\n]*\])*\.(?:(?:named_)?(?:parameters|modules|children|buffers)"
+    r"|state_dict|load_state_dict|requires_grad_|train|eval|apply)\s*\("
+    r"|(?:\.\w+|\[[^\]\n]*\])+\s*=\s*(?:torch\.)?nn\."
+    r"|(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b")
 
 
 def _used_as_a_module(variable: str, text: str) -> bool:
-    """`variable.parameters()`, `.named_modules()`, `.state_dict()`, `.requires_grad_()`,
-    `.train()`, a layer of it replaced or sized (`variable.fc = nn.Linear(...)`,
-    `variable.fc.in_features`), a submodule frozen (`variable.encoder.requires_grad = ...`)."""
-    name = re.escape(variable)
-    return re.search(
-        rf"\b{name}(?:\.\w+|\[[^\]\n]*\])*\.(?:(?:named_)?(?:parameters|modules|children|buffers)"
-        rf"|state_dict|load_state_dict|requires_grad_|train|eval|apply)\s*\("
-        rf"|\b{name}(?:\.\w+|\[[^\]\n]*\])+\s*=\s*(?:torch\.)?nn\."
-        rf"|\b{name}(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b",
-        text) is not None
+    return any(_USED_AS_A_MODULE.match(text, at + len(variable))
+               for at in _occurrences(variable, text))
 
 
 # A project module imported by name whose class or factory the file builds its model with
@@ -141,8 +167,9 @@ def _uses_project_module(text: str) -> bool:
         if found:
             bound.add(found)
     for module in bound:
-        calls = rf"(\w+)(?:\s*:[^=\n]+)?\s*=[ \t]*[^\n=]*?(?:\b{module}\.|getattr\(\s*{module}\b)[^\n]*"
-        if _builds_a_used_module(calls, text):
+        if _builds_a_used_module(module, _MEMBER, text) or (
+                "getattr" in text
+                and _builds_a_used_module("getattr", re.compile(rf"\(\s*{module}\b"), text)):
             return True
     return False
 
