@@ -49,3 +49,28 @@ def test_check_in_process_leaves_the_collector_on(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["check", "--no-cache", "--model", "ast", *paths])
         assert result.exit_code == 1, result.output
         assert gc.isenabled()
+
+
+def test_the_collector_is_off_for_the_first_file_only(tmp_path: Path, monkeypatch) -> None:
+    from freezelint.cli import batch
+    from freezelint.engine import lint
+
+    seen: list[bool] = []
+    real = lint.lint_result
+
+    def recording(*args: object, **kwargs: object) -> lint.Analysis:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lint, "lint_result", recording)
+    monkeypatch.setattr(batch, "_LINTED", 0)
+    paths = []
+    for index in range(3):
+        copy = tmp_path / f"train_{index}.py"
+        copy.write_text(EXAMPLE.read_text())
+        paths.append(str(copy))
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--jobs", "1", "--model", "ast",
+                                       *paths])
+    assert result.exit_code == 1, result.output
+    assert seen == [False, True, True]
+    assert gc.isenabled()
