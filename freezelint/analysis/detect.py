@@ -7,7 +7,8 @@ these tell the linter which real names to check against. Only shipped data is us
 (the zoo's index, the local Hugging Face cache): nothing the user wrote is executed.
 
 Identity is exact or unknown. A checkpoint id resolves only through the zoo's table of
-Hugging Face ids or the local cache, never by a substring (`roberta-base` is not BERT); the
+Hugging Face ids or the local cache (a local checkpoint folder first, as transformers
+does: `hf_cache.local_folders`), never by a substring (`roberta-base` is not BERT); the
 Auto class then decides the head. An argument whose value could not be evaluated reaches the
 zoo as `UNEVALUATED`, which accepts it only where every value gives the same names.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 AST_KWARGS = ("label_dim", "fstride", "tstride", "input_fdim", "input_tdim", "model_size")
@@ -174,9 +176,13 @@ def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str) else None
 
 
-def detect_constructor(qualified: str, args: list[Any], kwargs: dict[str, Any]) -> ModelRequest | None:
+def detect_constructor(qualified: str, args: list[Any], kwargs: dict[str, Any], *,
+                       base_dir: Path | None = None,
+                       reads: list[Path] | None = None) -> ModelRequest | None:
     """The zoo model `qualified(*args, **kwargs)` builds, or None when it is not a known
-    constructor or the model it builds cannot be named exactly."""
+    constructor or the model it builds cannot be named exactly. `base_dir`: the linted
+    file's folder, where `from_pretrained` looks for a relative checkpoint folder (besides
+    the working directory); the files that decided it are added to `reads`."""
     parts = qualified.split(".")
     last = parts[-1]
     if last == "ASTModel":
@@ -196,7 +202,7 @@ def detect_constructor(qualified: str, args: list[Any], kwargs: dict[str, Any]) 
                      "timm.models._factory.create_model"}:
         return _timm(args, kwargs)
     if parts[0] == "transformers":
-        return _transformers(parts, args, kwargs)
+        return _transformers(parts, args, kwargs, base_dir, reads)
     return None
 
 
@@ -252,7 +258,8 @@ def _timm(args: list[Any], kwargs: dict[str, Any]) -> ModelRequest | None:
 
 # -- transformers --------------------------------------------------------------------------
 
-def _transformers(parts: list[str], args: list[Any], kwargs: dict[str, Any]) -> ModelRequest | None:
+def _transformers(parts: list[str], args: list[Any], kwargs: dict[str, Any],
+                  base_dir: Path | None, reads: list[Path] | None) -> ModelRequest | None:
     from freezelint.models.zoo import is_auto_class
 
     if len(parts) >= 3 and parts[-1] in {"from_pretrained", "from_config"}:
@@ -280,7 +287,8 @@ def _transformers(parts: list[str], args: list[Any], kwargs: dict[str, Any]) -> 
         model_id = resolve_checkpoint(checkpoint, cls if is_auto_class(cls) else None,
                                       None if is_auto_class(cls) else cls,
                                       elsewhere="cache_dir" in kwargs
-                                      or kwargs.get("revision", "main") != "main")
+                                      or kwargs.get("revision", "main") != "main",
+                                      base_dir=base_dir, reads=reads)
         return ModelRequest(model_id, extra) if model_id else None
     # `BertModel(config)`: which configuration is not known here, so neither is the model.
     return None

@@ -8,6 +8,7 @@ models reachable from its arguments become unknown (unless it only reads them).
 
 from __future__ import annotations
 
+import os.path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -72,7 +73,10 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
     built = build_nn_module(name, args, kwargs)
     if built is not None:
         return built
-    request = detect_constructor(name, args, kwargs)
+    if name == "os.path.join" and args and not kwargs and all(isinstance(a, str) for a in args):
+        return os.path.join(*args)  # a path of known parts (a checkpoint folder, a file)
+    request = detect_constructor(name, args, kwargs, base_dir=it.base_dir,
+                                 reads=it.facts.files_read)
     if request is not None:
         return modules.construct(it, request, node)
     value = library_value(name, args, kwargs)  # argparse.ArgumentParser(), AutoConfig...

@@ -27,6 +27,18 @@ read, with the bounded readers of `checkpoint.py`). The model is then:
   base model prefix as `from_pretrained` does (`bert.encoder...` <-> `encoder...`).
 
 Buffers the checkpoint does not store (RoPE's `inv_freq`) keep the zoo's default shapes.
+
+A local folder (`from_pretrained("./out/checkpoint-500")`, a Trainer's `output_dir`) is read
+the same way: transformers loads a path that is a directory from that directory, before any
+Hugging Face id (even `bert-base-uncased` if such a folder exists). A relative path is
+relative to the working directory of the run, which the linter does not know: it is looked
+for next to the linted file and under the linter's working directory, and read where it
+exists; where both exist and are different folders, they must give the same model, else it
+is unknown. A folder that does not exist when linting is not a local folder (the id rules
+above apply, and a path is no id: unknown). A PEFT adapter (`adapter_config.json`, in a
+folder or a cached snapshot) is not followed: transformers then adds the adapter's layers.
+Local folders can change between runs, so what is read is remembered with the files'
+sizes and times.
 """
 
 from __future__ import annotations
@@ -109,11 +121,19 @@ def cached_config(repo_id: str, revision: str = "main") -> dict[str, Any] | None
 
 
 def resolve_checkpoint(checkpoint: str, auto_class: str | None,
-                       class_name: str | None, elsewhere: bool = False) -> str | None:
+                       class_name: str | None, elsewhere: bool = False,
+                       base_dir: Path | None = None,
+                       reads: list[Path] | None = None) -> str | None:
     """The zoo id `Class.from_pretrained(checkpoint)` builds, or None when not known
     exactly. Give the Auto class used (`AutoModel...`) or the concrete class name.
     `elsewhere`: the code names another revision or cache folder (`revision=`,
-    `cache_dir=`), so the default cache's `refs/main` snapshot is not the one loaded."""
+    `cache_dir=`), so the default cache's `refs/main` snapshot is not the one loaded.
+    `base_dir`: the linted file's folder, where a relative local folder is looked for
+    (besides the working directory); the files the answer depends on are added to
+    `reads` (a folder appearing later changes it too)."""
+    folders = local_folders(checkpoint, base_dir, reads)
+    if folders:
+        return _local_id(folders, auto_class, class_name)
     cached = cached_config(checkpoint)
     shipped_type = hf_model_type(checkpoint)
     if shipped_type is not None:
@@ -153,18 +173,29 @@ def _target(config: dict[str, Any], auto_class: str | None) -> str | None:
 
 
 def cached_manifest(model_id: str) -> Manifest:
-    """The manifest of `hf-cache:org/name:ClassName`: what `ClassName.from_pretrained`
-    builds from the cached checkpoint. Raises CacheError (one line) when it is not known
-    exactly."""
+    """The manifest of `hf-cache:org/name:ClassName` (or `hf-cache:/abs/folder:ClassName`):
+    what `ClassName.from_pretrained` builds from the cached checkpoint (the local folder).
+    Raises CacheError (one line) when it is not known exactly."""
     repo_id, _, class_name = model_id.removeprefix(CACHE_PREFIX).rpartition(":")
-    folder = snapshot(repo_id)
-    if folder is None:
+    if os.path.isabs(repo_id):
+        folder = Path(repo_id)
+        if not folder.is_dir():
+            raise CacheError(f"{repo_id} is not a folder")
+        return _cached_manifest(repo_id, class_name, folder, _stamps(folder))
+    found = snapshot(repo_id)
+    if found is None:
         raise CacheError(f"{repo_id} is not in the local Hugging Face cache ({hub_cache()})")
-    return _cached_manifest(repo_id, class_name, folder)
+    return _cached_manifest(repo_id, class_name, found, ())
 
 
 @lru_cache(maxsize=32)
-def _cached_manifest(repo_id: str, class_name: str, folder: Path) -> Manifest:
+def _cached_manifest(repo_id: str, class_name: str, folder: Path,
+                     stamps: tuple[Any, ...]) -> Manifest:
+    """`stamps`: the sizes and times of a local folder's files (a cached snapshot never
+    changes), so that a checkpoint written again is read again."""
+    if (folder / "adapter_config.json").exists():
+        raise CacheError(f"{repo_id}: a PEFT adapter (adapter_config.json): from_pretrained "
+                         f"adds its layers to the base model; not followed")
     config = _read_json(folder / "config.json", MAX_CONFIG_BYTES)
     if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
         raise CacheError(f"{repo_id}: its config.json has no model_type")
@@ -186,11 +217,114 @@ def _cached_manifest(repo_id: str, class_name: str, folder: Path) -> Manifest:
         # Same configuration class: its defaults, checked on the saved class, tie the same.
         target = _at_layers(_zoo_class(class_name, model_type, repo_id), layers, repo_id)
     manifest = _with_shapes(target, shapes, _prefix_map(target, saved))
-    meta = {**manifest.meta, "hf_id": repo_id, "cache": str(folder), "layers": layers,
+    where = ({"folder": str(folder)} if stamps
+             else {"hf_id": repo_id, "cache": str(folder)})
+    meta = {**manifest.meta, **where, "layers": layers,
             "description": f"transformers {class_name}.from_pretrained({repo_id!r}) "
-                           f"(local cache)",
+                           f"({'local folder' if stamps else 'local cache'})",
             "constructor": f"transformers.{class_name}.from_pretrained({repo_id!r})"}
     return replace(manifest, name=f"{CACHE_PREFIX}{repo_id}:{class_name}", meta=meta)
+
+
+# -- local folders ---------------------------------------------------------------------------
+
+# The files of a checkpoint folder the answer depends on (shards are listed by an index,
+# which is written again with them).
+_FOLDER_FILES = ("config.json", "adapter_config.json", "model.safetensors",
+                 "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")
+MAX_PATH_CHARS = 4096
+
+
+def local_folders(checkpoint: str, base_dir: Path | None,
+                  reads: list[Path] | None = None) -> list[Path]:
+    """The existing folders `from_pretrained(checkpoint)` may load from: an absolute path,
+    or a relative one next to the linted file (`base_dir`) and under the working
+    directory, each once. Every place looked at is added to `reads`."""
+    if not checkpoint or len(checkpoint) > MAX_PATH_CHARS or "\0" in checkpoint:
+        return []
+    path = Path(checkpoint)
+    bases = [] if path.is_absolute() else [b for b in (base_dir, Path.cwd()) if b is not None]
+    candidates: list[Path] = []
+    for place in ([path] if path.is_absolute() else [b / path for b in bases]):
+        place = Path(os.path.abspath(place))
+        if place not in candidates:
+            candidates.append(place)
+    found = []
+    for place in candidates:
+        if reads is not None:
+            reads.append(place)
+        try:
+            if place.is_dir():
+                found.append(place)
+        except OSError:
+            continue
+    if reads is not None:
+        reads.extend(folder / name for folder in found for name in _FOLDER_FILES)
+    return found
+
+
+def _stamps(folder: Path) -> tuple[Any, ...]:
+    stamps: list[Any] = []
+    for name in _FOLDER_FILES:
+        try:
+            status = (folder / name).stat()
+        except OSError:
+            stamps.append((name, None))
+            continue
+        stamps.append((name, status.st_size, status.st_mtime_ns))
+    return tuple(stamps)
+
+
+def folder_id(folder: Path, auto_class: str | None, class_name: str | None) -> str | None:
+    """`hf-cache:/abs/folder:Class` for a local checkpoint folder, whether or not it can be
+    known exactly (`cached_manifest` says why not); None without a readable `config.json`
+    naming a class for `auto_class`."""
+    try:
+        config = _read_json(folder / "config.json", MAX_CONFIG_BYTES)
+    except CacheError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    target = class_name or _target(config, auto_class)
+    return f"{CACHE_PREFIX}{os.path.abspath(folder)}:{target}" if target else None
+
+
+def folder_manifest(folder: Path, class_name: str | None = None) -> Manifest:
+    """What `from_pretrained(folder)` builds for `class_name` (default: the class the
+    folder was saved from, its `architectures`). Raises CacheError (one line)."""
+    config = _read_json(folder / "config.json", MAX_CONFIG_BYTES)
+    architectures = config.get("architectures") if isinstance(config, dict) else None
+    if class_name is None:
+        if not (isinstance(architectures, list) and len(architectures) == 1
+                and isinstance(architectures[0], str)):
+            raise CacheError(f"{folder}: its config.json does not name the one class it was "
+                             f"saved from (architectures)")
+        class_name = architectures[0]
+    return cached_manifest(f"{CACHE_PREFIX}{os.path.abspath(folder)}:{class_name}")
+
+
+def _local_id(folders: list[Path], auto_class: str | None, class_name: str | None) -> str | None:
+    """The id of the model the local folders give, when every one gives the same exactly."""
+    found: list[tuple[str, Manifest]] = []
+    for folder in folders:
+        model_id = folder_id(folder, auto_class, class_name)
+        if model_id is None:
+            return None
+        try:
+            manifest = cached_manifest(model_id)
+        except (LookupError, ValueError):  # CacheError is a ValueError
+            return None
+        found.append((model_id, manifest))
+    first = found[0][1]
+    if any(_names_and_shapes(m) != _names_and_shapes(first) for _, m in found[1:]):
+        return None
+    return found[0][0]
+
+
+def _names_and_shapes(manifest: Manifest) -> tuple[Any, ...]:
+    return (manifest.parameters, manifest.buffers, manifest.module_paths, manifest.holes,
+            manifest.tied)
 
 
 # -- reading, bounded ------------------------------------------------------------------------

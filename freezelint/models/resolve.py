@@ -5,6 +5,7 @@ the same small language, so it is resolved in one place:
 
     model.json                      a manifest file (`freezelint params --model X --json`)
     weights.pt | .pth | .bin |...   a checkpoint: keys and shapes read without torch
+    ./out/checkpoint-500/           a Hugging Face checkpoint folder (config.json + weights)
     pkg.module:make_model           the user's own model, built in a subprocess
     path/to/models.py:Net           (only when user code is allowed)
     ast(label_dim=10)               any of the above with constructor arguments
@@ -69,6 +70,8 @@ def resolve_model(spec: str, kwargs: dict[str, Any] | None = None, *,
     if is_user_model_spec(name):
         return _user_model(name, merged, base, allow_user_code, cache_dir, read_class)
     if _looks_like_path(name):
+        if path.is_dir() and (path / "config.json").is_file():
+            return _checkpoint_folder(name, path, merged)
         if path.is_dir():
             raise ModelSpecError(_directory_message(name, path))
         raise ModelSpecError(f"model file not found: {name} (looked for {path})")
@@ -170,6 +173,18 @@ def _checkpoint(spec: str, path: Path) -> Manifest:
                        for t in manifest.parameters)
     return replace(manifest, parameters=parameters,
                    meta={**manifest.meta, "stripped_prefix": prefix})
+
+
+def _checkpoint_folder(spec: str, path: Path, kwargs: dict[str, Any]) -> Manifest:
+    """A Hugging Face checkpoint folder (`config.json` and weights, as `save_pretrained`
+    and the Trainer write them): the class it was saved from, read as `from_pretrained`
+    would load it (`hf_cache`), or a one-line reason it is not known exactly."""
+    from freezelint.models.hf_cache import folder_manifest, with_arguments
+
+    try:
+        return with_arguments(folder_manifest(path), kwargs)
+    except (LookupError, ValueError) as error:
+        raise ModelSpecError(_mention(spec, str(error))) from None
 
 
 def _user_model(spec: str, kwargs: dict[str, Any], base: Path, allow_user_code: bool,
