@@ -95,11 +95,15 @@ def follow(module: cst.Module, siblings: Siblings | None = None) -> CheckpointFl
 
 
 
+_COMPOUND = (cst.If, cst.For, cst.While, cst.Try, cst.With, cst.FunctionDef, cst.ClassDef)
+
+
 class _Flow(FlowRecords):
     """The walk: statements in program order, then each function's body, evaluating the
     expressions that build, wrap, save and load modules."""
 
     def walk(self) -> None:
+        self._bound: dict[cst.CSTNode, frozenset[str]] = {}
         self._scan(self.module)
         top = _Env()
         for index, statement in enumerate(self.module.body):
@@ -112,11 +116,32 @@ class _Flow(FlowRecords):
             self.scope = id(function)
             scope = _Env(constants)
             self.params = set(_params(function))
-            self.local = {n for sub in walk(function) for n in _targets_of(sub)} - {
-                function.name.value}
+            self.local = set(self._bound_in(function) - {function.name.value})
             for param in self.params:
                 scope.names[param] = UNKNOWN
             self._block(_body(function), scope)
+
+    def _bound_in(self, node: cst.CSTNode) -> frozenset[str]:
+        """Every name `node` or anything under it binds. Remembered per compound statement:
+        branches nest, and each level asking afresh walked its subtree again (quadratic in
+        the nesting; 0.5 s of transformers' modeling_utils.py)."""
+        known = self._bound.get(node)
+        if known is not None:
+            return known
+        found: set[str] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            found.update(_targets_of(current))
+            for child in children(current):
+                if isinstance(child, _COMPOUND):
+                    found.update(self._bound_in(child))
+                else:
+                    stack.append(child)
+        result = frozenset(found)
+        if isinstance(node, _COMPOUND):
+            self._bound[node] = result
+        return result
 
     # -- statements -------------------------------------------------------------------------
     def _block(self, statements: Any, env: _Env) -> None:
@@ -148,7 +173,7 @@ class _Flow(FlowRecords):
     def _branching(self, statement: cst.CSTNode, env: _Env) -> None:
         """Branches and loops: every name bound inside is unknown before the body (a loop's
         second pass) and after it (the branch may not have run)."""
-        bound = {n for sub in walk(statement) for n in _targets_of(sub)}
+        bound = self._bound_in(statement)
         for name in bound:
             env.names[name] = UNKNOWN
         if isinstance(statement, (cst.If, cst.While)):
