@@ -11,7 +11,9 @@ from os.wait4), which other processes on a loaded machine inflate far less than 
 and its peak RSS; the wall time is printed too (it counts whatever else the machine does).
 One discarded run per revision and script first warms the start-up cache
 (freezelint/startup.py) and the zoo lookup (models/zoo_lookup.py), as any second run after
-installing would.
+installing would. Both live in a per-user cache directory of the benchmark's own
+(XDG_CACHE_HOME): other processes that run freezelint on the machine (a test run, another
+version) rewrite the user's shared one, which made random runs compile dataclass code again.
 
 The scripts (written to a temporary directory):
 - ast: examples/ast_head_finetune.py with `--model ast` (3 findings);
@@ -146,11 +148,12 @@ def export(rev: str, into: Path) -> Path:
     return tree
 
 
-def run_once(tree: Path, args: list[str], cwd: Path) -> tuple[float, float, int, float]:
+def run_once(tree: Path, args: list[str], cwd: Path, cache_home: Path
+             ) -> tuple[float, float, int, float]:
     """CPU seconds, peak RSS in MB, the number of findings and the wall seconds of one
     cold run."""
     cache = tempfile.mkdtemp(prefix="freezelint-cold-cache-")
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree), XDG_CACHE_HOME=str(cache_home))
     try:
         with tempfile.TemporaryFile() as out:
             started = time.perf_counter()
@@ -178,18 +181,19 @@ def main() -> None:
         trees = {rev: export(rev, root) for rev in revs}
         work = root / "scripts"
         work.mkdir()
+        cache_home = root / "user-cache"  # the benchmark's own (see above)
         chosen = {name: spec for name, spec in scripts(work).items()
                   if name in args.scripts.split(",")}
         results: dict[tuple[str, str], list[tuple[float, float, int, float]]] = {}
         load_before = os.getloadavg()
         for argv, cwd in chosen.values():
             for rev in revs:
-                run_once(trees[rev], argv, cwd)  # warms the start-up cache
+                run_once(trees[rev], argv, cwd, cache_home)  # warms the caches
         for round_ in range(args.runs):
             for name, (argv, cwd) in chosen.items():
                 for rev in revs if round_ % 2 == 0 else revs[::-1]:
                     results.setdefault((name, rev), []).append(
-                        run_once(trees[rev], argv, cwd))
+                        run_once(trees[rev], argv, cwd, cache_home))
         load_after = os.getloadavg()
     print(f"{args.runs} interleaved runs per row; load average before "
           f"{' '.join(f'{x:.2f}' for x in load_before)}, after "
