@@ -22,6 +22,7 @@ from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
 from freezelint.analysis.project_modules import maybe_project
+from freezelint.common.torch_api import OPTIMIZER_NAMES
 
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
 # starting with a literal, which `re` scans for quickly (one alternation is ten times slower).
@@ -75,6 +76,14 @@ def _model_free_finding_possible(text: str) -> bool:
 # `torch.nn.Linear(20, 1)`) is a model of known names once the script uses it as one.
 _OWN_MODEL = (re.compile(r"\bclass \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
               re.compile(r"\bnn\.[A-Z]\w*\("))
+# What a rule judges on a model the file defines or builds from torch.nn: a freeze, a name
+# test, an optimizer, a load or a state dict, train()/eval(). A file that only defines layers
+# (a library's modules: `self.fc = nn.Linear(...)`, `nn.Parameter(..., requires_grad=False)`)
+# has nothing to check against their names.
+_JUDGED_ON_OWN_MODEL = re.compile(
+    r"\.requires_grad\s*=(?!=)|\.requires_grad_\(|named_(?:parameters|modules|children|buffers)\("
+    r"|load_state_dict\(|\.parameters\(|torch\.load\(|\.state_dict\(|\.(?:train|eval)\("
+    r"|configure_optimizers|\b(?:" + "|".join(sorted(OPTIMIZER_NAMES)) + r")\(")
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)",
                           re.MULTILINE)
 
@@ -179,5 +188,6 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
         return True
     if not (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)):
         return False
-    return explicit_model or any(p.search(text) for p in _OWN_MODEL) \
+    return explicit_model or (any(p.search(text) for p in _OWN_MODEL)
+                              and _JUDGED_ON_OWN_MODEL.search(text) is not None) \
         or _calls_a_project_name(text) or _uses_project_module(text)

@@ -106,3 +106,15 @@ def test_a_project_model_used_where_it_is_built_is_parsed() -> None:
     # litgpt's tests: `m = litgpt.GPT(config).requires_grad_(False).eval()`
     text = "import litgpt\n\nm = litgpt.GPT(config).requires_grad_(False).eval()\n"
     assert worth_linting(text, explicit_model=False)
+
+
+def test_a_file_that_only_defines_layers_is_not_parsed() -> None:
+    # a library's module: classes of layers, a buffer without gradient, nothing judged
+    layers = ("import torch\nfrom torch import nn\n\n\nclass Rotary(nn.Module):\n"
+              "    def __init__(self, dim):\n        super().__init__()\n"
+              "        self.inv_freq = nn.Parameter(torch.ones(dim), requires_grad=False)\n"
+              "        self.proj = nn.Linear(dim, dim)\n")
+    assert lint(layers, LintConfig(prefilter=False)) == []
+    assert not worth_linting(layers, explicit_model=False)
+    frozen = layers + "\n\nmodel = Rotary(8)\nmodel.proj.requires_grad_(False)\n"
+    assert worth_linting(frozen, explicit_model=False)
