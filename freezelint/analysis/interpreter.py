@@ -290,7 +290,7 @@ class Interpreter(Evaluator):
                     frame.bind(top, Qualified(top))
                 if self.project_imports and not self.read_project:
                     self._opaque_if_project(dotted, alias, frame)
-                elif self.project_imports:
+                elif self.project_imports and maybe_project(dotted):
                     from freezelint.analysis.classes import link  # a project module
 
                     project = link.project_module(self, dotted, alias.asname is not None)
@@ -346,7 +346,7 @@ class Interpreter(Evaluator):
                 if self.project_imports and base and not self.read_project:
                     if maybe_project(base):
                         frame.bind(local.value, UNKNOWN)
-                elif self.project_imports and base:
+                elif self.project_imports and base and maybe_project(base):
                     from freezelint.analysis.classes import link  # a project module's class
 
                     project = link.project_import(self, base, name)
