@@ -376,26 +376,34 @@ def test_num_labels_matches_live_build(model_id: str) -> None:
 # The timm arguments built as variants for every architecture, and the number of
 # architectures whose timm build refuses each (the zoo then refuses it too: unknown; the
 # live tests check that timm does refuse them). Generated with timm 1.0.31.
-TIMM_VARIANTS = {"num_classes=0": ({"num_classes": 0}, 0),
-                 "global_pool=''": ({"global_pool": ""}, 62),
-                 "drop_path_rate>0": ({"drop_path_rate": 0.1}, 113),
-                 "drop_rate>0": ({"drop_rate": 0.1}, 2)}
+TIMM_VARIANTS: dict[str, tuple[dict[str, Any], int]] = {
+    "num_classes=0": ({"num_classes": 0}, 0),
+    "global_pool=''": ({"global_pool": ""}, 62),
+    "drop_path_rate>0": ({"drop_path_rate": 0.1}, 113),
+    "drop_rate>0": ({"drop_rate": 0.1}, 2),
+}
+# Recorded only where the build differs from the default one (the architecture's own
+# default is not 0: Swin's drop_path_rate is 0.1); elsewhere 0 is the default.
+TIMM_ZERO = {"drop_path_rate=0": ({"drop_path_rate": 0.0}, "drop_path_rate>0", 51),
+             "drop_rate=0": ({"drop_rate": 0.0}, "drop_rate>0", 0)}
 
 
 def test_timm_variants_are_built_wherever_timm_accepts_the_argument() -> None:
     """timm's num_classes=0, global_pool='', drop_path_rate and drop_rate are built as
-    variants for all 1,371 architectures. Where one is stored, the argument selects it;
-    where it is the same as the default build, the model is the default one; where timm
-    refused to build it, the zoo refuses it (unknown), never reads it as the default."""
+    variants for all 1,371 architectures. Where one is
+    stored, the argument selects it; where it is the same as the default build, the model
+    is the default one; where timm refused to build it, the zoo refuses it (unknown), never
+    reads it as the default. A drop rate of 0 is the default only where its build said so."""
     from freezelint.models import zoo
 
     refused = dict.fromkeys(TIMM_VARIANTS, 0)
+    zero = dict.fromkeys(TIMM_ZERO, 0)
     stored = 0
     architectures = [m for m in zoo_ids() if zoo._entry(m)["library"] == "timm"]
     assert len(architectures) == 1371
     for model_id in architectures:
         variants = zoo._shard(zoo._entry(model_id)["shard"])["models"][model_id]["variants"]
-        assert set(variants) <= set(TIMM_VARIANTS), variants
+        assert set(variants) <= {*TIMM_VARIANTS, *TIMM_ZERO}, variants
         base = full(load_zoo(model_id))
         for label, (kwargs, _) in TIMM_VARIANTS.items():
             if label not in variants:
@@ -409,5 +417,28 @@ def test_timm_variants_are_built_wherever_timm_accepts_the_argument() -> None:
                 assert full(manifest) != base
             else:
                 assert full(manifest) == base
+        for label, (kwargs, positive, _) in TIMM_ZERO.items():
+            if positive not in variants:  # timm refuses the argument: so does the zoo
+                assert label not in variants
+                with pytest.raises(ValueError):
+                    load_zoo(model_id, kwargs)
+            elif label in variants:
+                zero[label] += 1
+                assert full(load_zoo(model_id, kwargs)) != base
+            else:
+                assert full(load_zoo(model_id, kwargs)) == base
     assert refused == {label: count for label, (_, count) in TIMM_VARIANTS.items()}
+    assert zero == {label: count for label, (_, _, count) in TIMM_ZERO.items()}
     assert stored == 1226 + 911 + 1200 + 9
+
+
+def test_a_drop_rate_of_zero_is_the_default_only_where_it_was_built_so() -> None:
+    """Swin's own drop_path_rate is 0.1 (DropPath in every block but the first); with 0 the
+    blocks hold Identity. Any positive rate builds the default modules."""
+    swin = "timm/swin_base_patch4_window7_224"
+    block = "layers.1.blocks.0.drop_path1"
+    assert load_zoo(swin).module(block).type == "DropPath"
+    assert load_zoo(swin, {"drop_path_rate": 0.0}).module(block).type == "Identity"
+    assert load_zoo(swin, {"drop_path_rate": 0.3}) == load_zoo(swin)
+    resnet = load_zoo("timm/resnet50", {"drop_path_rate": 0})
+    assert resnet == load_zoo("timm/resnet50")

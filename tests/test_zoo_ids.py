@@ -186,14 +186,72 @@ def test_remote_code_and_unknown_arguments_make_the_model_unknown() -> None:
 @pytest.mark.parametrize(("model_id", "kwargs"), [
     ("googlenet", {"aux_logits": UNEVALUATED}),   # decides whether aux1/aux2 exist
     ("googlenet", {"aux_logits": True, "weights": "DEFAULT"}),  # not a stored combination
-    ("timm/resnet50", {"features_only": True}),
     ("timm/vgg16", {"drop_path_rate": 0.1}),  # timm's VGG refuses it: not built, unknown
     ("timm/coat_tiny", {"global_pool": ""}),  # CoaT pools by token or average only
+    # timm arguments that change names or shapes and are not built: unknown (measured on
+    # every 10th architecture: see test_timm_arguments_that_change_names_are_unknown)
+    ("timm/resnet50", {"features_only": True, "out_indices": (1, 2)}),
+    ("timm/resnet50", {"out_indices": (1, 2)}),
+    ("timm/resnet50", {"pretrained_cfg_overlay": {"num_classes": 10}}),
+    ("timm/resnet50", {"pretrained_cfg_overlay": UNEVALUATED}),
+    ("timm/resnet50", {"in_chans": 1}),
+    ("timm/vit_base_patch16_224", {"img_size": 384}),
+    ("timm/vit_base_patch16_224", {"class_token": False}),
+    ("timm/vit_base_patch16_224", {"reg_tokens": 4}),
+    ("timm/vit_base_patch16_224", {"no_embed_class": True}),
+    ("timm/vit_base_patch16_224", {"dynamic_img_size": True}),
+    ("timm/vit_base_patch16_224", {"patch_drop_rate": 0.1}),
+    ("timm/resnet50", {"drop_block_rate": 0.1}),
+    ("timm/resnet50", {"global_pool": "no-such-pool"}),
+    ("timm/resnet50", {"features_only": UNEVALUATED}),
     ("transformers/BertModel", {"num_hidden_layers": UNEVALUATED}),
 ])
 def test_arguments_the_zoo_cannot_apply_exactly_raise(model_id: str, kwargs: dict) -> None:
     with pytest.raises(ValueError):
         load_zoo(model_id, kwargs)
+
+
+TIMM = "import timm\n"
+
+
+@pytest.mark.parametrize("code", [
+    "model = timm.create_model('resnet50', pretrained=True, "
+    "pretrained_cfg_overlay=dict(num_classes=10))",
+    "model = timm.create_model('resnet50', features_only=True, out_indices=(1, 2))",
+    "model = timm.create_model('vit_base_patch16_224', class_token=False, global_pool='avg')",
+    "model = timm.create_model('vit_base_patch16_224', reg_tokens=4)",
+    "model = timm.create_model('resnet50', in_chans=1)",
+], ids=["overlay", "out_indices", "class_token", "reg_tokens", "in_chans"])
+def test_timm_arguments_that_change_names_are_unknown(code: str) -> None:
+    """timm arguments measured to change names or shapes (pretrained_cfg_overlay sets the
+    default num_classes, global_pool and input size even without weights) and not built
+    leave the model unknown: a name test says nothing, rather than judge the default."""
+    assert "FZL101" not in [d.rule for d in _lint(TIMM + code, "no.such.name")]
+    assert "FZL101" not in [d.rule for d in _lint(TIMM + code, "fc.weights")]
+
+
+@pytest.mark.parametrize(("code", "model_id", "kwargs", "right", "wrong"), [
+    # a variant with its own class knob (drop_path_rate: DropPath modules in the blocks)
+    ("timm.create_model('convnext_tiny', pretrained=True, drop_path_rate=0.1, num_classes=5)",
+     "timm/convnext_tiny", {"drop_path_rate": 0.1, "num_classes": 5}, "head.fc.weight",
+     "head.weight"),
+    # BEiT pools by averaging through fc_norm; global_pool='' keeps the final norm instead
+    ("timm.create_model('beit_base_patch16_224', global_pool='', num_classes=10)",
+     "timm/beit_base_patch16_224", {"global_pool": "", "num_classes": 10}, "norm.weight",
+     "fc_norm.weight"),
+    # Swin's own drop_path_rate is 0.1: 0 is a stored variant (Identity in the blocks)
+    ("timm.create_model('swin_tiny_patch4_window7_224', drop_path_rate=0.0, num_classes=3)",
+     "timm/swin_tiny_patch4_window7_224", {"drop_path_rate": 0.0, "num_classes": 3},
+     "head.fc.weight", "head.weight"),
+], ids=["drop_path_rate", "global_pool", "drop_path_rate=0"])
+def test_timm_variants_name_the_exact_model(code: str, model_id: str, kwargs: dict,
+                                            right: str, wrong: str) -> None:
+    manifest = load_zoo(model_id, kwargs)
+    assert right in manifest.parameter_names and wrong not in manifest.all_known_names()
+    assert "FZL101" not in [d.rule for d in _lint(TIMM + "model = " + code, right)]
+    found = [d for d in _lint(TIMM + "model = " + code, wrong) if d.rule == "FZL101"]
+    assert len(found) == 1 and f"did you mean '{right}'" in found[0].message, found
+    assert f"`{model_id}`" in found[0].message
 
 
 def test_weights_and_variants_change_names_exactly() -> None:

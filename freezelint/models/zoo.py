@@ -48,8 +48,8 @@ UNEVALUATED: Any = _Unevaluated()
 # Arguments that never change a name or a shape, per library.
 _IGNORED_KWARGS: dict[str, frozenset[str]] = {
     "torchvision": frozenset({"progress"}),
-    "timm": frozenset({"pretrained", "pretrained_cfg_overlay", "checkpoint_path", "scriptable",
-                       "exportable", "no_jit"}),
+    # (not pretrained_cfg_overlay: its num_classes, global_pool, input_size change the model)
+    "timm": frozenset({"pretrained", "checkpoint_path", "scriptable", "exportable", "no_jit"}),
     "transformers": frozenset(),
 }
 # Models the zoo shipped first: listed first, and named when nothing close matches.
@@ -574,7 +574,9 @@ def _label_for(key: str, value: Any, labels: list[str]) -> str | None:
         return "weights_backbone=None" if value is None else ""
     if key in {"drop_path_rate", "drop_rate"}:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return "" if value == 0 else f"{key}>0"
+            # 0 is the default unless a `=0` variant was stored (Swin's own default is 0.1)
+            label = f"{key}=0" if value == 0 else f"{key}>0"
+            return label if label in labels else "" if value == 0 else None
         return None
     if key == "global_pool":
         return f"global_pool={value!r}" if f"global_pool={value!r}" in labels else None

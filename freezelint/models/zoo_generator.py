@@ -83,6 +83,10 @@ class Job:
     aliases: tuple[str, ...] = ()
     accepted: tuple[str, ...] = ()  # arguments that never change names (checked by probe)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Variants recorded only where they differ from the default build (timm's
+    # drop_path_rate=0 on an architecture whose own default is not 0: the zoo reads 0 as the
+    # default otherwise). If one of them fails to build, its argument is left out entirely.
+    listed_when_different: tuple[str, ...] = ()
 
 
 def _version(distribution: str) -> str | None:
@@ -298,31 +302,8 @@ def run_job(job: Job, writer: ShardWriter) -> bool:
         if tied:
             info["tied"] = tied
         del module
-        variants: dict[str, str] = {}
-        for label, changes in job.variants.items():
-            try:
-                variant_module = _meta_build(job.build, **changes)
-                built = _manifest(variant_module, job.id)
-                variant_tied = tied_pairs(variant_module)
-                del variant_module
-            except Exception as error:
-                print(f"zoo: {job.id} [{label}]: {_one_line(error)}", file=sys.stderr)
-                continue
-            if _full(built) == _full(base):
-                variants[label] = ""
-                continue
-            key = f"{job.id}@{label}"
-            built = Manifest(name=job.id, parameters=built.parameters, buffers=built.buffers,
-                             modules=built.modules)
-            extra: dict[str, Any] = {"variant_of": job.id}
-            if variant_tied:
-                extra["tied"] = variant_tied
-            if job.class_kwarg and job.class_kwarg not in changes:
-                slots = _class_knob(job, built, None, changes)
-                if isinstance(slots, dict):
-                    extra["knobs"] = {job.class_kwarg: slots}
-            if writer.add(key, built, extra) is not None:
-                variants[label] = key
+        variants, failed = _build_variants(job, base, writer, job.variants)
+        _drop_unsure(job, variants, failed, writer)
         heads = _heads(knobs.get(job.class_kwarg or ""))
         info.update({"head": head if head is not None else _main_head(heads),
                      "class_heads": heads, "class_kwarg": job.class_kwarg if heads else None,
@@ -335,6 +316,57 @@ def run_job(job: Job, writer: ShardWriter) -> bool:
         if "--verbose" in sys.argv:
             traceback.print_exc()
         return False
+
+
+def _build_variants(job: Job, base: Manifest, writer: ShardWriter,
+                    chosen: dict[str, dict[str, Any]]) -> tuple[dict[str, str], set[str]]:
+    """Build the variants `chosen` (label -> arguments) of `job` and store in `writer` those
+    that differ from the default build `base`: (label -> stored key, or '' where the build
+    is the default one; the labels whose build failed)."""
+    variants: dict[str, str] = {}
+    failed: set[str] = set()
+    for label, changes in chosen.items():
+        try:
+            variant_module = _meta_build(job.build, **changes)
+            built = _manifest(variant_module, job.id)
+            variant_tied = tied_pairs(variant_module)
+            del variant_module
+        except Exception as error:
+            print(f"zoo: {job.id} [{label}]: {_one_line(error)}", file=sys.stderr)
+            failed.add(label)
+            continue
+        if _full(built) == _full(base):
+            if label not in job.listed_when_different:
+                variants[label] = ""
+            continue
+        key = f"{job.id}@{label}"
+        built = Manifest(name=job.id, parameters=built.parameters, buffers=built.buffers,
+                         modules=built.modules)
+        extra: dict[str, Any] = {"variant_of": job.id}
+        if variant_tied:
+            extra["tied"] = variant_tied
+        if job.class_kwarg and job.class_kwarg not in changes:
+            slots = _class_knob(job, built, None, changes)
+            if isinstance(slots, dict):
+                extra["knobs"] = {job.class_kwarg: slots}
+        if writer.add(key, built, extra) is not None:
+            variants[label] = key
+    return variants, failed
+
+
+def _drop_unsure(job: Job, variants: dict[str, str], failed: set[str],
+                 writer: ShardWriter) -> None:
+    """A variant recorded only where it differs (`listed_when_different`) that failed to
+    build leaves its whole argument out: its absence would read as 'the default'."""
+    unsure = {_argument(label) for label in failed & set(job.listed_when_different)}
+    for label in [label for label in variants if _argument(label) in unsure]:
+        if variants.pop(label):
+            writer.models.pop(f"{job.id}@{label}", None)
+
+
+def _argument(label: str) -> str:
+    """The keyword argument of a variant label (`drop_path_rate>0` -> `drop_path_rate`)."""
+    return label.partition("=")[0].partition(">")[0]
 
 
 def tied_pairs(module: Any) -> list[list[str]]:
@@ -484,15 +516,37 @@ def torchvision_jobs(tv: Any) -> Iterator[tuple[str, Job]]:
 
 # timm arguments built as variants, for every architecture in the shipped zoo (a build
 # timm refuses leaves its label out: that argument then makes the model unknown).
-# FREEZELINT_ZOO_TIMM_VARIANTS=minimal builds only num_classes=0, for quick local runs.
-def _timm_variants() -> dict[str, dict[str, Any]]:
+# A positive drop rate builds the same modules whatever its value (DropPath where the rate
+# is not 0; other values are checked live); 0 is the default only where the build says so:
+# `drop_path_rate=0` is recorded where it differs (Swin's own default is 0.1), and the zoo
+# reads 0 as the default elsewhere.
+# FREEZELINT_ZOO_TIMM_VARIANTS=minimal builds only num_classes=0 (quick local runs);
+# =extended adds every other global_pool ('avg' moves ViT's norm to fc_norm, 'map' adds
+# attn_pool, 'catavgmax' doubles the head's input) and features_only=True with its default
+# out_indices: not shipped yet (about a third more timm data, and 2.5x the builds).
+TIMM_GLOBAL_POOLS = ("avg", "max", "avgmax", "catavgmax", "token", "map")
+TIMM_LISTED_WHEN_DIFFERENT = ("drop_path_rate=0", "drop_rate=0")
+
+
+def _timm_tier() -> str:
     import os
 
+    return os.environ.get("FREEZELINT_ZOO_TIMM_VARIANTS", "")
+
+
+def _timm_variants() -> dict[str, dict[str, Any]]:
     variants: dict[str, dict[str, Any]] = {"num_classes=0": {"num_classes": 0}}
-    if os.environ.get("FREEZELINT_ZOO_TIMM_VARIANTS") != "minimal":
-        variants.update({"global_pool=''": {"global_pool": ""},
-                         "drop_path_rate>0": {"drop_path_rate": 0.1},
-                         "drop_rate>0": {"drop_rate": 0.1}})
+    if _timm_tier() == "minimal":
+        return variants
+    variants.update({"global_pool=''": {"global_pool": ""},
+                     "drop_path_rate>0": {"drop_path_rate": 0.1},
+                     "drop_rate>0": {"drop_rate": 0.1},
+                     "drop_path_rate=0": {"drop_path_rate": 0.0},
+                     "drop_rate=0": {"drop_rate": 0.0}})
+    if _timm_tier() == "extended":
+        variants.update({f"global_pool={pool!r}": {"global_pool": pool}
+                         for pool in TIMM_GLOBAL_POOLS})
+        variants["features_only=True"] = {"features_only": True}
     return variants
 
 
@@ -521,7 +575,8 @@ def timm_jobs(timm: Any) -> Iterator[tuple[str, Job]]:
             id=f"timm/{name}", library="timm",
             constructor=f"timm.create_model({name!r})", build=build, class_kwarg="num_classes",
             variants=_timm_variants(), head=head,
-            accepted=("pretrained",))
+            accepted=("pretrained",),
+            listed_when_different=TIMM_LISTED_WHEN_DIFFERENT)
 
 
 def timm_tags(timm: Any) -> dict[str, dict[str, int]]:
@@ -849,6 +904,54 @@ def patch_tied(out: Path, only: str | None = None,
     return found
 
 
+# -- variants added to an installed zoo ------------------------------------------------
+
+def patch_variants(out: Path, only: str | None = None) -> int:
+    """Add to the installed timm shards in `out` the variants `_timm_variants()` lists and
+    an entry lacks (a zoo made with fewer), building only those, as a full run builds them
+    (`_build_variants`: same labels, same stored entries; the labels come after the old
+    ones, as in a full run's order). The default build is the stored one: the shard must
+    have been made with the installed timm. Returns the number of labels added."""
+    timm = _import("timm")
+    if timm is None:
+        return 0
+    jobs = {job.id: job for _, job in timm_jobs(timm)}
+    added = 0
+    for path in sorted(out.glob("timm-*.json.gz")):
+        doc = json.loads(gzip.decompress(path.read_bytes()))
+        if doc.get("format") != SHARD_FORMAT or doc["versions"].get("timm") != _version("timm"):
+            print(f"zoo: {path.name}: not a shard made with timm {_version('timm')}: skipped",
+                  file=sys.stderr)
+            continue
+        writer = ShardWriter(path.name.removesuffix(".json.gz"), doc["versions"])
+        writer.table, writer.models = NodeTable(doc["nodes"]), doc["models"]
+        changed = False
+        for key in [k for k in doc["models"] if "@" not in k]:
+            entry, job = doc["models"][key], jobs.get(key)
+            if job is None or (only and not re.search(only, key)):
+                continue
+            missing = {label: changes for label, changes in job.variants.items()
+                       if label not in entry["variants"]}
+            if not missing:
+                continue
+            base = decode(doc["nodes"], entry["root"], key, {})
+            try:
+                built, failed = _build_variants(job, base, writer, missing)
+            except Exception as error:
+                print(f"zoo: {key}: {_one_line(error)}", file=sys.stderr)
+                continue
+            variants = {**entry["variants"], **built}
+            _drop_unsure(job, variants, failed, writer)
+            if variants != entry["variants"]:
+                added += len(set(variants) - set(entry["variants"]))
+                entry["variants"] = variants
+                changed = True
+        if changed:
+            writer.write(out)
+            print(f"zoo: {path.name}: variants added", flush=True)
+    return added
+
+
 # -- install -----------------------------------------------------------------------------
 
 def install(work: Path, out: Path, legacy: Path | None) -> dict[str, Any]:
@@ -990,8 +1093,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tied", action="store_true",
                         help="record the tied parameters of the transformers models in --out "
                         "(a zoo generated before they were recorded)")
+    parser.add_argument("--patch-variants", action="store_true",
+                        help="add the timm variants the installed zoo in --out lacks "
+                        "(a zoo made with fewer), building only those")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.patch_variants:
+        print(f"zoo: {patch_variants(args.out, args.only)} timm variant labels added")
+        return 0
     if args.install:
         install(args.work, args.out, args.legacy)
         return 0
