@@ -123,19 +123,30 @@ def test_real_code_is_far_within_the_bound() -> None:
     assert depth < MAX_DEPTH // 4
 
 
-def test_an_imported_module_too_deep_for_the_parser_is_not_parsed(tmp_path: Path) -> None:
-    """The static class reader parses the project's modules a script imports: as untrusted
-    as the script itself (it segfaulted the linter through `from models import Net`)."""
+@pytest.mark.parametrize("uses_the_deep_statement", [False, True], ids=["unused", "used"])
+def test_an_imported_statement_too_deep_for_the_parser_is_not_parsed(
+        tmp_path: Path, uses_the_deep_statement: bool) -> None:
+    """The static class reader parses the project's modules a script imports, one top-level
+    statement when a name it binds is used: as untrusted as the script itself (a whole module
+    once segfaulted the linter through `from models import Net`). A statement too deep for
+    libcst is never handed to it: unused, Net is read without it; used, what it binds is
+    unknown, and so is the model."""
+    condition = "Y" if uses_the_deep_statement else "True"
     (tmp_path / "models.py").write_text(
         "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n\n"
+        f"        super().__init__()\n        self.fc = nn.Linear(4, 2) if {condition} "
+        "else nn.Linear(4, 3)\n\n\n"
         "Y = " + " or ".join(f"x{i}" for i in range(10_000)) + "\n", encoding="utf-8")
     (tmp_path / "train.py").write_text(
         "from models import Net\n\nmodel = Net()\nfor name, p in model.named_parameters():\n"
         "    if name != 'fcc.weight':\n        p.requires_grad = False\n", encoding="utf-8")
     result = run("check", "--no-cache", "train.py", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]  # model unknown: nothing reported
-    assert "not checked: model unknown" in result.stderr
+    if uses_the_deep_statement:
+        assert result.returncode == 0, result.stderr[-2000:]  # model unknown: nothing reported
+        assert "not checked: model unknown" in result.stderr
+    else:
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert "FZL101" in result.stdout and "did you mean 'fc.weight'" in result.stdout
 
 
 def test_a_worker_that_dies_takes_down_only_its_own_file(tmp_path: Path,

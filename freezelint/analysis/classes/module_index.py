@@ -22,6 +22,9 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from freezelint.inputs.nesting import check_nesting
+from freezelint.inputs.source import SourceError
+
 _MAX_CACHED_STATEMENTS = 4096
 _STATEMENTS: dict[tuple[str, int], Sequence[cst.BaseStatement] | None] = {}
 
@@ -48,7 +51,9 @@ class ModuleIndex:
 
     @classmethod
     def of(cls, text: str, digest: str) -> ModuleIndex | None:
-        """The index of `text`, None when Python cannot parse it."""
+        """The index of `text`, None when Python cannot parse it. (Python's parser refuses
+        deep nesting with an exception; libcst's native one may crash, so each statement is
+        measured before libcst sees it.)"""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to say
@@ -69,9 +74,13 @@ class ModuleIndex:
             _STATEMENTS[key] = found  # most recently used last
         else:
             first, last = self.spans[chunk]
+            text = "".join(self._lines[first - 1:last])
             try:
-                found = cst.parse_module("".join(self._lines[first - 1:last])).body
-            except (cst.ParserSyntaxError, ValueError, RecursionError):
+                # an imported module is as untrusted as the linted file: never hand the
+                # native parser a text it could crash on (inputs/nesting.py raises TooDeep)
+                check_nesting(text)
+                found = cst.parse_module(text).body
+            except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError):
                 found = None
             while len(_STATEMENTS) >= _MAX_CACHED_STATEMENTS:
                 del _STATEMENTS[next(iter(_STATEMENTS))]  # the least recently used

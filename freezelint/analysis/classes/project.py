@@ -156,7 +156,8 @@ class Project:
             index = _INDEXED.pop(digest)
         else:
             try:
-                index = ModuleIndex.of(_checked_text(data), digest)
+                # (each statement's text is measured before libcst parses it: module_index)
+                index = ModuleIndex.of(decode_source(data).text, digest)
             except (UnicodeDecodeError, ValueError, SourceError):
                 index = None
             while len(_INDEXED) >= _MAX_CACHED:
