@@ -65,3 +65,80 @@ def test_statement_positions_equal_whole_module_positions(name, text, model):
     for node in facts.owner:
         assert lazy[node] == full[node], (name, type(node).__name__)
     assert lazy.full is None, "a placed node needed the whole-module fallback"
+
+
+# Every kind of block a large statement nests (try/except/else/finally, elif chains,
+# for-else, while-else, with, match, one-line bodies, a `;` line, decorators over several
+# lines, tabs): the node's range when only the way down to it is rendered.
+NESTED = '''
+class A:
+    """doc"""
+    x = 1; y = 2
+
+    @property
+    @other(1,
+           2)
+    def f(self):
+        try:
+            a = 1
+        except ValueError as e:
+            b = 2
+        except (KeyError,
+                TypeError):
+            c = 3; d = 4
+        else:
+            e = 5
+        finally:
+            f = 6
+        if a:
+            g = 7
+        elif b:
+            h = 8
+        elif c:
+            for i in range(3):
+                j = i
+            else:
+                k = 9
+        else:
+            while True:
+                break
+            else:
+                pass
+        with open(x) as fh, \\
+                open(y) as gh:
+            m = [1,
+    2]
+        match a:
+            case 1:
+                n = 1
+            case _:
+                o = 2
+        if x: p = 1
+        def inner():
+            q = lambda: r
+            return q
+class T:
+\tdef tabbed(self):
+\t\tif x:
+\t\t\treturn [1,
+\t\t\t  2]
+'''
+
+
+@pytest.mark.parametrize("name", ["nested", "nested-crlf", "interpreter.py"])
+def test_a_node_in_a_large_statement_is_placed_as_the_whole_module_places_it(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from freezelint.analysis import positions
+    from freezelint.analysis.walk import walk
+
+    monkeypatch.setattr(positions, "LARGE_STATEMENT", 0)  # every statement takes that way
+    text = {"nested": NESTED, "nested-crlf": NESTED.replace("\n", "\r\n"),
+            "interpreter.py": (ROOT / "freezelint/analysis/interpreter.py").read_text()}[name]
+    module = cst.parse_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    owner = {node: index for index, statement in enumerate(module.body)
+             for node in walk(statement)}
+    step = 1 if name.startswith("nested") else 17  # a sample of the large file's nodes
+    for node in list(owner)[::step]:
+        # a fresh instance per node: the first node of a statement takes the large way
+        assert StatementPositions(module, text, owner)[node] == expected[node], node

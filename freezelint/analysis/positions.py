@@ -8,16 +8,26 @@ settings), and its lines are shifted to where Python's parser says the statement
 A node the analysis did not place falls back to the whole-module provider. (It calls the
 provider's `_gen_impl` directly; tests/test_positions.py compares the result with
 MetadataWrapper's on every placed node, so a libcst change cannot go unnoticed.)
+
+A top-level statement of more than `LARGE_STATEMENT` lines (a library's 5,000-line class) is
+not rendered whole for one node: only the statements on the way down to the innermost one
+that holds the node, each with its other blocks reduced to `pass`, so the node keeps its
+indentation; that statement's line comes from Python's tree, found by the same path.
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
+from freezelint.analysis.walk import children
+
 Relative = tuple[int, int, int, int]  # start line (from the statement's first), column, end
+LARGE_STATEMENT = 300  # lines
+_PASS = cst.SimpleStatementLine([cst.Pass()])
 
 
 class StatementPositions:
@@ -36,10 +46,15 @@ class StatementPositions:
         self.relative: dict[int, dict[cst.CSTNode, Relative]] = {}
         self.starts: list[int] | None = None
         self.full: object | None = None
+        self.python_tree: ast.Module | None = None
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         top = self.owner.get(node)
         if top is not None:
+            if top not in self.relative and self._large(top):
+                nested = self._in_large_statement(top, node)
+                if nested is not None:
+                    return nested
             found = self._statement(top).get(node)
             starts = self.starts
             if found is not None and starts is not None:
@@ -96,8 +111,147 @@ class StatementPositions:
             self.starts = lines
         return self.starts
 
+    def _large(self, top: int) -> bool:
+        starts = self._starts()
+        if starts is None:
+            return False
+        end = starts[top + 1] if top + 1 < len(starts) else self.text.count("\n") + 1
+        return end - starts[top] > LARGE_STATEMENT
+
+    def _in_large_statement(self, top: int, node: cst.CSTNode) -> CodeRange | None:
+        """`node`'s range, rendering only the way down to the innermost statement around it
+        (None when that way cannot be followed: the caller renders the whole statement)."""
+        chain = _chain(self.module.body[top], node)
+        if chain is None or len(chain) < 2:
+            return None
+        line = self._python_line(top, chain)
+        if line is None:
+            return None
+        innermost = chain[-1]
+        pruned: cst.CSTNode = innermost
+        for inner, outer in itertools.pairwise(reversed(chain)):
+            reduced = _keep_only(outer, inner, pruned)
+            if reduced is None:
+                return None
+            pruned = reduced
+        alone = self.module.with_changes(body=[pruned], header=[], footer=[])
+        provider = PositionProvider()
+        provider._gen_impl(alone)
+        computed: dict[cst.CSTNode, CodeRange] = provider._computed  # type: ignore[assignment]
+        if innermost not in computed or node not in computed:
+            return None
+        first = computed[innermost].start.line
+        found = computed[node]
+        return CodeRange(CodePosition(found.start.line - first + line, found.start.column),
+                         CodePosition(found.end.line - first + line, found.end.column))
+
+    def _python_line(self, top: int, chain: tuple[cst.CSTNode, ...]) -> int | None:
+        """The line Python's tree gives the innermost statement of `chain`, followed down the
+        same bodies (a libcst statement line holds several of Python's statements)."""
+        if self.python_tree is None:
+            try:
+                self.python_tree = ast.parse(self.text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return None
+        index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1
+                    for s in self.module.body[:top])
+        if index >= len(self.python_tree.body):
+            return None
+        found: ast.AST = self.python_tree.body[index]
+        for outer, inner in itertools.pairwise(chain):
+            step = _python_child(outer, inner, found)
+            if step is None:
+                return None
+            found = step
+        line = getattr(found, "lineno", None)
+        return line if isinstance(line, int) else None
+
     def _whole_module(self, node: cst.CSTNode) -> CodeRange:
         if self.full is None:
             self.full = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
                 PositionProvider)
         return self.full[node]  # type: ignore[index]
+
+
+def _chain(root: cst.CSTNode, target: cst.CSTNode) -> tuple[cst.CSTNode, ...] | None:
+    """The statements from `root` down to the innermost one holding `target`."""
+    stack: list[tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = [(root, (root,))]
+    while stack:
+        current, path = stack.pop()
+        if current is target:
+            return path
+        for child in children(current):
+            stack.append((child, (*path, child) if isinstance(child, cst.BaseStatement)
+                          else path))
+    return None
+
+
+def _blocks(statement: cst.CSTNode) -> list[tuple[str, cst.CSTNode]]:
+    """The statement's own indented blocks, by field (an `elif` is its own statement)."""
+    found: list[tuple[str, cst.CSTNode]] = []
+    for field in ("body", "orelse", "finalbody"):
+        value = getattr(statement, field, None)
+        if isinstance(value, cst.IndentedBlock):
+            found.append((field, value))
+        elif isinstance(value, (cst.Else, cst.Finally)) and isinstance(value.body,
+                                                                        cst.IndentedBlock):
+            found.append((field, value.body))
+    for index, handler in enumerate(getattr(statement, "handlers", ())):
+        if isinstance(handler.body, cst.IndentedBlock):
+            found.append((f"handlers.{index}", handler.body))
+    return found
+
+
+def _keep_only(outer: cst.CSTNode, inner: cst.CSTNode,
+               replacement: cst.CSTNode) -> cst.CSTNode | None:
+    """`outer` with `inner` (one of its statements, or its `elif`) replaced by `replacement`
+    and every other block reduced to `pass`; None for a statement of another shape."""
+    if isinstance(outer, cst.If) and outer.orelse is inner:
+        body = outer.body.with_changes(body=[_PASS]) \
+            if isinstance(outer.body, cst.IndentedBlock) else outer.body
+        return outer.with_changes(body=body, orelse=replacement)
+    changes: dict[str, object] = {}
+    kept = False
+    for field, block in _blocks(outer):
+        assert isinstance(block, cst.IndentedBlock)
+        if any(s is inner for s in block.body):
+            new_block = block.with_changes(body=[replacement])
+            kept = True
+        else:
+            new_block = block.with_changes(body=[_PASS])
+        if field.startswith("handlers."):
+            index = int(field.partition(".")[2])
+            handlers = list(changes.get("handlers", getattr(outer, "handlers", ())))  # type: ignore[call-overload]
+            handlers[index] = handlers[index].with_changes(body=new_block)
+            changes["handlers"] = handlers
+        elif field == "body":
+            changes["body"] = new_block
+        else:
+            wrapper = getattr(outer, field)
+            changes[field] = wrapper.with_changes(body=new_block)
+    if not kept:
+        return None
+    return outer.with_changes(**changes)
+
+
+def _python_child(outer: cst.CSTNode, inner: cst.CSTNode, found: ast.AST) -> ast.AST | None:
+    """Python's statement for `inner`, a statement of `outer` (whose Python statement is
+    `found`)."""
+    if isinstance(outer, cst.If) and outer.orelse is inner:
+        orelse = getattr(found, "orelse", None)
+        return orelse[0] if isinstance(orelse, list) and orelse else None
+    for field, block in _blocks(outer):
+        assert isinstance(block, cst.IndentedBlock)
+        for position, statement in enumerate(block.body):
+            if statement is not inner:
+                continue
+            index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1
+                        for s in block.body[:position])
+            if field.startswith("handlers."):
+                handlers = getattr(found, "handlers", [])
+                number = int(field.partition(".")[2])
+                body = handlers[number].body if number < len(handlers) else []
+            else:
+                body = getattr(found, field, [])
+            return body[index] if isinstance(body, list) and index < len(body) else None
+    return None
