@@ -7,7 +7,16 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.checks.base import Context, Finding, FixSpec, examples, fix, plural, rule
+from freezelint.checks.base import (
+    Context,
+    Finding,
+    FixSpec,
+    examples,
+    fix,
+    parameters_argument,
+    plural,
+    rule,
+)
 from freezelint.common.diagnostics import Safety
 
 
@@ -29,11 +38,8 @@ def backbone_finetuning_params_held(ctx: Context) -> Iterator[Finding]:
 
 
 def _filter_fix(node: cst.CSTNode) -> tuple[FixSpec, ...]:
-    if not isinstance(node, cst.Call) or not node.args or node.args[0].keyword is not None:
-        return ()
-    source = node.args[0].value
-    if not (isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute)
-            and source.func.attr.value == "parameters"):
+    source = parameters_argument(node)
+    if source is None:
         return ()
     trainable = cst.Lambda(
         params=cst.Parameters(params=[cst.Param(cst.Name("p"))]),

@@ -169,6 +169,18 @@ def fix(title: str, safety: Safety,
     return FixSpec(title, safety, tuple(Replacement(n, new) for n, new in replacements))
 
 
+def parameters_argument(node: cst.CSTNode) -> cst.Call | None:
+    """The `x.parameters()` an optimizer call gets as its first, positional argument: what a
+    fix that keeps only the trainable parameters rewrites (FZL203, FZL209)."""
+    if not isinstance(node, cst.Call) or not node.args or node.args[0].keyword is not None:
+        return None
+    source = node.args[0].value
+    if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) \
+            and source.func.attr.value == "parameters":
+        return source
+    return None
+
+
 def examples(names: list[str] | set[str], limit: int = 3) -> str:
     """`a`, `b`, `c` and 12 more: a message names a few real parameters, never 159."""
     ordered = list(names)

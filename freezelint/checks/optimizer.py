@@ -7,7 +7,16 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.analysis.values import OptimizerObj
-from freezelint.checks.base import Context, Finding, FixSpec, examples, fix, plural, rule
+from freezelint.checks.base import (
+    Context,
+    Finding,
+    FixSpec,
+    examples,
+    fix,
+    parameters_argument,
+    plural,
+    rule,
+)
 from freezelint.common.diagnostics import Safety
 
 
@@ -42,12 +51,8 @@ def optimizer_includes_frozen(ctx: Context) -> Iterator[Finding]:
 
 
 def _filter_fix(optimizer: OptimizerObj) -> tuple:  # type: ignore[type-arg]
-    node = optimizer.node
-    if not isinstance(node, cst.Call) or not node.args or node.args[0].keyword is not None:
-        return ()
-    source = node.args[0].value
-    if not (isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute)
-            and source.func.attr.value == "parameters"):
+    source = parameters_argument(optimizer.node)
+    if source is None:
         return ()
     comprehension = cst.ListComp(
         elt=cst.Name("p"),
