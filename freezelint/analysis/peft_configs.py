@@ -234,8 +234,9 @@ def _wrapped(it: Evaluator, applied: PeftApplied) -> Any:
 # -- matching, as PEFT does it ------------------------------------------------------------------
 def target_matches(entry: str, keys: list[str]) -> list[str]:
     """The module names a `target_modules` list entry reaches."""
-    suffix = "." + entry
-    return [k for k in keys if k == entry or k.endswith(suffix)]
+    from freezelint.models.peft import is_target  # PEFT's test, written once
+
+    return [k for k in keys if is_target(k, entry)]
 
 
 def pattern_matches(pattern: str, keys: list[str]) -> list[str] | None:
@@ -249,7 +250,9 @@ def pattern_matches(pattern: str, keys: list[str]) -> list[str] | None:
 
 def save_matches(entry: str, keys: list[str]) -> list[str]:
     """The module names a `modules_to_save` entry reaches (a plain suffix test)."""
-    return [k for k in keys if k.endswith(entry)]
+    from freezelint.models.peft import is_saved  # PEFT's test, written once
+
+    return [k for k in keys if is_saved(k, entry)]
 
 
 def saved_by(modules_to_save: list[str], key: str) -> bool:

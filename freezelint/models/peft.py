@@ -134,18 +134,29 @@ def _join(prefix: str, local: str) -> str:
     return f"{prefix}.{local}" if prefix else local
 
 
-def _matches(path: str, targets: tuple[str, ...] | str) -> bool:
+def is_target(path: str, entry: str) -> bool:
+    """PEFT's test for one `target_modules` list entry: the module name, or its last dotted
+    part(s). (The one place it is written: the static rules, the wrapping and the live
+    checks all ask here.)"""
+    return path == entry or path.endswith("." + entry)
+
+
+def is_saved(path: str, entry: str) -> bool:
+    """PEFT's `modules_to_save` test: the name ends with the entry, at a dot or not
+    (`"fier"` saves `classifier`, as live PEFT 0.21 does)."""
+    return path.endswith(entry)
+
+
+def _matches(path: str, entries: tuple[str, ...] | str) -> bool:
     """PEFT's target test: a regular expression must match the whole name; a list entry
     must be the name or its last dotted part(s)."""
-    if isinstance(targets, str):
-        return re.fullmatch(targets, path) is not None
-    return any(path == t or path.endswith("." + t) for t in targets)
+    if isinstance(entries, str):
+        return re.fullmatch(entries, path) is not None
+    return any(is_target(path, t) for t in entries)
 
 
 def _saved(path: str, names: tuple[str, ...]) -> bool:
-    """PEFT's modules_to_save test: the name ends with an entry, at a dot or not
-    (`"fier"` saves `classifier`, as live PEFT 0.21 does)."""
-    return any(path.endswith(n) for n in names)
+    return any(is_saved(path, n) for n in names)
 
 
 def _excluded(path: str, names: tuple[str, ...]) -> bool:

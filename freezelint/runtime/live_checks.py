@@ -177,7 +177,7 @@ def peft_entries(live: LiveState) -> Iterator[LiveFinding]:
     `modules_to_save` entry that ends no module name (PEFT 0.21's plain `endswith`); PEFT
     raises only when no entry at all matches. The heads PEFT adds to `modules_to_save` for
     the task type are not the author's, and are left alone."""
-    from freezelint.models.peft import task_heads
+    from freezelint.models.peft import is_saved, is_target, task_heads
 
     configs = getattr(live.model, "peft_config", None)
     if not isinstance(configs, dict):
@@ -187,7 +187,7 @@ def peft_entries(live: LiveState) -> Iterator[LiveFinding]:
         targets = getattr(config, "target_modules", None)
         if isinstance(targets, (list, set, tuple)):
             for entry in sorted(str(t) for t in targets):
-                if not any(n == entry or n.endswith("." + entry) for n in names):
+                if not any(is_target(n, entry) for n in names):
                     yield LiveFinding("FZL401",
                                       f"target_modules entry {entry!r} of adapter {adapter!r} "
                                       f"names no module of `{live.label}`: PEFT adapts "
@@ -197,7 +197,7 @@ def peft_entries(live: LiveState) -> Iterator[LiveFinding]:
         for entry in getattr(config, "modules_to_save", None) or ():
             if entry in heads:
                 continue
-            if not any(n.endswith(str(entry)) for n in names):
+            if not any(is_saved(n, str(entry)) for n in names):
                 yield LiveFinding("FZL403",
                                   f"modules_to_save entry {entry!r} of adapter {adapter!r} "
                                   f"ends no module name of `{live.label}`: PEFT saves and "
