@@ -177,9 +177,23 @@ def main() -> None:
             status: Any = 0
         except SystemExit as end:
             status = end.code
-    if (status is None or isinstance(status, int)) and cli.may_skip_teardown():
+    if (status is None or isinstance(status, int)) and cli.may_skip_teardown() \
+            and _owns_the_process():
         _end_now(status or 0)
     raise SystemExit(status)
+
+
+def _owns_the_process() -> bool:
+    """Whether freezelint is the program itself (`python -m freezelint`, the `freezelint`
+    script), not a caller's function: a program that runs it in-process (`runpy`, a test
+    harness) gets SystemExit back and goes on."""
+    program = sys.modules.get("__main__")
+    spec = getattr(program, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None) == "freezelint.__main__":
+        return True
+    file = getattr(program, "__file__", None)
+    return isinstance(file, str) and bool(sys.argv) and file == sys.argv[0] \
+        and os.path.basename(file).startswith("freezelint")
 
 
 def _end_now(status: int) -> NoReturn:
