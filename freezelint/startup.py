@@ -178,12 +178,12 @@ def main() -> None:
         except SystemExit as end:
             status = end.code
     if (status is None or isinstance(status, int)) and cli.may_skip_teardown() \
-            and _owns_the_process():
+            and owns_the_process():
         _end_now(status or 0)
     raise SystemExit(status)
 
 
-def _owns_the_process() -> bool:
+def owns_the_process() -> bool:
     """Whether freezelint is the program itself (`python -m freezelint`, the `freezelint`
     script), not a caller's function: a program that runs it in-process (`runpy`, a test
     harness) gets SystemExit back and goes on."""
