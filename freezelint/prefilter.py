@@ -14,7 +14,10 @@ A test runs every rule example through `lint` and checks this never skips one wi
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
@@ -184,10 +187,39 @@ def _uses_project_module(text: str) -> bool:
 
 
 def worth_linting(text: str, *, explicit_model: bool) -> bool:
-    if _names_a_zoo_model(text) or _model_free_finding_possible(text):
+    if _model_free_finding_possible(text):
         return True
-    if not (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)):
-        return False
-    return explicit_model or (any(p.search(text) for p in _OWN_MODEL)
-                              and _JUDGED_ON_OWN_MODEL.search(text) is not None) \
-        or _calls_a_project_name(text) or _uses_project_module(text)
+    if (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)) and (
+            explicit_model or (any(p.search(text) for p in _OWN_MODEL)
+                               and _JUDGED_ON_OWN_MODEL.search(text) is not None)
+            or _calls_a_project_name(text) or _uses_project_module(text)):
+        return True
+    # A zoo constructor, in the code: a library's docstrings are full of examples
+    # (`model = AutoModel.from_pretrained(...)`), which Python's own parser tells from code
+    # for a fraction of what analysing the file would cost.
+    return _names_a_zoo_model(text) and _names_a_zoo_model(_without_docstrings(text))
+
+
+def _without_docstrings(text: str) -> str:
+    """`text` without its docstrings and other bare string statements (the rest of their
+    lines kept); `text` itself when Python cannot parse it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to say
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+        return text
+    lines = io.StringIO(text, newline="").readlines()  # as the tokenizer counts them
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str) and node.end_lineno is not None
+                and node.end_col_offset is not None and node.end_lineno <= len(lines)):
+            continue
+        first, last = node.lineno - 1, node.end_lineno - 1
+        # (ast's columns count UTF-8 bytes)
+        before = lines[first].encode()[:node.col_offset].decode(errors="ignore")
+        after = lines[last].encode()[node.end_col_offset:].decode(errors="ignore")
+        for index in range(first, last + 1):
+            lines[index] = "\n"
+        lines[first] = before + " " + after
+    return "".join(lines)

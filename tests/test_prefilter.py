@@ -118,3 +118,16 @@ def test_a_file_that_only_defines_layers_is_not_parsed() -> None:
     assert not worth_linting(layers, explicit_model=False)
     frozen = layers + "\n\nmodel = Rotary(8)\nmodel.proj.requires_grad_(False)\n"
     assert worth_linting(frozen, explicit_model=False)
+
+
+def test_a_zoo_constructor_quoted_in_documentation_is_not_parsed() -> None:
+    documented = ('"""Load a model:\n\n    model = AutoModel.from_pretrained("bert-base-uncased")\n'
+                  '"""\n\n\ndef tokenize(text):\n    """Or `timm.create_model("resnet50")`."""\n'
+                  '    return text.split()\n')
+    assert lint(documented, LintConfig(prefilter=False)) == []
+    assert not worth_linting(documented, explicit_model=False)
+    code = documented + '\nmodel = AutoModel.from_pretrained("bert-base-uncased")\n'
+    assert worth_linting(code, explicit_model=False)
+    # a docstring and code on one line: the code is kept
+    assert worth_linting('def f(): """doc"""; return AutoModel.from_pretrained("gpt2")\n',
+                         explicit_model=False)
