@@ -50,3 +50,13 @@ def test_a_script_that_trains_the_model_reads_its_module_only(tmp_path: Path) ->
     assert [p.name for p in analysis.dependencies] == ["models.py"]  # not helpers.py
     [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
     assert "did you mean 'head" in finding.message
+
+
+def test_an_editor_reads_the_model_before_the_script_uses_it(tmp_path: Path) -> None:
+    # `model.` being typed: hover and completion need the names before any model use exists
+    from freezelint.engine.lint import analyze
+
+    script = _project(tmp_path, "from .models import Net\n\nmodel = Net()\n")
+    analysis = analyze(script.read_text(), LintConfig(path=script))
+    assert [m.name for m in analysis.models] == ["Net (models.py)"]
+    assert "head.weight" in {p.name for p in analysis.models[0].parameters}

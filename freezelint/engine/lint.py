@@ -180,7 +180,9 @@ def _run(text: str, config: LintConfig, details: bool,
     reused = statements if statements is not None and statements.reuses(module) else None
     interpreter = Interpreter(module, zoo_resolver, explicit, base_dir=base_dir,
                               checkpoint=config.checkpoint, text=text)
-    interpreter.read_project = MAY_HAVE_SITES.search(text) is not None \
+    # The project's modules are read for a file that uses a model the way a rule judges,
+    # and always for an editor (`details`: hover and completion on `model.` as it is typed).
+    interpreter.read_project = details or MAY_HAVE_SITES.search(text) is not None \
         or MODEL_USES.search(text) is not None
     syntax = has_syntactic_patterns(text)
     if syntax and reused is not None:
