@@ -33,6 +33,7 @@ from types import CodeType
 from typing import Any, NoReturn
 
 from freezelint.common.files import replace_atomically, user_cache_root
+from freezelint.common.process import owns_the_process
 
 DISABLE_VARIABLE = "FREEZELINT_NO_STARTUP_CACHE"
 # Far more than any one package defines (libcst: ~900); a bound that keeps a program
@@ -181,19 +182,6 @@ def main() -> None:
             and owns_the_process():
         _end_now(status or 0)
     raise SystemExit(status)
-
-
-def owns_the_process() -> bool:
-    """Whether freezelint is the program itself (`python -m freezelint`, the `freezelint`
-    script), not a caller's function: a program that runs it in-process (`runpy`, a test
-    harness) gets SystemExit back and goes on."""
-    program = sys.modules.get("__main__")
-    spec = getattr(program, "__spec__", None)
-    if spec is not None and getattr(spec, "name", None) == "freezelint.__main__":
-        return True
-    file = getattr(program, "__file__", None)
-    return isinstance(file, str) and bool(sys.argv) and file == sys.argv[0] \
-        and os.path.basename(file).startswith("freezelint")
 
 
 def _end_now(status: int) -> NoReturn:

@@ -53,7 +53,7 @@ def _resume_collection_unless_ending() -> None:
     ends right after without Python's teardown (startup.py): re-enabled there, it would run
     one full collection of everything the run made, ~15 ms, for nothing."""
     from freezelint.cli.batch import resume_collection
-    from freezelint.startup import owns_the_process
+    from freezelint.common.process import owns_the_process
 
     if not owns_the_process():
         resume_collection()
