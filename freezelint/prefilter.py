@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import io
 import re
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
@@ -26,6 +25,7 @@ from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
+from freezelint.inputs.source import python_tree
 
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
 # starting with a literal, which `re` scans for quickly (one alternation is ten times slower).
@@ -203,11 +203,8 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
 def _without_docstrings(text: str) -> str:
     """`text` without its docstrings and other bare string statements (the rest of their
     lines kept); `text` itself when Python cannot parse it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to say
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+    tree = python_tree(text)
+    if tree is None:
         return text
     lines = io.StringIO(text, newline="").readlines()  # as the tokenizer counts them
     for node in ast.walk(tree):

@@ -137,7 +137,8 @@ class InstantiatingReader(Interpreter):
             if not isinstance(local, cst.Name):
                 continue
             if lazy:
-                fallback = frame.names.get(local.value, MISSING)
+                # what super() just bound, read as it is: a lookup would define the name
+                fallback = dict.get(frame.names, local.value, MISSING)
                 frame.bind(local.value, PendingImport(
                     partial(self._project_name, dotted, name, importer), fallback))
                 continue

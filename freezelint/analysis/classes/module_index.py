@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import ast
 import io
-import warnings
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
 from freezelint.inputs.nesting import check_nesting
-from freezelint.inputs.source import SourceError
+from freezelint.inputs.source import SourceError, python_tree
 
 _MAX_CACHED_STATEMENTS = 4096
 _STATEMENTS: dict[tuple[str, int], Sequence[cst.BaseStatement] | None] = {}
@@ -54,13 +53,8 @@ class ModuleIndex:
         """The index of `text`, None when Python cannot parse it. (Python's parser refuses
         deep nesting with an exception; libcst's native one may crash, so each statement is
         measured before libcst sees it.)"""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to say
-                tree = ast.parse(text)
-        except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
-            return None
-        return cls(text, digest, tree)
+        tree = python_tree(text)
+        return None if tree is None else cls(text, digest, tree)
 
     def names(self) -> list[str]:
         return list(self.by_name)
