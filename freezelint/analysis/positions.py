@@ -24,6 +24,7 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from freezelint.analysis.walk import children
+from freezelint.inputs.source import python_tree
 
 Relative = tuple[int, int, int, int]  # start line (from the statement's first), column, end
 LARGE_STATEMENT = 300  # lines
@@ -46,7 +47,6 @@ class StatementPositions:
         self.relative: dict[int, dict[cst.CSTNode, Relative]] = {}
         self.starts: list[int] | None = None
         self.full: object | None = None
-        self.python_tree: ast.Module | None = None
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         top = self.owner.get(node)
@@ -94,10 +94,10 @@ class StatementPositions:
         if self.starts is None:
             found = self.statement_lines
             if found is None:
-                try:
-                    found = [s.lineno for s in ast.parse(self.text).body]
-                except (SyntaxError, ValueError, RecursionError):
+                tree = self._tree()
+                if tree is None:
                     return None
+                found = [s.lineno for s in tree.body]
             lines: list[int] = []
             body = iter(found)
             for statement in self.module.body:
@@ -110,6 +110,10 @@ class StatementPositions:
                         next(body, None)
             self.starts = lines
         return self.starts
+
+    def _tree(self) -> ast.Module | None:
+        """Python's tree of the text (one parse per lint: inputs/source.py keeps it)."""
+        return python_tree(self.text)
 
     def _large(self, top: int) -> bool:
         starts = self._starts()
@@ -148,16 +152,14 @@ class StatementPositions:
     def _python_line(self, top: int, chain: tuple[cst.CSTNode, ...]) -> int | None:
         """The line Python's tree gives the innermost statement of `chain`, followed down the
         same bodies (a libcst statement line holds several of Python's statements)."""
-        if self.python_tree is None:
-            try:
-                self.python_tree = ast.parse(self.text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                return None
+        tree = self._tree()
+        if tree is None:
+            return None
         index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1
                     for s in self.module.body[:top])
-        if index >= len(self.python_tree.body):
+        if index >= len(tree.body):
             return None
-        found: ast.AST = self.python_tree.body[index]
+        found: ast.AST = tree.body[index]
         for outer, inner in itertools.pairwise(chain):
             step = _python_child(outer, inner, found)
             if step is None:

@@ -95,11 +95,23 @@ def pause_collection() -> None:
         _PAUSED = True
 
 
+# When the collector is on for many files, its youngest generation is collected after this
+# many new objects rather than Python's 700. A lint makes hundreds of thousands of syntax
+# nodes and analysis values, nearly all freed by reference counting alone; every 700 the
+# collector traversed them, and every tenth time the older trees too: a fifth of the CPU of
+# a run over many files (the transformers corpus, in one process: 22.3 -> 18.0 s, peak RSS
+# +12 MB). Cycles are still collected, in larger batches.
+_BATCH_THRESHOLD = 10_000
+
+
 def resume_collection() -> None:
+    """The collector on again, set for a run over many files (see above)."""
     global _PAUSED
     if _PAUSED:
         _PAUSED = False
         gc.enable()
+    if gc.get_threshold()[0] < _BATCH_THRESHOLD:
+        gc.set_threshold(_BATCH_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def check_file(target: str, settings: GroupConfig, data: bytes | None = None) -> Outcome:

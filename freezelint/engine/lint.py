@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -32,6 +32,7 @@ from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
+from freezelint.inputs.source import python_tree
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import has_syntactic_patterns, worth_linting
 
@@ -348,9 +349,11 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 def _python_syntax_error(text: str) -> tuple[Diagnostic | None, ast.Module | None]:
     """Python's own parse: the syntax error, or else the tree (the unchecked sites of a
     skipped file are counted on it)."""
+    tree = python_tree(text)  # (the pre-filter may have asked for it already)
+    if tree is not None:
+        return None, tree
     try:
-        tree = cast(ast.Module, compile(text, "<freezelint>", "exec",
-                                        flags=ast.PyCF_ONLY_AST, dont_inherit=True))
+        compile(text, "<freezelint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max((error.offset or 1) - 1, 0)
@@ -400,6 +403,10 @@ _LINE_DIRECTIVE = re.compile(
 _BRACKET_CODE = re.compile(r"[A-Za-z]+[0-9]*")
 # Cheap test before tokenizing: a file without these words has no suppression.
 _MARKER = re.compile(r"noqa|freezelint\s*:\s*(?:file-)?ignore", re.I)
+# With nothing reported, only these can be unused (FZL900): a comment listing one of our
+# codes, or a freezelint one. A bare noqa comment, or one listing only other tools' codes,
+# never is.
+_MAY_BE_UNUSED = re.compile(r"FZL|(?i:freezelint\s*:\s*(?:file-)?ignore)")
 
 
 @dataclass(frozen=True)
@@ -478,8 +485,8 @@ def _filter(diagnostics: list[Diagnostic], config: LintConfig, text: str) -> lis
     is selected, then sort by position."""
     report_unused = _selected(UNUSED_SUPPRESSION, config)
     diagnostics = [d for d in diagnostics if _selected(d.rule, config)]
-    if not diagnostics and not report_unused:
-        return []
+    if not diagnostics and not (report_unused and _MAY_BE_UNUSED.search(text)):
+        return []  # (most files: no need to tokenize them for their comments)
     directives, exact = suppressions(text)
     used: set[tuple[int, str | None]] = set()
     kept = []

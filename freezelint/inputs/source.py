@@ -197,13 +197,25 @@ def discover(paths: Iterable[str], errors: list[str] | None = None) -> list[Path
 def python_tree(text: str) -> ast.Module | None:
     """Python's own tree of `text` (C, several times faster than libcst's), None when Python
     cannot parse it; deep nesting ends in an exception there, never a crash. Warnings the
-    parser gives (an invalid escape) are the user's code's, not ours to print."""
+    parser gives (an invalid escape) are the user's code's, not ours to print.
+
+    One lint asks for the tree of the same text several times (the pre-filter, the syntax
+    check of a skipped file, the positions of a large statement), so the last one is kept:
+    the same string object gets the same tree. Nobody changes a tree it is given."""
+    global _LAST_TREE
+    if _LAST_TREE is not None and _LAST_TREE[0] is text:
+        return _LAST_TREE[1]
     import warnings
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(text)
+            tree: ast.Module | None = ast.parse(text)
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
-        return None
+        tree = None
+    _LAST_TREE = (text, tree)
+    return tree
+
+
+_LAST_TREE: tuple[str, ast.Module | None] | None = None
 
