@@ -459,6 +459,8 @@ class Interpreter(Evaluator):
             index = self.single_index(target, frame)
             if isinstance(owner, ModuleObj) and isinstance(index, int):
                 modules.assign_child(self, owner, index, value, stmt or target)
+            elif isinstance(owner, StateDict):  # (its values are tensors, not any value)
+                state_dicts.store(owner, index, value)
             elif isinstance(owner, dict) and not is_unknown(index):
                 with suppress(TypeError):
                     owner[index] = value

@@ -218,6 +218,16 @@ def _update(interp: Evaluator, target: StateDict, source: Any, node: cst.Call) -
     return None
 
 
+def store(state: StateDict, key: Any, value: Any) -> None:
+    """`sd[key] = value`: the key is the state dict's, with the value's shape when it is a
+    tensor of known shape (`other['fc.weight']`), of unknown shape otherwise
+    (`torch.tensor(...)`). A key the analysis cannot read makes every key unknown."""
+    if not isinstance(key, str):
+        state.known = False
+        return
+    state[str(key)] = value if isinstance(value, TensorVal) else TensorVal(None)
+
+
 def delete(interp: Evaluator, state: StateDict, key: Any, node: cst.CSTNode) -> None:
     if lookup(interp, state, key, node):
         del state[str(key)]
