@@ -77,8 +77,9 @@ def _model_free_finding_possible(text: str) -> bool:
 # names, so the file is worth parsing as if a model were named.
 # A module built from torch.nn in the script (`model = nn.Sequential(...)`,
 # `torch.nn.Linear(20, 1)`) is a model of known names once the script uses it as one.
+# `nn.Parameter(...)` builds no module (a library's loading code wraps tensors in it).
 _OWN_MODEL = (re.compile(r"\bclass \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
-              re.compile(r"\bnn\.[A-Z]\w*\("))
+              re.compile(r"nn\.(?!Parameter\()[A-Z]\w*\("))
 # What a rule judges on a model the file defines or builds from torch.nn: a freeze, a name
 # test, an optimizer, a load or a state dict, train()/eval(). A file that only defines layers
 # (a library's modules: `self.fc = nn.Linear(...)`, `nn.Parameter(..., requires_grad=False)`)

@@ -120,6 +120,20 @@ def test_a_file_that_only_defines_layers_is_not_parsed() -> None:
     assert worth_linting(frozen, explicit_model=False)
 
 
+def test_tensors_wrapped_as_parameters_build_no_model() -> None:
+    # a library's loading code (transformers' core_model_loading.py): no module is built
+    loading = ("import torch\n\n\ndef materialize(model, state):\n"
+               "    names = {k for k, _ in model.named_parameters()}\n"
+               "    for key, value in state.items():\n"
+               "        if key in names:\n"
+               "            value = torch.nn.Parameter(value, requires_grad=False)\n"
+               "    return model.state_dict()\n")
+    assert lint(loading, LintConfig(prefilter=False)) == []
+    assert not worth_linting(loading, explicit_model=False)
+    built = loading + "\n\nhead = torch.nn.Linear(4, 2)\nhead.requires_grad_(False)\n"
+    assert worth_linting(built, explicit_model=False)
+
+
 def test_a_zoo_constructor_quoted_in_documentation_is_not_parsed() -> None:
     documented = ('"""Load a model:\n\n    model = AutoModel.from_pretrained("bert-base-uncased")\n'
                   '"""\n\n\ndef tokenize(text):\n    """Or `timm.create_model("resnet50")`."""\n'
