@@ -4,6 +4,7 @@ model when it knows the module and a conservative syntactic test otherwise."""
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterator
 
@@ -123,11 +124,22 @@ _RECEIVER_NAME = re.compile(r"(\w+)[\s\\)]*$")  # `model`, `(model)`, `model \` 
 _LOOK_BACK = 200
 
 
+_CALLED_ON = re.compile(r"(\w+)\(\s*$")  # `signature(` just before the receiver's name
+
+
 def _uncalled_on_a_module(text: str) -> bool:
     for match in _UNCALLED.finditer(text):
         receiver = _RECEIVER_NAME.search(text, max(0, match.start() - _LOOK_BACK), match.start())
-        if receiver is not None and looks_like_module_name(receiver.group(1)):
-            return True
+        if receiver is None or not looks_like_module_name(receiver.group(1)):
+            continue
+        if ")" in receiver.group(0):
+            # `(model).parameters` is the module's; `signature(encoder_fn).parameters` is a
+            # call's result, which the rule does not judge (`in (model)`: a keyword, kept)
+            call = _CALLED_ON.search(text, max(0, receiver.start() - _LOOK_BACK),
+                                     receiver.start())
+            if call is not None and not keyword.iskeyword(call.group(1)):
+                continue
+        return True
     return False
 
 

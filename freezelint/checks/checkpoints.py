@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -159,7 +160,16 @@ def prefix_replace(ctx: Context) -> Iterator[Finding]:
         yield Finding(node, message, fixes=(fix(f"Use {title}", safety, (node, replacement)),))
 
 
-@rule("FZL304", reads=("loads",), triggers=(r"strict\s*=\s*False",))
+_STRICT_FALSE = re.compile(r"strict\s*=\s*False")
+
+
+def _nonstrict_load(text: str) -> bool:
+    """Both sources of FZL304 are a `load_state_dict(...)` call (a `strict=False` of `zip`,
+    `json.loads` or a comment is not a load)."""
+    return "load_state_dict" in text and _STRICT_FALSE.search(text) is not None
+
+
+@rule("FZL304", reads=("loads",), triggers=(_nonstrict_load,))
 def strict_false_unchecked(ctx: Context) -> Iterator[Finding]:
     for load in ctx.facts.loads.values():
         if load.strict is not False or not load.result_discarded:

@@ -11,12 +11,16 @@ FOUND = [
     "for p in model.parameters:\n    p.requires_grad = False\n",
     "for p in (self.backbone\n        ).parameters:\n    p.requires_grad = False\n",
     "opt = SGD(list(net.named_parameters), lr=0.1)\n",
+    "for p in (model).parameters:\n    p.requires_grad = False\n",
 ]
 # Ordinary code that only looks similar: the rule stays silent, so nothing needs parsing.
 LOOKALIKES = [
     "import sys\nfor name in sys.modules:\n    print(name)\n",
     "import inspect\nfor p in inspect.signature(f).parameters:\n    print(p)\n",
     "sig = inspect.signature(f)\nnames = list(sig.parameters)\n",
+    # a call's result whose argument has a module's name (transformers' generation/utils.py)
+    "import inspect\nkeys = set(inspect.signature(encoder_fn).parameters)\n",
+    "import inspect\nkeys = set(inspect.signature(\n    self.encoder.forward).parameters)\n",
 ]
 
 
