@@ -30,7 +30,7 @@ from freezelint.inputs.source import python_tree
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
 # starting with a literal, which `re` scans for quickly (one alternation is ten times slower).
 _WITHOUT_MODEL = tuple(re.compile(pattern) for pattern in (
-    r"ASTModel", r"freezelint:",  # the AST constructor, or a model directive
+    r"ASTModel\s*\(", r"freezelint:",  # the AST constructor called, or a model directive
     r"Auto(?:Model|For)\w*\.from_",  # transformers Auto classes (detect.py reads the name)
 ))
 

@@ -63,6 +63,11 @@ SKIPPED = [
     "import torchvision\nresize = torchvision.transforms.Resize(224)\n"
     "if is_torchvision_available():\n    model = build()\n",
     "import timm\nmodel = timm.create_model(name, pretrained=True)\n",
+    # auto classes that build no model, and a model's class name quoted in a table
+    "from transformers import AutoTokenizer, AutoConfig\n"
+    "tok = AutoTokenizer.from_pretrained('bert-base-uncased')\n"
+    "config = AutoConfig.from_pretrained('bert-base-uncased')\n",
+    'RENAMED = {"ASTModel": "ViTModel", "DeiTModel": "ViTModel"}\n',
 ]
 
 

@@ -48,6 +48,7 @@ _TRANSFORMERS_KNOBS = frozenset({"num_labels", "num_hidden_layers", "add_pooling
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _LITERAL = re.compile(r"""['"]([\w.\-]+)['"]""")
+_PREPROCESSING = ("Tokenizer", "TokenizerFast", "Config", "Processor", "Extractor")
 _FROM = re.compile(r"(\w+)\s*\.\s*from_(?:pretrained|config)\b")
 
 
@@ -67,7 +68,10 @@ def names_a_zoo_model(text: str) -> bool:
             return True
     if "from_pretrained" in text:
         classes = set(_FROM.findall(text))
-        if classes & library_names("transformers") or any(c.startswith("Auto") for c in classes):
+        # An Auto class, or a name one was imported as; AutoTokenizer, AutoConfig,
+        # AutoImageProcessor, AutoFeatureExtractor... build no model.
+        if classes & library_names("transformers") or any(
+                c.startswith("Auto") and not c.endswith(_PREPROCESSING) for c in classes):
             return True
     return False
 
