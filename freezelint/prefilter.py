@@ -201,6 +201,21 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
     return _names_a_zoo_model(text) and _names_a_zoo_model(_without_docstrings(text))
 
 
+def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement, in blocks at any depth; expressions are not entered (a bare string
+    is a statement, and walking every expression node cost four times the parse)."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(node, field, ()))
+        for handler in getattr(node, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(node, "cases", ()):
+            stack.extend(case.body)
+
+
 def _without_docstrings(text: str) -> str:
     """`text` without its docstrings and other bare string statements (the rest of their
     lines kept); `text` itself when Python cannot parse it."""
@@ -208,7 +223,7 @@ def _without_docstrings(text: str) -> str:
     if tree is None:
         return text
     lines = io.StringIO(text, newline="").readlines()  # as the tokenizer counts them
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                 and isinstance(node.value.value, str) and node.end_lineno is not None
                 and node.end_col_offset is not None and node.end_lineno <= len(lines)):

@@ -227,3 +227,32 @@ def test_a_load_no_rule_could_judge_stays_unchecked() -> None:
     analysis = lint_result(LOADED_PLAINLY, LintConfig(prefilter=False))
     assert analysis.diagnostics == []
     assert analysis.coverage.unchecked() == {"checkpoint load": 1}
+
+
+# A skipped file's sites are counted by walking only the statements around the words a site
+# needs; a comparison deep inside a loop over named_parameters() is a site all the same.
+SKIPPED_SITES = (
+    "def freeze(model):\n"
+    "    for name, param in model.named_parameters():\n"
+    "        print(name)\n\n"
+    "        if 'encoder' in name:\n"
+    "            frozen.append(param)\n"
+    "    for param in frozen:\n"
+    "        param.requires_grad = False\n"
+    "    opt = torch.optim.AdamW(\n"
+    "        model.parameters(), lr=1e-4)\n"
+    "    model.load_state_dict(\n"
+    "        torch.load(path))\n")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_skipped_files_sites_are_all_counted(newline: str) -> None:
+    from freezelint.common.coverage import FREEZE, LOAD, NAME_TEST, OPTIMIZER
+    from freezelint.engine.sites import unanalysed_sites
+
+    text = "import torch\n\n\nX = 1\n\n\n" + SKIPPED_SITES + "\n\ndef unrelated():\n    return 2\n"
+    text = text.replace("\n", newline)
+    coverage = unanalysed_sites(ast.parse(text), text)
+    assert coverage.sites == unanalysed_sites(ast.parse(text)).sites
+    assert coverage.sites == {NAME_TEST: 1, FREEZE: 1, OPTIMIZER: 1, LOAD: 1}
+    assert coverage.first_unchecked is not None and coverage.first_unchecked.start.line == 11

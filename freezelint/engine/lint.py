@@ -164,7 +164,7 @@ def _run(text: str, config: LintConfig, details: bool,
         # Nothing to find but syntax errors: Python's own parser checks those several times
         # faster than building the libcst tree.
         error, tree = _python_syntax_error(text)
-        coverage = unanalysed_sites(tree) if tree is not None and MAY_HAVE_SITES.search(text) \
+        coverage = unanalysed_sites(tree, text) if tree is not None and MAY_HAVE_SITES.search(text) \
             else Coverage()
         return Analysis(_filter([error] if error else [], config, text), coverage=coverage)
     if statements is None:  # (the statement cache measures each new statement itself)

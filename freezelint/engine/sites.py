@@ -9,6 +9,7 @@ only to count would cost what the pre-filter saves). tests/test_unchecked.py hol
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Container
 from typing import Any
@@ -28,6 +29,7 @@ NAME_TESTS = frozenset({"startswith", "endswith"})
 REGEX_TESTS = frozenset({"match", "search", "fullmatch"})
 ITERATORS = frozenset({"parameters", "named_parameters", "modules", "named_modules",
                        "children", "named_children"})
+_LONE_CR = re.compile(r"\r(?!\n)")
 # A file without any of these has no site (checked before any tree is walked).
 MAY_HAVE_SITES = re.compile(
     r"requires_grad|named_(?:parameters|modules|children|buffers)|load_state_dict"
@@ -330,10 +332,19 @@ def _ast_bound(target: ast.expr, iterable: ast.expr) -> str | None:
 
 
 class _AstSites:
-    def __init__(self) -> None:
+    def __init__(self, lines: list[int] | None = None) -> None:
         self.names: list[str] = []
         self.sites: dict[str, int] = {}
         self.first: ast.AST | None = None
+        # The lines MAY_HAVE_SITES matches (sorted): a statement spanning none of them holds
+        # no site, unless a loop over names() around it makes any comparison a name test.
+        self.lines = lines
+
+    def _may_hold(self, node: ast.stmt) -> bool:
+        if self.lines is None or self.names:
+            return True
+        at = bisect.bisect_left(self.lines, node.lineno)
+        return at < len(self.lines) and self.lines[at] <= (node.end_lineno or node.lineno)
 
     def add(self, kind: str, node: ast.AST) -> None:
         self.sites[kind] = self.sites.get(kind, 0) + 1
@@ -351,6 +362,8 @@ class _AstSites:
         return isinstance(node, ast.Name) and node.id in self.names
 
     def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.stmt) and not self._may_hold(node):
+            return
         pushed = 0
         if isinstance(node, (ast.For, ast.AsyncFor)):
             self.visit(node.iter)
@@ -407,9 +420,17 @@ def _assigns_requires_grad(target: ast.expr) -> bool:
     return isinstance(target, ast.Attribute) and target.attr == "requires_grad"
 
 
-def unanalysed_sites(tree: ast.Module) -> Coverage:
-    """The sites of a file the pre-filter skipped: none of them checked."""
-    reader = _AstSites()
+def unanalysed_sites(tree: ast.Module, text: str | None = None) -> Coverage:
+    """The sites of a file the pre-filter skipped: none of them checked. With the `text`,
+    only the statements around the words a site needs are walked."""
+    lines = None
+    if text is not None and not _LONE_CR.search(text):  # (a lone CR ends a line for Python)
+        lines, line, counted = [], 1, 0
+        for match in MAY_HAVE_SITES.finditer(text):
+            line += text.count("\n", counted, match.start())
+            counted = match.start()
+            lines.append(line)
+    reader = _AstSites(lines)
     reader.visit(tree)
     first = reader.first
     span = None
