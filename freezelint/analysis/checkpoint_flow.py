@@ -96,6 +96,7 @@ def follow(module: cst.Module, siblings: Siblings | None = None) -> CheckpointFl
 
 
 _COMPOUND = (cst.If, cst.For, cst.While, cst.Try, cst.With, cst.FunctionDef, cst.ClassDef)
+_COMPOUND_TYPES = frozenset(_COMPOUND)  # (an exact type test: isinstance goes through ABCMeta)
 
 
 class _Flow(FlowRecords):
@@ -134,7 +135,7 @@ class _Flow(FlowRecords):
             current = stack.pop()
             found.update(_targets_of(current))
             for child in children(current):
-                if isinstance(child, _COMPOUND):
+                if type(child) in _COMPOUND_TYPES:
                     found.update(self._bound_in(child))
                 else:
                     stack.append(child)

@@ -83,7 +83,11 @@ class FlowRecords:
                 counts[name] = counts.get(name, 0) + (1 if _is_simple(statement) else 2)
         self.once = {n for n, c in counts.items() if c == 1}
         for node in walk(module):
-            self.written.update(_changed_roots(node))
+            kind = type(node)  # (exact types first: isinstance goes through ABCMeta)
+            if kind in _CHANGERS:
+                self.written.update(_changed_roots(node))
+            if kind is not cst.Import and kind is not cst.ImportFrom:
+                continue
             if isinstance(node, cst.Import):
                 for alias in node.names:
                     dotted = _dotted(alias.name)
@@ -249,10 +253,15 @@ class FlowRecords:
         return f"{base}.{rest}" if rest else base
 
 
+_CHANGERS = frozenset({cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Call})
+
+
 def _changed_roots(node: cst.CSTNode) -> Iterator[str]:
     """The names whose attributes or items `node` may change: assignment and `del` targets
     (`args.out = ...`, `cfg['x'] += 1`), `setattr(args, ...)`, `vars(args)`, and any method
     called on the name itself (`cfg.merge_from_file(...)`, `cfg.update(...)`)."""
+    if type(node) not in _CHANGERS:  # (most nodes: see checkpoint_syntax._BINDERS)
+        return
     targets: list[cst.BaseExpression] = []
     if isinstance(node, cst.Assign):
         targets = [t.target for t in node.targets]

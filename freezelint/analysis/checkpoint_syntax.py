@@ -82,8 +82,17 @@ def _params(function: cst.FunctionDef) -> list[str]:
     return names
 
 
+# The nodes that bind names. _targets_of runs on every node of a function, and isinstance()
+# on libcst's classes goes through ABCMeta: the exact type is tested first (libcst's node
+# classes are final).
+_BINDERS = frozenset({cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
+                      cst.AsName, cst.FunctionDef, cst.ClassDef})
+
+
 def _targets_of(node: cst.CSTNode) -> Iterator[str]:
     """Names a statement or loop header binds."""
+    if type(node) not in _BINDERS:
+        return
     targets: list[cst.BaseExpression] = []
     if isinstance(node, cst.Assign):
         targets = [t.target for t in node.targets]
