@@ -78,16 +78,29 @@ def _model_free_finding_possible(text: str) -> bool:
 # A module built from torch.nn in the script (`model = nn.Sequential(...)`,
 # `torch.nn.Linear(20, 1)`) is a model of known names once the script uses it as one.
 # `nn.Parameter(...)` builds no module (a library's loading code wraps tensors in it).
-_OWN_MODEL = (re.compile(r"\bclass \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
+_OWN_MODEL = (re.compile(r"class \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
               re.compile(r"nn\.(?!Parameter\()[A-Z]\w*\("))
 # What a rule judges on a model the file defines or builds from torch.nn: a freeze, a name
 # test, an optimizer, a load or a state dict, train()/eval(). A file that only defines layers
 # (a library's modules: `self.fc = nn.Linear(...)`, `nn.Parameter(..., requires_grad=False)`)
-# has nothing to check against their names.
-_JUDGED_ON_OWN_MODEL = re.compile(
-    r"\.requires_grad\s*=(?!=)|\.requires_grad_\(|named_(?:parameters|modules|children|buffers)\("
-    r"|load_state_dict\(|\.parameters\(|torch\.load\(|\.state_dict\(|\.(?:train|eval)\("
-    r"|configure_optimizers|\b(?:" + "|".join(sorted(OPTIMIZER_NAMES)) + r")\(")
+# has nothing to check against their names. One pattern each, each starting with a literal
+# (`\b(?:Adam|SGD...)` in one alternation was tried at every character: 5x slower).
+_JUDGED_ON_OWN_MODEL = tuple(re.compile(pattern) for pattern in (
+    r"\.requires_grad(?:\s*=(?!=)|_\()", r"named_(?:parameters|modules|children|buffers)\(",
+    r"load_state_dict\(", r"\.parameters\(", r"torch\.load\(", r"\.state_dict\(",
+    r"\.(?:train|eval)\(", r"configure_optimizers"))
+_OPTIMIZER_CALL = re.compile(r"(?:" + "|".join(sorted(OPTIMIZER_NAMES)) + r")\(")
+
+
+def _judged_on_own_model(text: str) -> bool:
+    if any(pattern.search(text) for pattern in _JUDGED_ON_OWN_MODEL):
+        return True
+    # an optimizer's own name (`AdamW(`, `optim.SGD(`), not the end of another (`FusedAdam(`)
+    return any(match.start() == 0 or not (text[match.start() - 1].isalnum()
+                                          or text[match.start() - 1] == "_")
+               for match in _OPTIMIZER_CALL.finditer(text))
+
+
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)",
                           re.MULTILINE)
 
@@ -192,7 +205,7 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
         return True
     if (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)) and (
             explicit_model or (any(p.search(text) for p in _OWN_MODEL)
-                               and _JUDGED_ON_OWN_MODEL.search(text) is not None)
+                               and _judged_on_own_model(text))
             or _calls_a_project_name(text) or _uses_project_module(text)):
         return True
     # A zoo constructor, in the code: a library's docstrings are full of examples

@@ -49,7 +49,21 @@ _TRANSFORMERS_KNOBS = frozenset({"num_labels", "num_hidden_layers", "add_pooling
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _LITERAL = re.compile(r"""['"]([\w.\-]+)['"]""")
 _PREPROCESSING = ("Tokenizer", "TokenizerFast", "Config", "Processor", "Extractor")
-_FROM = re.compile(r"(\w+)\s*\.\s*from_(?:pretrained|config)\b")
+# `X.from_pretrained` / `X.from_config`: the method is found first, then the name before it
+# (a pattern that starts with `\w+` is tried at every character: 6 ms on a 100 KB file).
+_FROM = re.compile(r"from_(?:pretrained|config)\b")
+_CLASS_BEFORE = re.compile(r"(\w+)\s*\.\s*$")
+_LOOK_BACK = 200
+
+
+def _from_classes(text: str) -> set[str]:
+    """The names `.from_pretrained` and `.from_config` are called on."""
+    found = set()
+    for match in _FROM.finditer(text):
+        before = _CLASS_BEFORE.search(text, max(0, match.start() - _LOOK_BACK), match.start())
+        if before is not None:
+            found.add(before.group(1))
+    return found
 
 
 def names_a_zoo_model(text: str) -> bool:
@@ -67,7 +81,7 @@ def names_a_zoo_model(text: str) -> bool:
         if literals & library_names("timm"):
             return True
     if "from_pretrained" in text:
-        classes = set(_FROM.findall(text))
+        classes = _from_classes(text)
         # An Auto class, or a name one was imported as; AutoTokenizer, AutoConfig,
         # AutoImageProcessor, AutoFeatureExtractor... build no model.
         if classes & library_names("transformers") or any(
