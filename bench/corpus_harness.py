@@ -160,10 +160,11 @@ def _pythonpath(rev: str | None, keep: list[tempfile.TemporaryDirectory[str]]) -
 
 
 def run_freezelint(directory: Path, pythonpath: str, python: str
-                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """freezelint's JSON findings on one repository, and its own coverage count (the line
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str]]:
+    """freezelint's JSON findings on one repository, its own coverage count (the line
     `--statistics` prints: "model known at N of M sites (...)"), None when this freezelint
-    does not report one."""
+    does not report one, and the rules that failed with an exception (logged on stderr:
+    the other rules' findings are still reported, so only stderr tells)."""
     env = {**os.environ, "PYTHONPATH": pythonpath}
     with tempfile.TemporaryDirectory() as cache:
         command = [python, "-m", "freezelint", "check", str(directory), "--exit-zero",
@@ -177,7 +178,11 @@ def run_freezelint(directory: Path, pythonpath: str, python: str
         # The same files again, from the cache just filled: the coverage line.
         statistics = subprocess.run([*command, "--statistics"], capture_output=True,
                                     text=True, env=env, cwd=cache)
-    return json.loads(findings.stdout), parse_coverage(statistics.stderr)
+    failed = _FAILED_RULE.findall(findings.stderr)
+    return json.loads(findings.stdout), parse_coverage(statistics.stderr), failed
+
+
+_FAILED_RULE = re.compile(r"^rule (FZL\d+) failed$", re.M)
 
 
 _COVERAGE = re.compile(r"^model known at (\d+) of (\d+) sites(?: \((.*)\))?$", re.M)
@@ -236,6 +241,7 @@ def run(corpus: Path, rev: str | None, triage_path: Path, new_triage: Path | Non
     all_findings: list[Finding] = []
     totals: Counter[str] = Counter()
     per_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    failures: list[str] = []
     print(f"freezelint from {pythonpath} ({rev or 'working tree'}) on {corpus}\n")
     for repo in load_repos():
         if only and repo.name not in only:
@@ -244,7 +250,9 @@ def run(corpus: Path, rev: str | None, triage_path: Path, new_triage: Path | Non
         if not directory.is_dir():
             print(f"{repo.name}: not checked out (run `checkout`)")
             continue
-        records, coverage = run_freezelint(directory, pythonpath, python)
+        records, coverage, failed = run_freezelint(directory, pythonpath, python)
+        if failed:
+            failures.extend(f"{repo.name}: rule {rule} failed" for rule in failed)
         findings = _findings(repo, directory, records)
         all_findings.extend(findings)
         by_rule = Counter(f.rule for f in findings)
@@ -259,7 +267,9 @@ def run(corpus: Path, rev: str | None, triage_path: Path, new_triage: Path | Non
             per_kind[kind].update(counts)
     kinds = ", ".join(f"{kind} {c['checked']}/{c['sites']}" for kind, c in sorted(per_kind.items()))
     print(f"\ncoverage: model known at {totals['checked']} of {totals['sites']} sites ({kinds})")
-    return _compare(all_findings, triage, new_triage, only)
+    # A rule that raised reported nothing on that file: a bug to fix, never a pass.
+    print(f"rule failures: {len(failures)}" + "".join(f"\n  {f}" for f in failures))
+    return _compare(all_findings, triage, new_triage, only) or int(bool(failures))
 
 
 def _compare(findings: list[Finding], triage: dict[tuple[Any, ...], dict[str, Any]],
