@@ -33,7 +33,7 @@ from types import CodeType
 from typing import Any, NoReturn
 
 from freezelint.common.files import replace_atomically, user_cache_root
-from freezelint.common.process import owns_the_process, workers_stopped
+from freezelint.common.process import owns_the_process
 
 DISABLE_VARIABLE = "FREEZELINT_NO_STARTUP_CACHE"
 # Far more than any one package defines (libcst: ~900); a bound that keeps a program
@@ -188,15 +188,13 @@ def _end_now(status: int) -> NoReturn:
     """Exit as Python's own exit does, without freeing objects and modules one by one:
     the exit handlers run, standard output and error are flushed, and a flush that fails
     (a closed pipe) is left to Python's exit to report as it always does. Only from the
-    main thread with no other thread running (those would be cut off; but not the process
-    pool's own threads once Ctrl-C stopped its workers: common/process.py), and not under a
+    main thread with no other thread running (those would be cut off), and not under a
     profiler or tracer (`python -m cProfile`, coverage), which reports after the program
     returns."""
     import atexit
     import threading
 
-    other_threads = threading.active_count() > 1 and not workers_stopped()
-    if (other_threads or threading.current_thread() is not threading.main_thread()
+    if (threading.active_count() > 1 or threading.current_thread() is not threading.main_thread()
             or sys.getprofile() is not None or sys.gettrace() is not None):
         raise SystemExit(status)
     atexit._run_exitfuncs()

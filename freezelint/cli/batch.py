@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from freezelint.cli.job import STDIN, GroupConfig, Outcome, fixed_rules
 from freezelint.cli.report import FileResult
-from freezelint.common.process import note_workers_stopped
 from freezelint.models.manifest import Manifest
 
 if TYPE_CHECKING:  # imported where used: a cached run never loads the linter
@@ -386,7 +385,6 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     for process in processes:
         with contextlib.suppress(OSError, ValueError, AssertionError):
             process.join(timeout=5)
-    note_workers_stopped()  # (the end need not wait for the pool's own threads)
 
 
 def _size(target: str) -> int:

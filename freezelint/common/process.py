@@ -22,20 +22,3 @@ def owns_the_process() -> bool:
     file = getattr(program, "__file__", None)
     return isinstance(file, str) and bool(sys.argv) and file == sys.argv[0] \
         and os.path.basename(file).startswith("freezelint")
-
-
-# Set when a run stopped its worker processes at once (Ctrl-C: cli/batch.py `_stop`). The
-# executor's manager thread that served them can then wait forever (CPython's process pool
-# after its workers are killed: python/cpython#94440 is one such hang), and Python's own exit
-# joins that thread, so a Ctrl-C could leave the program hanging. Nothing is left for those
-# threads to do: the end cuts them off.
-_WORKERS_STOPPED = False
-
-
-def note_workers_stopped() -> None:
-    global _WORKERS_STOPPED
-    _WORKERS_STOPPED = True
-
-
-def workers_stopped() -> bool:
-    return _WORKERS_STOPPED
