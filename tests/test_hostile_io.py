@@ -187,6 +187,10 @@ def test_output_file_never_replaces_an_input(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == FIXABLE
 
 
+def _as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_a_parallel_fix_promptly_with_no_file_half_written(tmp_path: Path
                                                                         ) -> None:
     slow = FIXABLE + "".join(f"x{i} = [p for p in model.parameters() if p.requires_grad]\n"
@@ -194,9 +198,13 @@ def test_ctrl_c_stops_a_parallel_fix_promptly_with_no_file_half_written(tmp_path
     files = [tmp_path / f"f{i}.py" for i in range(40)]
     for file in files:
         file.write_text(slow, encoding="utf-8")
+    # A program a terminal runs in the foreground gets SIGINT's default disposition; one
+    # started from a background job of a script inherits it ignored, and then Python never
+    # turns Ctrl-C into KeyboardInterrupt. The run under test is the foreground one.
     process = subprocess.Popen([sys.executable, "-m", "freezelint", "check", "--no-cache",
                                 "--fix", "-j", "4", "."], cwd=tmp_path, start_new_session=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=_as_in_a_terminal)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and all(f.read_text(encoding="utf-8") == slow
                                               for f in files):
