@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import assert_lookalike_silent_and_skipped
 
 from freezelint.common.rule_docs import all_rule_docs
 from freezelint.engine.lint import LintConfig, lint
@@ -73,8 +74,7 @@ SKIPPED = [
 
 @pytest.mark.parametrize("text", SKIPPED)
 def test_lookalikes_are_not_parsed(text: str) -> None:
-    assert lint(text, LintConfig(prefilter=False)) == []
-    assert not worth_linting(text, explicit_model=False)
+    assert_lookalike_silent_and_skipped(text)
 
 
 # A project's own names that build no model the file uses: nothing to check against the class
@@ -98,8 +98,7 @@ PROJECT_MODELS = [
 
 @pytest.mark.parametrize("text", PROJECT_LOOKALIKES)
 def test_project_names_that_build_no_model_are_not_parsed(text: str) -> None:
-    assert lint(text, LintConfig(prefilter=False)) == []
-    assert not worth_linting(text, explicit_model=False)
+    assert_lookalike_silent_and_skipped(text)
 
 
 @pytest.mark.parametrize("text", PROJECT_MODELS)
@@ -119,8 +118,7 @@ def test_a_file_that_only_defines_layers_is_not_parsed() -> None:
               "    def __init__(self, dim):\n        super().__init__()\n"
               "        self.inv_freq = nn.Parameter(torch.ones(dim), requires_grad=False)\n"
               "        self.proj = nn.Linear(dim, dim)\n")
-    assert lint(layers, LintConfig(prefilter=False)) == []
-    assert not worth_linting(layers, explicit_model=False)
+    assert_lookalike_silent_and_skipped(layers)
     frozen = layers + "\n\nmodel = Rotary(8)\nmodel.proj.requires_grad_(False)\n"
     assert worth_linting(frozen, explicit_model=False)
 
@@ -133,8 +131,7 @@ def test_tensors_wrapped_as_parameters_build_no_model() -> None:
                "        if key in names:\n"
                "            value = torch.nn.Parameter(value, requires_grad=False)\n"
                "    return model.state_dict()\n")
-    assert lint(loading, LintConfig(prefilter=False)) == []
-    assert not worth_linting(loading, explicit_model=False)
+    assert_lookalike_silent_and_skipped(loading)
     built = loading + "\n\nhead = torch.nn.Linear(4, 2)\nhead.requires_grad_(False)\n"
     assert worth_linting(built, explicit_model=False)
 
@@ -143,8 +140,7 @@ def test_a_zoo_constructor_quoted_in_documentation_is_not_parsed() -> None:
     documented = ('"""Load a model:\n\n    model = AutoModel.from_pretrained("bert-base-uncased")\n'
                   '"""\n\n\ndef tokenize(text):\n    """Or `timm.create_model("resnet50")`."""\n'
                   '    return text.split()\n')
-    assert lint(documented, LintConfig(prefilter=False)) == []
-    assert not worth_linting(documented, explicit_model=False)
+    assert_lookalike_silent_and_skipped(documented)
     code = documented + '\nmodel = AutoModel.from_pretrained("bert-base-uncased")\n'
     assert worth_linting(code, explicit_model=False)
     # a docstring and code on one line: the code is kept

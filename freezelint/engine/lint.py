@@ -32,7 +32,7 @@ from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
-from freezelint.inputs.source import python_tree
+from freezelint.inputs.source import LONE_CR, python_tree
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import has_syntactic_patterns, worth_linting
 
@@ -53,7 +53,6 @@ OPT_IN_RULES = opt_in_rules()
 SpecResolver = Callable[[str], Manifest]
 # Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def zoo_resolver(request: ModelRequest) -> Manifest | None:
@@ -455,7 +454,7 @@ def _comments(text: str) -> list[tuple[int, int, str]] | None:
     """(line, column, text) of each comment token; None when the text does not tokenize.
     A lone CR ends a line for libcst but not for the tokenizer: it is read as the newline it
     stands for (one character for one, so lines and columns stay libcst's)."""
-    text = _LONE_CR.sub("\n", text)
+    text = LONE_CR.sub("\n", text)
     try:
         return [(token.start[0], token.start[1], token.string)
                 for token in tokenize.generate_tokens(io.StringIO(text).readline)
@@ -646,7 +645,7 @@ def _commentable_lines(text: str) -> set[int] | None:
     """Lines whose end is outside strings and not continued with a backslash: there a
     comment can go. None when the text does not tokenize. A lone CR (old Mac line ends)
     is read as the newline it stands for, as in `_comments`."""
-    text = _LONE_CR.sub("\n", text)
+    text = LONE_CR.sub("\n", text)
     ends = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT}
     try:
         return {token.start[0]

@@ -21,6 +21,7 @@ from freezelint.analysis.walk import children
 from freezelint.common.coverage import FREEZE, LOAD, NAME_TEST, OPTIMIZER, Coverage
 from freezelint.common.diagnostics import Span
 from freezelint.common.torch_api import OPTIMIZER_NAMES as OPTIMIZERS
+from freezelint.inputs.source import LONE_CR
 
 # Iterating these yields (name, value) pairs whose names a rule compares with real names.
 NAME_METHODS = frozenset({"named_parameters", "named_modules", "named_children",
@@ -29,7 +30,6 @@ NAME_TESTS = frozenset({"startswith", "endswith"})
 REGEX_TESTS = frozenset({"match", "search", "fullmatch"})
 ITERATORS = frozenset({"parameters", "named_parameters", "modules", "named_modules",
                        "children", "named_children"})
-_LONE_CR = re.compile(r"\r(?!\n)")
 # A file without any of these has no site (checked before any tree is walked).
 MAY_HAVE_SITES = re.compile(
     r"requires_grad|named_(?:parameters|modules|children|buffers)|load_state_dict"
@@ -424,7 +424,7 @@ def unanalysed_sites(tree: ast.Module, text: str | None = None) -> Coverage:
     """The sites of a file the pre-filter skipped: none of them checked. With the `text`,
     only the statements around the words a site needs are walked."""
     lines = None
-    if text is not None and not _LONE_CR.search(text):  # (a lone CR ends a line for Python)
+    if text is not None and not LONE_CR.search(text):  # (a lone CR ends a line for Python)
         lines, line, counted = [], 1, 0
         for match in MAY_HAVE_SITES.finditer(text):
             line += text.count("\n", counted, match.start())

@@ -13,6 +13,7 @@ import ast
 import codecs
 import io
 import os
+import re
 import stat
 import tokenize
 from collections.abc import Iterable
@@ -192,6 +193,11 @@ def discover(paths: Iterable[str], errors: list[str] | None = None) -> list[Path
             base = Path(directory)
             found.update(base / name for name in files if name.endswith(LINTED_SUFFIXES))
     return sorted(found)
+
+
+# A carriage return not followed by a line feed: it ends a line for Python's parser and for
+# libcst, but not for the tokenizer, nor for a count of "\n".
+LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def python_tree(text: str) -> ast.Module | None:
