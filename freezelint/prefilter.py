@@ -18,7 +18,7 @@ import ast
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
@@ -171,7 +171,10 @@ _USED_AS_A_MODULE = re.compile(
     r"|(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b")
 
 
+@lru_cache(maxsize=1024)
 def _used_as_a_module(variable: str, text: str) -> bool:
+    """(Remembered: a file assigns many calls to the same few variables, and each was
+    looked for through the whole text again. A string's hash is computed once.)"""
     return any(_USED_AS_A_MODULE.match(text, at + len(variable))
                for at in _occurrences(variable, text))
 

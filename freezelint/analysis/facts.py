@@ -24,7 +24,7 @@ MODEL_FOOTHOLDS = re.compile(
     r"|_features|_channels|torch\.load|strict"
 )
 
-# Besides a site (engine/sites.py MAY_HAVE_SITES), text that uses a model the way a rule
+# Besides a site (engine/sites.py site_words), text that uses a model the way a rule
 # could judge it: a checkpoint, a layer replaced (`model.fc = nn.Linear(...)`, sized by
 # `in_features`), train()/eval(), an uncalled `.parameters`, PEFT, Lightning's
 # BackboneFinetuning. A script with neither reads none of the project's modules: what they

@@ -48,6 +48,7 @@ from freezelint.analysis.scope import (
     ContinueSignal,
     Frame,
     ReturnSignal,
+    UnreadableBody,
 )
 from freezelint.analysis.syntax import collect_syntax
 from freezelint.analysis.values import (
@@ -191,11 +192,18 @@ class Interpreter(Evaluator):
             return None
         except ReturnSignal as ret:
             return ret.value
+        except UnreadableBody:  # (raised before any statement of the body ran)
+            self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
+            return UNKNOWN
         finally:
             self.depth -= 1
             self.running.discard(definition)
             self.statement = saved_statement
             self.top = saved_top
+
+    def unreadable(self, values: list[Any]) -> None:
+        """`values` went to a function whose body cannot be read."""
+        trainable.escape(values)
 
     # -- statements ------------------------------------------------------------------------
     def exec_block(self, body: Sequence[cst.CSTNode], frame: Frame) -> None:

@@ -28,6 +28,12 @@ class BreakSignal(Exception):
     """`break` in a loop the interpreter runs per element."""
 
 
+class UnreadableBody(Exception):
+    """A function body read on demand (a project class's method, analysis/classes/
+    module_index.py) that libcst cannot parse: the call is one into code the analysis
+    cannot see."""
+
+
 @dataclass
 class Frame:
     """Variables of one scope; `parent` is the module scope for functions."""

@@ -29,7 +29,7 @@ from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
 from freezelint.engine.selection import is_selected, opt_in_rules
-from freezelint.engine.sites import MAY_HAVE_SITES, analysed_sites, unanalysed_sites
+from freezelint.engine.sites import analysed_sites, may_have_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
 from freezelint.inputs.source import LONE_CR, python_tree
@@ -163,7 +163,7 @@ def _run(text: str, config: LintConfig, details: bool,
         # Nothing to find but syntax errors: Python's own parser checks those several times
         # faster than building the libcst tree.
         error, tree = _python_syntax_error(text)
-        coverage = unanalysed_sites(tree, text) if tree is not None and MAY_HAVE_SITES.search(text) \
+        coverage = unanalysed_sites(tree, text) if tree is not None and may_have_sites(text) \
             else Coverage()
         return Analysis(_filter([error] if error else [], config, text), coverage=coverage)
     if statements is None:  # (the statement cache measures each new statement itself)
@@ -182,7 +182,7 @@ def _run(text: str, config: LintConfig, details: bool,
                               checkpoint=config.checkpoint, text=text)
     # The project's modules are read for a file that uses a model the way a rule judges,
     # and always for an editor (`details`: hover and completion on `model.` as it is typed).
-    interpreter.read_project = details or MAY_HAVE_SITES.search(text) is not None \
+    interpreter.read_project = details or may_have_sites(text) \
         or MODEL_USES.search(text) is not None
     syntax = has_syntactic_patterns(text)
     if syntax and reused is not None:

@@ -274,6 +274,17 @@ class InstantiatingReader(Interpreter):
         finally:
             self.functions.pop()
 
+    def unreadable(self, values: list[Any]) -> None:
+        """A method or helper whose body cannot be read may register anything on the modules
+        and set anything on the configs it is given."""
+        super().unreadable(values)
+        for value in values:
+            if isinstance(value, O.Built):
+                value.hole("")
+            elif isinstance(value, O.Namespace):
+                for name in value.attrs:
+                    value.attrs[name] = UNKNOWN
+
     def eval_Name(self, node: cst.Name, frame: Frame) -> Any:
         value = frame.lookup(node.value)
         if value is MISSING and node.value in builtins.READER_BUILTINS:

@@ -8,6 +8,13 @@ libcst) finds each top-level statement's lines and the names it binds; a stateme
 with libcst only when one of its names is first looked up (analysis/classes/helpers.py
 `LazyNames`), and its tree is kept per file content.
 
+A class is read without its methods' bodies: each is parsed when it is first run (a lint that
+looks up transformers' `PreTrainedModel`, 4,000 lines, runs a handful of its methods). The
+class's skeleton, its methods' bodies replaced by `...`, is what libcst parses; each stubbed
+method gets a `DeferredBody` that parses the method's own text on first use. A body libcst
+cannot parse (which would have made the whole class unknown) raises `UnreadableBody` there,
+and the interpreter treats the call as one into code it cannot see.
+
 What a statement binds is a superset of what the class reader defines from it (instantiate.py
 `define`: imports, functions, classes, constant assignments, and inside `try` and `if`): a
 statement it does not define leaves its names unknown, as before.
@@ -18,14 +25,60 @@ from __future__ import annotations
 import ast
 import io
 from collections.abc import Iterator, Sequence
+from typing import overload
 
 import libcst as cst
 
+from freezelint.analysis.scope import UnreadableBody
 from freezelint.inputs.nesting import check_nesting
 from freezelint.inputs.source import SourceError, python_tree
 
 _MAX_CACHED_STATEMENTS = 4096
 _STATEMENTS: dict[tuple[str, int], Sequence[cst.BaseStatement] | None] = {}
+
+
+# A method body shorter than this is parsed with its class (a stub saves nothing).
+_MIN_DEFERRED_LINES = 4
+
+
+class DeferredBody(Sequence[cst.BaseStatement]):
+    """The statements of a method, parsed from its own text when first iterated."""
+
+    def __init__(self, text: str) -> None:
+        self._text: str | None = text  # the method with its decorators, at class indentation
+        self._statements: Sequence[cst.BaseStatement] | None = None
+
+    def _parsed(self) -> Sequence[cst.BaseStatement]:
+        if self._statements is None:
+            if self._text is None:
+                raise UnreadableBody
+            text, self._text = self._text, None
+            try:
+                check_nesting(text)
+                inner = cst.parse_module("class _:\n" + text).body[0]
+                method = inner.body.body[0] if isinstance(inner, cst.ClassDef) \
+                    and isinstance(inner.body, cst.IndentedBlock) else None
+            except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError,
+                    IndexError) as error:
+                raise UnreadableBody from error
+            if not isinstance(method, cst.FunctionDef) \
+                    or not isinstance(method.body, cst.IndentedBlock):
+                raise UnreadableBody
+            self._statements = method.body.body
+        return self._statements
+
+    @overload
+    def __getitem__(self, index: int) -> cst.BaseStatement: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[cst.BaseStatement]: ...
+    def __getitem__(self, index: int | slice) -> cst.BaseStatement | Sequence[cst.BaseStatement]:
+        return self._parsed()[index]
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __iter__(self) -> Iterator[cst.BaseStatement]:
+        return iter(self._parsed())
 
 
 class ModuleIndex:
@@ -36,6 +89,9 @@ class ModuleIndex:
         self._lines = io.StringIO(text, newline="").readlines()  # as the tokenizer counts
         self.spans: list[tuple[int, int]] = []  # 1-based first and last line per chunk
         self.by_name: dict[str, list[int]] = {}
+        # per class chunk: its methods whose bodies are deferred, as (first line with the
+        # decorators, first line of the body, last line)
+        self.deferred: dict[int, list[tuple[int, int, int]]] = {}
         for stmt in tree.body:
             first = min([stmt.lineno, *(d.lineno for d in _decorators(stmt))])
             last = stmt.end_lineno or stmt.lineno
@@ -43,6 +99,11 @@ class ModuleIndex:
                 self.spans[-1] = (self.spans[-1][0], max(last, self.spans[-1][1]))
             else:
                 self.spans.append((first, last))
+            if isinstance(stmt, ast.ClassDef):
+                methods = [self._deferrable(m) for m in stmt.body
+                           if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                if any(methods) and self.spans[-1][0] == first:
+                    self.deferred[len(self.spans) - 1] = [m or (0, 0, 0) for m in methods]
             for name in _bound(stmt):
                 chunks = self.by_name.setdefault(name, [])
                 if not chunks or chunks[-1] != len(self.spans) - 1:
@@ -59,6 +120,45 @@ class ModuleIndex:
     def names(self) -> list[str]:
         return list(self.by_name)
 
+    def _deferrable(self, method: ast.FunctionDef | ast.AsyncFunctionDef
+                    ) -> tuple[int, int, int] | None:
+        """The lines of a method whose body can be stubbed: one that starts on a line of
+        its own (after the header) and is long enough to be worth it."""
+        body = method.body[0]
+        start, last = body.lineno, method.end_lineno or method.lineno
+        if start <= method.lineno or last - start + 1 < _MIN_DEFERRED_LINES \
+                or _decorators(body):
+            return None
+        line = self._lines[start - 1]
+        indent = len(line) - len(line.lstrip(" \t"))
+        if body.col_offset != indent:  # not the first thing on its line
+            return None
+        first = min([method.lineno, *(d.lineno for d in method.decorator_list)])
+        return first, start, last
+
+    def _text(self, chunk: int) -> tuple[str, list[str]]:
+        """The text libcst parses for `chunk`, and the texts of its deferred methods (in
+        the order of the class's methods; '' for one not deferred)."""
+        first, last = self.spans[chunk]
+        methods = self.deferred.get(chunk)
+        if not methods:
+            return "".join(self._lines[first - 1:last]), []
+        parts: list[str] = []
+        texts: list[str] = []
+        at = first
+        for method_first, start, end in methods:
+            if not start:
+                texts.append("")
+                continue
+            texts.append("".join(self._lines[method_first - 1:end]))
+            line = self._lines[start - 1]
+            ending = line[len(line.rstrip("\r\n")):] or "\n"
+            parts.extend(self._lines[at - 1:start - 1])
+            parts.append(line[:len(line) - len(line.lstrip(" \t"))] + "..." + ending)
+            at = end + 1
+        parts.extend(self._lines[at - 1:last])
+        return "".join(parts), texts
+
     def statements(self, chunk: int) -> Sequence[cst.BaseStatement]:
         """The libcst statements of chunk `chunk` (parsed once per file content); none when
         libcst cannot parse it."""
@@ -67,19 +167,40 @@ class ModuleIndex:
             found = _STATEMENTS.pop(key)
             _STATEMENTS[key] = found  # most recently used last
         else:
-            first, last = self.spans[chunk]
-            text = "".join(self._lines[first - 1:last])
+            text, deferred = self._text(chunk)
             try:
                 # an imported module is as untrusted as the linted file: never hand the
                 # native parser a text it could crash on (inputs/nesting.py raises TooDeep)
                 check_nesting(text)
                 found = cst.parse_module(text).body
+                if deferred:
+                    found = _with_deferred_bodies(found, deferred)
             except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError):
                 found = None
             while len(_STATEMENTS) >= _MAX_CACHED_STATEMENTS:
                 del _STATEMENTS[next(iter(_STATEMENTS))]  # the least recently used
             _STATEMENTS[key] = found
         return found or ()
+
+
+def _with_deferred_bodies(statements: Sequence[cst.BaseStatement],
+                          texts: list[str]) -> Sequence[cst.BaseStatement]:
+    """The class of a skeleton with each stubbed method's body deferred to its own text."""
+    if len(statements) != 1 or not isinstance(statements[0], cst.ClassDef) \
+            or not isinstance(statements[0].body, cst.IndentedBlock):
+        raise ValueError("not a class skeleton")  # (cannot happen: Python read one class)
+    klass = statements[0]
+    body = list(klass.body.body)
+    methods = [i for i, stmt in enumerate(body) if isinstance(stmt, cst.FunctionDef)]
+    if len(methods) != len(texts):
+        raise ValueError("the skeleton's methods differ from Python's")
+    for index, text in zip(methods, texts, strict=True):
+        method = body[index]
+        if text and isinstance(method, cst.FunctionDef) \
+                and isinstance(method.body, cst.IndentedBlock):
+            body[index] = method.with_changes(
+                body=method.body.with_changes(body=DeferredBody(text)))
+    return [klass.with_changes(body=klass.body.with_changes(body=body))]
 
 
 def _decorators(stmt: ast.stmt) -> list[ast.expr]:
