@@ -1,7 +1,8 @@
-"""A project class is read without its methods' bodies, each parsed when first run.
+"""A project class is read without its methods' bodies, a function without its body, each
+parsed when first run.
 
-analysis/classes/module_index.py gives libcst a class's skeleton (long method bodies replaced
-by `...`) and parses a method's own text when the reader runs it. What the reader sees must be
+analysis/classes/module_index.py gives libcst a skeleton (long bodies replaced by `...`) and
+parses a function's own text when the reader runs it. What the reader sees must be
 what a whole parse gives: the skeleton with its bodies read back is the class's text, on real
 code and on every layout a method can have. A body libcst cannot parse makes what it could
 build unknown, as an unparseable class did before: nothing is reported on a name it might
@@ -16,7 +17,7 @@ import libcst as cst
 import pytest
 
 from freezelint.analysis.classes.module_index import ModuleIndex
-from freezelint.engine.lint import LintConfig, lint_result
+from freezelint.engine.lint import Analysis, LintConfig, analyze
 
 FIXTURES = Path(__file__).parent / "fixtures" / "static_models"
 
@@ -79,6 +80,17 @@ class Layouts(nn.Module):
     \ty = 2
     \tz = 3
     \treturn x + y + z
+
+
+@decorate
+def module_function(
+    a,
+    b,
+):
+    """A function of the module."""
+    c = a + b
+    d = c * 2
+    return d
 '''
 
 
@@ -97,7 +109,7 @@ def _round_trip(text: str) -> int:
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_every_method_layout_reads_back_as_written(newline: str) -> None:
-    assert _round_trip(LAYOUTS.replace("\n", newline)) == 1
+    assert _round_trip(LAYOUTS.replace("\n", newline)) == 2  # the class, the function
 
 
 def test_real_model_classes_read_back_as_written() -> None:
@@ -119,7 +131,15 @@ class Net(nn.Module):
         width = 8
         classes = 2
         self.head = nn.Linear(width, classes)
+        self.norm = make_norm(classes)
         done = {done}
+
+
+def make_norm(width):
+    eps = 1e-5
+    affine = True
+    norm = nn.LayerNorm(width, eps=eps, elementwise_affine=affine)
+    return {built}
 '''
 
 SCRIPT = '''from models import Net
@@ -134,21 +154,26 @@ for name, p in model.named_parameters():
 TOO_DEEP = " or ".join(["a"] * 300)
 
 
-def _lint(tmp_path: Path, flag: str, done: str) -> list[str]:
+def _analyse(tmp_path: Path, flag: str = "True", done: str = "True",
+             built: str = "norm") -> Analysis:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    (tmp_path / "models.py").write_text(MODEL.format(flag=flag, done=done))
+    (tmp_path / "models.py").write_text(MODEL.format(flag=flag, done=done, built=built))
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    analysis = lint_result(SCRIPT, LintConfig(path=script))
-    return [d.message for d in analysis.diagnostics if d.rule == "FZL101"]
+    return analyze(SCRIPT, LintConfig(path=script))
 
 
 def test_methods_read_on_demand_give_the_real_names(tmp_path: Path) -> None:
-    [message] = _lint(tmp_path, "True", "True")
-    assert "'head" in message  # registered by the helper method __init__ calls
+    analysis = _analyse(tmp_path)
+    [model] = analysis.models
+    # registered by the method __init__ calls, and built by the module's function it calls
+    assert [p.name for p in model.parameters] == [
+        "backbone.weight", "backbone.bias", "head.weight", "head.bias", "norm.weight",
+        "norm.bias"]
+    assert [d.rule for d in analysis.diagnostics] == ["FZL101", "FZL103"]
 
 
-@pytest.mark.parametrize("where", ["__init__", "helper"])
+@pytest.mark.parametrize("where", ["flag", "done", "built"])
 def test_an_unreadable_body_leaves_what_it_builds_unknown(tmp_path: Path, where: str) -> None:
-    flag, done = (TOO_DEEP, "True") if where == "__init__" else ("True", TOO_DEEP)
-    assert _lint(tmp_path, flag, done) == []
+    analysis = _analyse(tmp_path, **{where: f"norm if {TOO_DEEP} else norm"})
+    assert analysis.diagnostics == []  # not FZL101 and FZL103 on a model partly unknown

@@ -8,10 +8,11 @@ libcst) finds each top-level statement's lines and the names it binds; a stateme
 with libcst only when one of its names is first looked up (analysis/classes/helpers.py
 `LazyNames`), and its tree is kept per file content.
 
-A class is read without its methods' bodies: each is parsed when it is first run (a lint that
-looks up transformers' `PreTrainedModel`, 4,000 lines, runs a handful of its methods). The
-class's skeleton, its methods' bodies replaced by `...`, is what libcst parses; each stubbed
-method gets a `DeferredBody` that parses the method's own text on first use. A body libcst
+A class is read without its methods' bodies, a function without its body: each is parsed
+when it is first run (a lint that looks up transformers' `PreTrainedModel`, 4,000 lines, runs a
+handful of its methods; most functions a script imports are never called by the analysis).
+The skeleton, bodies replaced by `...`, is what libcst parses; each stubbed function gets a
+`DeferredBody` that parses the function's own text on first use. A body libcst
 cannot parse (which would have made the whole class unknown) raises `UnreadableBody` there,
 and the interpreter treats the call as one into code it cannot see.
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import ast
 import io
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import cast, overload
 
 import libcst as cst
 
@@ -45,7 +46,9 @@ class DeferredBody(Sequence[cst.BaseStatement]):
     """The statements of a method, parsed from its own text when first iterated."""
 
     def __init__(self, text: str) -> None:
-        self._text: str | None = text  # the method with its decorators, at class indentation
+        # the function with its decorators: a method at its class's indentation, or a
+        # function of the module at none
+        self._text: str | None = text
         self._statements: Sequence[cst.BaseStatement] | None = None
 
     def _parsed(self) -> Sequence[cst.BaseStatement]:
@@ -55,9 +58,12 @@ class DeferredBody(Sequence[cst.BaseStatement]):
             text, self._text = self._text, None
             try:
                 check_nesting(text)
-                inner = cst.parse_module("class _:\n" + text).body[0]
-                method = inner.body.body[0] if isinstance(inner, cst.ClassDef) \
-                    and isinstance(inner.body, cst.IndentedBlock) else None
+                if text[:1] in (" ", "\t"):  # a method: parsed inside a class
+                    inner = cst.parse_module("class _:\n" + text).body[0]
+                    method = inner.body.body[0] if isinstance(inner, cst.ClassDef) \
+                        and isinstance(inner.body, cst.IndentedBlock) else None
+                else:
+                    method = cst.parse_module(text).body[0]
             except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError,
                     IndexError) as error:
                 raise UnreadableBody from error
@@ -90,7 +96,8 @@ class ModuleIndex:
         self.spans: list[tuple[int, int]] = []  # 1-based first and last line per chunk
         self.by_name: dict[str, list[int]] = {}
         # per class chunk: its methods whose bodies are deferred, as (first line with the
-        # decorators, first line of the body, last line)
+        # decorators, first line of the body, last line), (0, 0, 0) for one that is not;
+        # per function chunk: the function's own
         self.deferred: dict[int, list[tuple[int, int, int]]] = {}
         for stmt in tree.body:
             first = min([stmt.lineno, *(d.lineno for d in _decorators(stmt))])
@@ -104,6 +111,10 @@ class ModuleIndex:
                            if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
                 if any(methods) and self.spans[-1][0] == first:
                     self.deferred[len(self.spans) - 1] = [m or (0, 0, 0) for m in methods]
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                function = self._deferrable(stmt)
+                if function is not None and self.spans[-1][0] == first:
+                    self.deferred[len(self.spans) - 1] = [function]
             for name in _bound(stmt):
                 chunks = self.by_name.setdefault(name, [])
                 if not chunks or chunks[-1] != len(self.spans) - 1:
@@ -183,23 +194,28 @@ class ModuleIndex:
         return found or ()
 
 
+def _deferred(function: cst.CSTNode, text: str) -> cst.CSTNode:
+    if text and isinstance(function, cst.FunctionDef) \
+            and isinstance(function.body, cst.IndentedBlock):
+        return function.with_changes(body=function.body.with_changes(body=DeferredBody(text)))
+    return function
+
+
 def _with_deferred_bodies(statements: Sequence[cst.BaseStatement],
                           texts: list[str]) -> Sequence[cst.BaseStatement]:
-    """The class of a skeleton with each stubbed method's body deferred to its own text."""
+    """The class (or function) of a skeleton with each stubbed body deferred to its text."""
+    if len(statements) == 1 and isinstance(statements[0], cst.FunctionDef) and len(texts) == 1:
+        return [cast(cst.BaseStatement, _deferred(statements[0], texts[0]))]
     if len(statements) != 1 or not isinstance(statements[0], cst.ClassDef) \
             or not isinstance(statements[0].body, cst.IndentedBlock):
-        raise ValueError("not a class skeleton")  # (cannot happen: Python read one class)
+        raise ValueError("not a skeleton")  # (cannot happen: Python read one definition)
     klass = statements[0]
     body = list(klass.body.body)
     methods = [i for i, stmt in enumerate(body) if isinstance(stmt, cst.FunctionDef)]
     if len(methods) != len(texts):
         raise ValueError("the skeleton's methods differ from Python's")
     for index, text in zip(methods, texts, strict=True):
-        method = body[index]
-        if text and isinstance(method, cst.FunctionDef) \
-                and isinstance(method.body, cst.IndentedBlock):
-            body[index] = method.with_changes(
-                body=method.body.with_changes(body=DeferredBody(text)))
+        body[index] = _deferred(body[index], text)
     return [klass.with_changes(body=klass.body.with_changes(body=body))]
 
 
