@@ -43,35 +43,29 @@ _MIN_DEFERRED_LINES = 4
 
 
 class DeferredBody(Sequence[cst.BaseStatement]):
-    """The statements of a method, parsed from its own text when first iterated."""
+    """The statements of a function, parsed from its own text when first iterated. The
+    language server lints in worker threads that share these: two may parse the same body
+    at once, each to the same statements, and neither sees a half-done one."""
 
     def __init__(self, text: str) -> None:
         # the function with its decorators: a method at its class's indentation, or a
         # function of the module at none
-        self._text: str | None = text
+        self._text = text
         self._statements: Sequence[cst.BaseStatement] | None = None
+        self._unreadable = False
 
     def _parsed(self) -> Sequence[cst.BaseStatement]:
-        if self._statements is None:
-            if self._text is None:
-                raise UnreadableBody
-            text, self._text = self._text, None
-            try:
-                check_nesting(text)
-                if text[:1] in (" ", "\t"):  # a method: parsed inside a class
-                    inner = cst.parse_module("class _:\n" + text).body[0]
-                    method = inner.body.body[0] if isinstance(inner, cst.ClassDef) \
-                        and isinstance(inner.body, cst.IndentedBlock) else None
-                else:
-                    method = cst.parse_module(text).body[0]
-            except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError,
-                    IndexError) as error:
-                raise UnreadableBody from error
-            if not isinstance(method, cst.FunctionDef) \
-                    or not isinstance(method.body, cst.IndentedBlock):
-                raise UnreadableBody
-            self._statements = method.body.body
-        return self._statements
+        statements = self._statements
+        if statements is not None:
+            return statements
+        if self._unreadable:
+            raise UnreadableBody
+        statements = _function_body(self._text)
+        if statements is None:
+            self._unreadable = True
+            raise UnreadableBody
+        self._statements = statements
+        return statements
 
     @overload
     def __getitem__(self, index: int) -> cst.BaseStatement: ...
@@ -192,6 +186,25 @@ class ModuleIndex:
                 del _STATEMENTS[next(iter(_STATEMENTS))]  # the least recently used
             _STATEMENTS[key] = found
         return found or ()
+
+
+def _function_body(text: str) -> Sequence[cst.BaseStatement] | None:
+    """The body of the function `text` defines, None when libcst cannot (or must not)
+    parse it."""
+    try:
+        check_nesting(text)
+        if text[:1] in (" ", "\t"):  # a method: parsed inside a class
+            inner = cst.parse_module("class _:\n" + text).body[0]
+            function = inner.body.body[0] if isinstance(inner, cst.ClassDef) \
+                and isinstance(inner.body, cst.IndentedBlock) else None
+        else:
+            function = cst.parse_module(text).body[0]
+    except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError, IndexError):
+        return None
+    if not isinstance(function, cst.FunctionDef) \
+            or not isinstance(function.body, cst.IndentedBlock):
+        return None
+    return function.body.body
 
 
 def _deferred(function: cst.CSTNode, text: str) -> cst.CSTNode:
