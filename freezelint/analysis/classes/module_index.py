@@ -38,7 +38,7 @@ _MAX_CACHED_STATEMENTS = 4096
 _STATEMENTS: dict[tuple[str, int], Sequence[cst.BaseStatement] | None] = {}
 
 
-# A method body shorter than this is parsed with its class (a stub saves nothing).
+# A body shorter than this is parsed with its class or header (a stub saves nothing).
 _MIN_DEFERRED_LINES = 4
 
 
@@ -127,8 +127,8 @@ class ModuleIndex:
 
     def _deferrable(self, method: ast.FunctionDef | ast.AsyncFunctionDef
                     ) -> tuple[int, int, int] | None:
-        """The lines of a method whose body can be stubbed: one that starts on a line of
-        its own (after the header) and is long enough to be worth it."""
+        """The lines of a function (or method) whose body can be stubbed: one that starts
+        on a line of its own, after the header, and is long enough to be worth it."""
         body = method.body[0]
         start, last = body.lineno, method.end_lineno or method.lineno
         if start <= method.lineno or last - start + 1 < _MIN_DEFERRED_LINES \
