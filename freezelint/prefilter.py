@@ -171,10 +171,11 @@ _USED_AS_A_MODULE = re.compile(
     r"|(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b")
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _used_as_a_module(variable: str, text: str) -> bool:
     """(Remembered: a file assigns many calls to the same few variables, and each was
-    looked for through the whole text again. A string's hash is computed once.)"""
+    looked for through the whole text again. A string's hash is computed once; the bound
+    keeps at most that many texts alive, in practice the last file's.)"""
     return any(_USED_AS_A_MODULE.match(text, at + len(variable))
                for at in _occurrences(variable, text))
 

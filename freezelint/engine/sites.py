@@ -55,6 +55,7 @@ def site_words(text: str) -> Iterator[re.Match[str]]:
 
 
 def may_have_sites(text: str) -> bool:
+    """Whether `text` has a word a site needs (site_words, without listing them)."""
     return _SITE_WORDS.search(text) is not None \
         or next(_optimizer_words(text), None) is not None
 
