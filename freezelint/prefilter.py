@@ -25,6 +25,7 @@ from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
+from freezelint.common.words import starts_a_name
 from freezelint.inputs.source import python_tree
 
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
@@ -96,9 +97,7 @@ def _judged_on_own_model(text: str) -> bool:
     if any(pattern.search(text) for pattern in _JUDGED_ON_OWN_MODEL):
         return True
     # an optimizer's own name (`AdamW(`, `optim.SGD(`), not the end of another (`FusedAdam(`)
-    return any(match.start() == 0 or not (text[match.start() - 1].isalnum()
-                                          or text[match.start() - 1] == "_")
-               for match in _OPTIMIZER_CALL.finditer(text))
+    return any(starts_a_name(text, match.start()) for match in _OPTIMIZER_CALL.finditer(text))
 
 
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)",

@@ -95,7 +95,7 @@ def module_function(
 
 
 def _round_trip(text: str) -> int:
-    """Assert each class chunk, its deferred bodies read back, is the class's own text;
+    """Assert each class or function chunk, its deferred bodies read back, is its own text;
     return how many chunks had bodies deferred."""
     index = ModuleIndex.of(text, hashlib.sha256(text.encode()).hexdigest())
     assert index is not None

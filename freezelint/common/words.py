@@ -1,5 +1,5 @@
-"""How counts read in messages and tables (`87.9M`, `1 file`, `3 files`), and how far apart
-two words are (for typos)."""
+"""How counts read in messages and tables (`87.9M`, `1 file`, `3 files`), how far apart
+two words are (for typos), and where a name starts in source text."""
 
 from __future__ import annotations
 
@@ -26,3 +26,9 @@ def edit_distance(a: str, b: str) -> int:
                                previous[j - 1] + (char_a != char_b)))
         previous = current
     return previous[-1]
+
+
+def starts_a_name(text: str, index: int) -> bool:
+    """Whether a name found at `index` of `text` is whole at its start: the character
+    before it cannot continue a name (`SGD(`, not the end of `MySGD(`)."""
+    return index == 0 or not (text[index - 1].isalnum() or text[index - 1] == "_")

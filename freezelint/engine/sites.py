@@ -22,6 +22,7 @@ from freezelint.analysis.walk import children
 from freezelint.common.coverage import FREEZE, LOAD, NAME_TEST, OPTIMIZER, Coverage
 from freezelint.common.diagnostics import Span
 from freezelint.common.torch_api import OPTIMIZER_NAMES as OPTIMIZERS
+from freezelint.common.words import starts_a_name
 from freezelint.inputs.source import LONE_CR
 
 # Iterating these yields (name, value) pairs whose names a rule compares with real names.
@@ -43,8 +44,7 @@ _OPTIMIZER_WORDS = re.compile(r"(?:" + "|".join(sorted(OPTIMIZERS)) + r")\b")
 
 def _optimizer_words(text: str) -> Iterator[re.Match[str]]:
     for match in _OPTIMIZER_WORDS.finditer(text):
-        start = match.start()
-        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+        if starts_a_name(text, match.start()):
             yield match
 
 

@@ -90,9 +90,9 @@ class ModuleIndex:
         self.spans: list[tuple[int, int]] = []  # 1-based first and last line per chunk
         self.by_name: dict[str, list[int]] = {}
         # per class chunk: its methods whose bodies are deferred, as (first line with the
-        # decorators, first line of the body, last line), (0, 0, 0) for one that is not;
-        # per function chunk: the function's own
-        self.deferred: dict[int, list[tuple[int, int, int]]] = {}
+        # decorators, first line of the body, last line), None for one that is not; per
+        # function chunk: the function's own
+        self.deferred: dict[int, list[tuple[int, int, int] | None]] = {}
         for stmt in tree.body:
             first = min([stmt.lineno, *(d.lineno for d in _decorators(stmt))])
             last = stmt.end_lineno or stmt.lineno
@@ -104,7 +104,7 @@ class ModuleIndex:
                 methods = [self._deferrable(m) for m in stmt.body
                            if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
                 if any(methods) and self.spans[-1][0] == first:
-                    self.deferred[len(self.spans) - 1] = [m or (0, 0, 0) for m in methods]
+                    self.deferred[len(self.spans) - 1] = methods
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 function = self._deferrable(stmt)
                 if function is not None and self.spans[-1][0] == first:
@@ -134,9 +134,7 @@ class ModuleIndex:
         if start <= method.lineno or last - start + 1 < _MIN_DEFERRED_LINES \
                 or _decorators(body):
             return None
-        line = self._lines[start - 1]
-        indent = len(line) - len(line.lstrip(" \t"))
-        if body.col_offset != indent:  # not the first thing on its line
+        if body.col_offset != len(_indent(self._lines[start - 1])):  # not first on its line
             return None
         first = min([method.lineno, *(d.lineno for d in method.decorator_list)])
         return first, start, last
@@ -151,15 +149,16 @@ class ModuleIndex:
         parts: list[str] = []
         texts: list[str] = []
         at = first
-        for method_first, start, end in methods:
-            if not start:
+        for method in methods:
+            if method is None:
                 texts.append("")
                 continue
+            method_first, start, end = method
             texts.append("".join(self._lines[method_first - 1:end]))
             line = self._lines[start - 1]
             ending = line[len(line.rstrip("\r\n")):] or "\n"
             parts.extend(self._lines[at - 1:start - 1])
-            parts.append(line[:len(line) - len(line.lstrip(" \t"))] + "..." + ending)
+            parts.append(_indent(line) + "..." + ending)
             at = end + 1
         parts.extend(self._lines[at - 1:last])
         return "".join(parts), texts
@@ -230,6 +229,10 @@ def _with_deferred_bodies(statements: Sequence[cst.BaseStatement],
     for index, text in zip(methods, texts, strict=True):
         body[index] = _deferred(body[index], text)
     return [klass.with_changes(body=klass.body.with_changes(body=body))]
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip(" \t"))]
 
 
 def _decorators(stmt: ast.stmt) -> list[ast.expr]:
