@@ -88,3 +88,27 @@ def test_imports_a_module_never_uses_are_not_read(tmp_path: Path) -> None:
     findings = _check(_project(tmp_path, net_at_the_end=True, reexported=False))
     [finding] = [f for f in findings if f.get("rule") == "FZL101"]
     assert "did you mean 'head'" in finding["message"]
+
+
+def test_layers_registered_past_the_call_depth_are_unknown_not_missing(tmp_path: Path) -> None:
+    # `__init__` reaches its head through a chain of helper methods deeper than the reader
+    # follows: the helper it stops at may register anything, so the model has a hole there
+    # (it was read with `backbone` only, and 'head' reported as no parameter name).
+    from freezelint.analysis.scope import MAX_CALL_DEPTH
+
+    chain = "".join(f"    def m{i}(self):\n        self.m{i + 1}()\n\n"
+                    for i in range(MAX_CALL_DEPTH + 1))
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "models.py").write_text(
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.backbone = nn.Linear(2, 2)\n"
+        f"        self.m0()\n\n{chain}"
+        f"    def m{MAX_CALL_DEPTH + 1}(self):\n        self.head = nn.Linear(2, 2)\n")
+    script = tmp_path / "train.py"
+    script.write_text("from models import Net\n\nmodel = Net()\n"
+                      "for name, p in model.named_parameters():\n"
+                      "    if not name.startswith('head'):\n"
+                      "        p.requires_grad = False\n")
+    result = CliRunner().invoke(main, ["check", str(script), "--no-cache",
+                                       "--output-format", "json"])
+    assert json.loads(result.output) == []

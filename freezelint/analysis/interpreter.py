@@ -155,7 +155,8 @@ class Interpreter(Evaluator):
         definition = fn.node
         if self.depth >= MAX_CALL_DEPTH or self.calls >= MAX_CALLS \
                 or definition in self.running:
-            trainable.escape([*args, *kwargs.values(), *(fn.closure or {}).values()])
+            # a body not followed is one the analysis cannot see, as an unreadable one
+            self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
             return UNKNOWN
         self.calls += 1
         local = Frame(parent=self.globals)
