@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from freezelint.engine.lint import LintConfig, lint_result
+from freezelint.engine.lint import Analysis, LintConfig, lint_result
 
 MODELS = '''import torch.nn as nn
 
@@ -60,3 +60,67 @@ def test_an_editor_reads_the_model_before_the_script_uses_it(tmp_path: Path) -> 
     analysis = analyze(script.read_text(), LintConfig(path=script))
     assert [m.name for m in analysis.models] == ["Net (models.py)"]
     assert "head.weight" in {p.name for p in analysis.models[0].parameters}
+
+
+# A function of a script that uses a model elsewhere (engine/model_free.py). The pre-filter
+# is off: what is tested is what the engine reads, not which files it analyses.
+def _freeze_all_but_classifier(model: str, indent: str) -> str:
+    """A freeze loop over `model` whose name test matches nothing of Net (FZL101)."""
+    return (f"{indent}for name, p in {model}.named_parameters():\n"
+            f"{indent}    if not name.startswith('classifier'):\n"
+            f"{indent}        p.requires_grad = False\n")
+
+
+FREEZE = "\ndef freeze(model):\n" + _freeze_all_but_classifier("model", "    ")
+
+
+def _lint(tmp_path: Path, script: str) -> Analysis:
+    path = _project(tmp_path, "from .models import Net\n\n" + script)
+    return lint_result(path.read_text(), LintConfig(path=path, prefilter=False))
+
+
+def _did_you_mean_head(analysis: Analysis) -> bool:
+    return any(d.rule == "FZL101" and "did you mean 'head" in d.message
+               for d in analysis.diagnostics)
+
+
+def test_a_function_without_a_model_use_reads_no_project_module(tmp_path: Path) -> None:
+    # `describe` only prints the model it builds: nothing there could be judged on its names
+    analysis = _lint(tmp_path, FREEZE + "\n\ndef describe():\n    net = Net()\n    print(net)\n")
+    assert analysis.dependencies == []
+
+
+def test_a_function_that_hands_its_model_to_one_that_freezes_it_reads_it(
+        tmp_path: Path) -> None:
+    # `main` holds no model use itself, but what it builds reaches `freeze`, which has one
+    analysis = _lint(tmp_path, FREEZE + "\n\ndef main():\n    net = Net()\n    freeze(net)\n")
+    assert [p.name for p in analysis.dependencies] == ["models.py"]
+    assert _did_you_mean_head(analysis)
+
+
+def test_a_factory_without_a_model_use_is_read_where_a_function_calls_it(
+        tmp_path: Path) -> None:
+    # `build` alone uses no model; called from `train`, what it returns is the model trained
+    analysis = _lint(tmp_path, "def build():\n    return Net()\n\n\ndef train():\n"
+                               "    model = build()\n" + _freeze_all_but_classifier("model", "    "))
+    assert _did_you_mean_head(analysis)
+
+
+def test_a_method_reached_through_an_instance_reads_the_project(tmp_path: Path) -> None:
+    # `run` names neither `Trainer` nor a model use, but the instance it finds brings
+    # Trainer.fit, which builds the model from the project's class on the branch `run` takes
+    # (the module-level call takes the other one, and fit has no run of its own)
+    analysis = _lint(tmp_path, "class Trainer:\n    def fit(self, name):\n"
+                               "        if name == 'net':\n            model = Net()\n"
+                               + _freeze_all_but_classifier("model", "            ")
+                               + "\n\ntrainer = Trainer()\ntrainer.fit('other')\n"
+                               "\n\ndef run():\n    trainer.fit('net')\n")
+    assert _did_you_mean_head(analysis)
+
+
+def test_a_file_whose_definitions_cannot_be_told_apart_reads_as_before(tmp_path: Path) -> None:
+    # a docstring line at the first column that reads like a definition: no function of the
+    # file is set apart, and `describe` reads the project as the whole file does
+    analysis = _lint(tmp_path, '"""Usage:\ndef example():\n"""\n' + FREEZE
+                     + "\n\ndef describe():\n    net = Net()\n    print(net)\n")
+    assert [p.name for p in analysis.dependencies] == ["models.py"]

@@ -80,11 +80,21 @@ class Interpreter(Evaluator):
     # Off for a script whose text uses no model the way a rule could judge (facts.MODEL_USES):
     # names it imports from the project's own modules are then unknown, and nothing is read.
     read_project = True
+    # The file's top-level functions and classes that use no model (engine/model_free.py):
+    # their code runs with read_project off, so the project is not read for them.
+    model_free: frozenset[cst.CSTNode] = frozenset()
+    _model_free_functions: frozenset[cst.CSTNode] = frozenset()  # theirs and their methods
+    _reads_project = True  # read_project for the file
     # -- entry -----------------------------------------------------------------------------
     def run(self, *, syntax: bool = True, visits: frozenset[type] = frozenset()) -> F.Facts:
         """The facts of the script. `syntax`: whether to run the syntax pass too (the engine
         skips it when no rule that reads it could report on the text); `visits`: node types
         the rules want from that pass."""
+        self._reads_project = self.read_project
+        self._model_free_functions = frozenset(
+            node for top in self.model_free
+            for node in ([top] if isinstance(top, cst.FunctionDef) else body_of(top))
+            if isinstance(node, cst.FunctionDef))
         if syntax:
             self.facts.syntax = collect_syntax(self.module, self.facts.owner, visits)
         self.globals.bind("__name__", "__main__")
@@ -96,10 +106,12 @@ class Interpreter(Evaluator):
         # module-level story (no false "freeze undone" across unrelated functions).
         for index, stmt in enumerate(self.module.body):
             self.top = index
+            self.read_project = self._reads_project and stmt not in self.model_free
             if isinstance(stmt, cst.FunctionDef) and stmt not in self.called:
                 self._run_standalone(stmt)
             elif isinstance(stmt, cst.ClassDef):
                 self._run_class(stmt)
+        self.read_project = self._reads_project
         lightning.finish(self, self.__dict__.get("_class_selves", {}))
         return self.facts
 
@@ -183,8 +195,14 @@ class Interpreter(Evaluator):
         self.running.add(definition)
         saved_statement = self.statement
         saved_top = self.top
+        saved_reading = self.read_project
         if fn.top is not None:
             self.top = fn.top
+        if not self.read_project and isinstance(definition, cst.FunctionDef) \
+                and definition not in self._model_free_functions:
+            # a function that may use a model, reached from one that does not (a method of
+            # an instance it was given): the project is read for it
+            self.read_project = self._reads_project
         try:
             if isinstance(definition, cst.Lambda):
                 return self.eval(definition.body, local)
@@ -201,6 +219,7 @@ class Interpreter(Evaluator):
             self.running.discard(definition)
             self.statement = saved_statement
             self.top = saved_top
+            self.read_project = saved_reading
 
     def unreadable(self, values: list[Any]) -> None:
         """`values` went to a function whose body cannot be read."""

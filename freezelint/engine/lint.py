@@ -28,6 +28,7 @@ from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
+from freezelint.engine.model_free import model_free_definitions
 from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import analysed_sites, may_have_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
@@ -184,6 +185,8 @@ def _run(text: str, config: LintConfig, details: bool,
     # and always for an editor (`details`: hover and completion on `model.` as it is typed).
     interpreter.read_project = details or may_have_sites(text) \
         or MODEL_USES.search(text) is not None
+    if interpreter.read_project and not details:  # (an editor reads it for every function)
+        interpreter.model_free = model_free_definitions(module, text)
     syntax = has_syntactic_patterns(text)
     if syntax and reused is not None:
         # The syntax pass first, as run() does it, with the facts of the statements an

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from freezelint.analysis import trainable
 from freezelint.analysis.classes import objects as O
 from freezelint.analysis.classes.helpers import _ModuleRef
 from freezelint.analysis.classes.project import Project
@@ -140,6 +141,8 @@ def class_attribute(it: Evaluator, klass: O.ClassValue, attr: str, node: cst.CST
         method = BoundMethod(klass, attr, node)
 
         def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+            if not _reads_classes(it):
+                return _not_read(args, kwargs)
             try:
                 value = link.reader.call_method(method, list(args), dict(kwargs), node)
             except RecursionError:
@@ -192,6 +195,8 @@ def _project_function(link: _Link, fn: FunctionObj, qualified: str) -> Builtin:
     script's model, anything else is unknown."""
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+        if not _reads_classes(it):
+            return _not_read(args, kwargs)
         try:
             value = link.reader.call_function(fn, list(args), dict(kwargs), node)
         except RecursionError:
@@ -220,6 +225,8 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
         return MISSING
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+        if not _reads_classes(it):
+            return _not_read(args, kwargs)
         value = link.reader._project_name(module, name, link.reader.path)
         if isinstance(value, O.ClassValue):
             return construct(it, value, args, kwargs, node)
@@ -251,6 +258,8 @@ class _Lazy(Builtin):
 
 def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
               node: cst.CSTNode) -> Any:
+    if not _reads_classes(it):
+        return _not_read(args, kwargs)
     link = _link(it)
     try:
         value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
@@ -261,6 +270,19 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
     if not isinstance(value, O.Built):
         return UNKNOWN
     return adopt(it, klass, value, node)
+
+
+def _reads_classes(it: Evaluator) -> bool:
+    """Off while the interpreter runs a function of the script that uses no model
+    (engine/model_free.py): the classes and functions it would read there could change no
+    finding."""
+    return getattr(it, "read_project", True) is not False
+
+
+def _not_read(args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """A call of a class or function not read: code the analysis does not see."""
+    trainable.escape([*args, *kwargs.values()])
+    return UNKNOWN
 
 
 def adopt(it: Evaluator, klass: O.ClassValue, value: O.Built, node: cst.CSTNode) -> Any:
