@@ -124,3 +124,27 @@ def test_a_file_whose_definitions_cannot_be_told_apart_reads_as_before(tmp_path:
     analysis = _lint(tmp_path, '"""Usage:\ndef example():\n"""\n' + FREEZE
                      + "\n\ndef describe():\n    net = Net()\n    print(net)\n")
     assert [p.name for p in analysis.dependencies] == ["models.py"]
+
+
+def test_a_method_without_a_model_use_reads_no_project_module(tmp_path: Path) -> None:
+    # the class freezes in one method; `describe` only prints a model it builds
+    analysis = _lint(tmp_path, "class Runner:\n" + FREEZE.replace("\n", "\n    ")
+                     .replace("def freeze(model)", "def freeze(self, model)")
+                     + "\n    def describe(self):\n        net = Net()\n        print(net)\n")
+    assert analysis.dependencies == []
+
+
+def test_a_method_that_hands_its_model_to_a_method_that_freezes_it_reads_it(
+        tmp_path: Path) -> None:
+    analysis = _lint(tmp_path, "class Runner:\n" + FREEZE.replace("\n", "\n    ")
+                     .replace("def freeze(model)", "def freeze(self, model)")
+                     + "\n    def main(self):\n        net = Net()\n        self.freeze(net)\n")
+    assert _did_you_mean_head(analysis)
+
+
+def test_init_builds_what_the_other_methods_use(tmp_path: Path) -> None:
+    # `__init__` holds no model use, but what it builds is the model `freeze` trains
+    analysis = _lint(tmp_path, "class Runner:\n    def __init__(self):\n"
+                               "        self.net = Net()\n\n    def freeze(self):\n"
+                               + _freeze_all_but_classifier("self.net", "        "))
+    assert _did_you_mean_head(analysis)

@@ -80,10 +80,10 @@ class Interpreter(Evaluator):
     # Off for a script whose text uses no model the way a rule could judge (facts.MODEL_USES):
     # names it imports from the project's own modules are then unknown, and nothing is read.
     read_project = True
-    # The file's top-level functions and classes that use no model (engine/model_free.py):
-    # their code runs with read_project off, so the project is not read for them.
+    # The file's top-level functions, classes and methods that use no model
+    # (engine/model_free.py): their own runs have read_project off.
     model_free: frozenset[cst.CSTNode] = frozenset()
-    _model_free_functions: frozenset[cst.CSTNode] = frozenset()  # theirs and their methods
+    _model_free_functions: frozenset[cst.CSTNode] = frozenset()  # the functions among them
     _reads_project = True  # read_project for the file
     # -- entry -----------------------------------------------------------------------------
     def run(self, *, syntax: bool = True, visits: frozenset[type] = frozenset()) -> F.Facts:
@@ -92,9 +92,7 @@ class Interpreter(Evaluator):
         the rules want from that pass."""
         self._reads_project = self.read_project
         self._model_free_functions = frozenset(
-            node for top in self.model_free
-            for node in ([top] if isinstance(top, cst.FunctionDef) else body_of(top))
-            if isinstance(node, cst.FunctionDef))
+            node for node in self.model_free if isinstance(node, cst.FunctionDef))
         if syntax:
             self.facts.syntax = collect_syntax(self.module, self.facts.owner, visits)
         self.globals.bind("__name__", "__main__")
@@ -131,9 +129,12 @@ class Interpreter(Evaluator):
                 self._run_method(methods[name], instance)
         class_self.attach(self, cls, instance, len(self.facts.grad_assigns) != freezes)
         self.__dict__.setdefault("_class_selves", {})[cls] = instance
+        reads = self.read_project  # (what `__init__` and the hooks build, the methods use)
         for name, method in methods.items():
             if name not in before and method not in self.called:
+                self.read_project = reads and method not in self.model_free
                 self._run_method(method, instance.copy())
+        self.read_project = reads
         self.scope = ""
 
     def _run_method(self, method: cst.FunctionDef, instance: Instance) -> None:
