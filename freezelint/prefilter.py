@@ -126,23 +126,28 @@ _CALLED = re.compile(r"(?:\.\w+)*\s*\(")  # `GPT(`, `GPT.from_pretrained(`
 _MEMBER = re.compile(r"\.")  # `models.` (of a project module)
 
 
-def _occurrences(name: str, text: str) -> Iterator[int]:
-    """Where `name` occurs as a whole name (not part of a longer one, nor an attribute)."""
-    start = text.find(name)
+def _occurrences(name: str, text: str, then: str = "") -> Iterator[int]:
+    """Where `name` occurs as a whole name (not part of a longer one, nor an attribute);
+    with `then`, only where that text follows it (found with the name: a module's name
+    is everywhere, followed by a dot a few times)."""
+    found = name + then
+    start = text.find(found)
     while start >= 0:
         before = text[start - 1] if start else " "
         end = start + len(name)
         after = text[end] if end < len(text) else " "
-        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+        if not (before.isalnum() or before in "_.") and (
+                then or not (after.isalnum() or after == "_")):
             yield start
-        start = text.find(name, end)
+        start = text.find(found, end)
 
 
-def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str) -> bool:
-    """Whether a line where `name` is followed by `follows` assigns what it builds to a
-    variable the file uses as a module, or uses it on the spot
+def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
+                          then: str = "") -> bool:
+    """Whether a line where `name` is followed by `follows` (which starts with `then`)
+    assigns what it builds to a variable the file uses as a module, or uses it on the spot
     (`m = litgpt.GPT(config).requires_grad_(False)`)."""
-    for at in _occurrences(name, text):
+    for at in _occurrences(name, text, then):
         if not follows.match(text, at + len(name)):
             continue
         start = text.rfind("\n", 0, at) + 1
@@ -182,6 +187,7 @@ def _used_as_a_module(variable: str, text: str) -> bool:
 # A project module imported by name whose class or factory the file builds its model with
 # (`import models` ... `model = models.Net(...)`, `from pkg import models as m` ...
 # `model = getattr(m, "Net")()`).
+_GETATTR_OF = re.compile(r"getattr\(\s*(\w+)")
 _MODULE_IMPORT = re.compile(r"^[ \t]*(?:import ([\w.]+)(?: as (\w+))?"
                             r"|from ([\w.]*) import (\w+)(?: as (\w+))?)", re.MULTILINE)
 
@@ -195,9 +201,10 @@ def _uses_project_module(text: str) -> bool:
         found = alias or name_alias or name or (dotted or "").split(".")[0]
         if found:
             bound.add(found)
+    looked_up = set(_GETATTR_OF.findall(text)) if bound and "getattr" in text else set()
     for module in bound:
-        if _builds_a_used_module(module, _MEMBER, text) or (
-                "getattr" in text
+        if _builds_a_used_module(module, _MEMBER, text, ".") or (
+                module in looked_up
                 and _builds_a_used_module("getattr", re.compile(rf"\(\s*{module}\b"), text)):
             return True
     return False
