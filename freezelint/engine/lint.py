@@ -28,6 +28,7 @@ from freezelint.checks.base import Context, Finding, Lines, Replacement
 from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
+from freezelint.engine.definition_texts import top_level_spans
 from freezelint.engine.model_free import model_free_definitions
 from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import analysed_sites, may_have_sites, unanalysed_sites
@@ -185,8 +186,9 @@ def _run(text: str, config: LintConfig, details: bool,
     # and always for an editor (`details`: hover and completion on `model.` as it is typed).
     interpreter.read_project = details or may_have_sites(text) \
         or MODEL_USES.search(text) is not None
+    spans = top_level_spans(module, text) if not details else None
     if interpreter.read_project and not details:  # (an editor reads it for every function)
-        interpreter.model_free = model_free_definitions(module, text)
+        interpreter.model_free = model_free_definitions(text, spans)
     syntax = has_syntactic_patterns(text)
     if syntax and reused is not None:
         # The syntax pass first, as run() does it, with the facts of the statements an
@@ -215,7 +217,7 @@ def _run(text: str, config: LintConfig, details: bool,
     # was checked too, by the rule that ran.
     coverage, first_unchecked = analysed_sites(
         module, facts, text, facts.owner, flow=context.data.get("checkpoint_flow"), ran=ran,
-        memo=reused.sites if reused else None)
+        memo=reused.sites if reused else None, spans=spans)
     if not findings and not details and first_unchecked is None:
         return Analysis(_filter([], config, text), dependencies=facts.files_read,
                         coverage=coverage)

@@ -23,6 +23,7 @@ from freezelint.common.coverage import FREEZE, LOAD, NAME_TEST, OPTIMIZER, Cover
 from freezelint.common.diagnostics import Span
 from freezelint.common.torch_api import OPTIMIZER_NAMES as OPTIMIZERS
 from freezelint.common.words import starts_a_name
+from freezelint.engine.definition_texts import DefinitionSpan
 from freezelint.inputs.source import LONE_CR
 
 # Iterating these yields (name, value) pairs whose names a rule compares with real names.
@@ -296,20 +297,33 @@ class _Judge:
 def analysed_sites(module: cst.Module, facts: Facts, text: str,
                    owner: dict[cst.CSTNode, int], flow: object = None,
                    ran: Container[str] = (),
-                   memo: dict[int, tuple[cst.CSTNode, list[Site]]] | None = None
+                   memo: dict[int, tuple[cst.CSTNode, list[Site]]] | None = None,
+                   spans: list[DefinitionSpan] | None = None
                    ) -> tuple[Coverage, cst.CSTNode | None]:
     """The sites of an analysed file, and the node of the first unchecked one (recorded in
     `owner` under its top-level statement, so that its position can be computed). `flow`:
     the checkpoint flow the rules followed, if they did, and `ran` the rules that ran (a
     load one of them judged from the flow was checked); `memo`: each statement's sites,
-    kept between an editor's keystrokes."""
+    kept between an editor's keystrokes; `spans`: the texts of the top-level functions and
+    classes (engine/definition_texts.py), whose trees are not walked where the text holds
+    no word a site needs (a site is a name test, a freeze, an optimizer or a load within one
+    top-level statement)."""
     if not may_have_sites(text):
         return Coverage(), None
+    skipped: set[cst.CSTNode] = set()
+    if spans:
+        words = [match.start() for match in site_words(text)]
+        for definition, start, end in spans:
+            at = bisect.bisect_left(words, start)
+            if at == len(words) or words[at] >= end:
+                skipped.add(definition)
     judge: _Judge | None = None
     sites: dict[str, int] = {}
     checked: dict[str, int] = {}
     first: cst.CSTNode | None = None
     for index, statement in enumerate(module.body):
+        if statement in skipped:
+            continue
         for site in statement_sites(statement, memo):
             if judge is None:
                 judge = _Judge(facts, flow, ran)
