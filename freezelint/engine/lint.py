@@ -56,6 +56,10 @@ SpecResolver = Callable[[str], Manifest]
 # Lines as libcst counts them, each with its own ending (\r\n, \r or \n).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
+# How a file's text becomes its libcst tree. A run over many files puts its own here
+# (cli/batch.py), which keeps the tree out of the cyclic collector's passes.
+parse_module: Callable[[str], cst.Module] = cst.parse_module
+
 
 def zoo_resolver(request: ModelRequest) -> Manifest | None:
     """Auto-detected constructors resolve to shipped manifests only: no torch, no user code.
@@ -171,7 +175,7 @@ def _run(text: str, config: LintConfig, details: bool,
     if statements is None:  # (the statement cache measures each new statement itself)
         check_nesting(text)  # TooDeep: a text libcst's native parser could crash on
     try:
-        module = statements.parse(text) if statements else cst.parse_module(text)
+        module = statements.parse(text) if statements else parse_module(text)
     except cst.ParserSyntaxError as error:
         return Analysis(_filter([_syntax_error(text, error)], config, text))
     except (ValueError, RecursionError) as error:
