@@ -273,9 +273,9 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
 
 
 def _reads_classes(it: Evaluator) -> bool:
-    """Off while the interpreter runs a function of the script that uses no model
-    (engine/model_free.py): the classes and functions it would read there could change no
-    finding."""
+    """Off while the interpreter runs a script, or a function or method of one, that uses no
+    model the way a rule judges (Interpreter.read_project, engine/model_free.py): the classes
+    and functions it would read there, the script's own included, could change no finding."""
     return getattr(it, "read_project", True) is not False
 
 
