@@ -133,18 +133,33 @@ def _parse_outside_collection(text: str) -> cst.Module:
     is built with the collector off, and everything then alive is moved out of the
     collector's reach (gc.freeze): the tree, and the caches and modules, which live for the
     whole run. What dies later is still freed by reference counting; only a cycle among
-    those would stay."""
-    import libcst
+    those would stay.
 
+    Each node is built without libcst's validation, too (its `__post_init__`, which checks
+    that a node built by hand can be rendered: a tenth of the parse). A tree the parser made
+    from a text is valid by construction; libcst's own comment there says as much. Nodes a
+    fix builds later are validated as always: this process is single-threaded."""
+    import libcst
+    from libcst._nodes.base import CSTNode  # (private: checked below, restored after)
+
+    validate = CSTNode.__dict__.get("__post_init__")
     enabled = gc.isenabled()
     gc.collect()
     gc.disable()
+    if validate is not None:
+        CSTNode.__post_init__ = _not_validated  # type: ignore[method-assign, assignment]
     try:
         return libcst.parse_module(text)
     finally:
+        if validate is not None:
+            CSTNode.__post_init__ = validate  # type: ignore[method-assign, assignment]
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def _not_validated(node: object) -> None:
+    """In place of CSTNode.__post_init__ while the parser builds a tree (see above)."""
 
 
 def check_file(target: str, settings: GroupConfig, data: bytes | None = None) -> Outcome:
