@@ -189,3 +189,39 @@ def crashing_worker_check(target: str) -> object:
         os._exit(139)
     assert batch._WORKER_SETTINGS is not None
     return batch.check_file(target, batch._WORKER_SETTINGS)
+
+
+# `return` outside a function, `break`/`continue` outside a loop: libcst parses them, Python
+# does not compile them. Half-written code in an editor has them; the analysis must end that
+# statement there and go on (the findings elsewhere are still reported), never fail the file.
+MISPLACED = {
+    "return at the top": "return model\n",
+    "break at the top": "break\n",
+    "continue in a function": "def f(m):\n    m.eval()\n    continue\nf(model)\n",
+    "break in a method": "class A:\n    def go(self, m):\n        break\nA().go(model)\n",
+    "return in an if at the top": "if model is not None:\n    return\n",
+}
+
+
+@pytest.mark.parametrize("name", list(MISPLACED))
+def test_a_jump_outside_its_block_ends_the_statement_not_the_lint(name: str) -> None:
+    text = MODEL + MISPLACED[name] + FINDING
+    assert [d.rule for d in lint(text)] == ["FZL104"]
+
+
+def test_a_jump_outside_its_block_in_a_project_module(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text(
+        "import torch.nn as nn\n\n"
+        "def width(n):\n    continue\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.body = nn.Linear(4, 4)\n        self.head = nn.Linear(4, width(2))\n",
+        encoding="utf-8")
+    script = tmp_path / "train.py"
+    script.write_text("from models import Net\n\nmodel = Net()\n"
+                      "for n, p in model.named_parameters():\n"
+                      "    if n != 'head.weightt':\n        p.requires_grad = False\n",
+                      encoding="utf-8")
+    result = run("check", "--no-cache", "--output-format", "concise", "train.py", cwd=tmp_path)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert "train.py:5:13: FZL101 'head.weightt' matches no parameter name of `Net (models.py)`" \
+        in result.stdout, result.stdout

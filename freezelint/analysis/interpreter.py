@@ -73,6 +73,12 @@ __all__ = ["STRICT_ENV", "Interpreter", "ModelResolver"]
 STRICT_ENV = "FREEZELINT_STRICT_ANALYSIS"
 
 
+# `return` outside a function, `break` and `continue` outside a loop: the parser takes them,
+# Python's compiler does not. The code around them is still the user's, being written: the
+# statement ends there and the analysis goes on with the next one, never with an error.
+_OUTSIDE_THEIR_BLOCK = (ReturnSignal, BreakSignal, ContinueSignal)
+
+
 class Interpreter(Evaluator):
     # Calls of classes imported from the project's own modules are read statically
     # (analysis/classes); the class reader itself resolves imports its own way.
@@ -98,7 +104,8 @@ class Interpreter(Evaluator):
         self.globals.bind("__name__", "__main__")
         for index, stmt in enumerate(self.module.body):
             self.top = index
-            self.exec_block([stmt], self.globals)
+            with suppress(*_OUTSIDE_THEIR_BLOCK):  # (Python would not compile the file)
+                self.exec_block([stmt], self.globals)
         # Functions nobody calls are still code the user runs somehow: analyse each one on
         # its own, with a fresh copy of the model so its effects cannot leak into the
         # module-level story (no false "freeze undone" across unrelated functions).
@@ -144,7 +151,7 @@ class Interpreter(Evaluator):
         params = [*method.params.posonly_params, *method.params.params]
         for i, param in enumerate(params):
             frame.bind(param.name.value, instance if i == 0 else UNKNOWN)
-        with suppress(ReturnSignal):
+        with suppress(*_OUTSIDE_THEIR_BLOCK):
             self.exec_block(body_of(method), frame)
 
     def _run_standalone(self, fn: cst.FunctionDef) -> None:
@@ -157,7 +164,7 @@ class Interpreter(Evaluator):
         frame = Frame(parent=self.globals)
         for param in fn.params.params:
             frame.bind(param.name.value, UNKNOWN)
-        with suppress(ReturnSignal):
+        with suppress(*_OUTSIDE_THEIR_BLOCK):
             self.exec_block(body_of(fn), frame)
         self.primary = saved_primary
         self.scope = ""
@@ -212,6 +219,8 @@ class Interpreter(Evaluator):
             return None
         except ReturnSignal as ret:
             return ret.value
+        except (BreakSignal, ContinueSignal):  # outside a loop: Python would not compile it
+            return UNKNOWN
         except UnreadableBody:  # (raised before any statement of the body ran)
             self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
             return UNKNOWN
