@@ -125,13 +125,18 @@ class T:
 '''
 
 
+@pytest.mark.parametrize("threshold", ["every statement", "one-off"])
 @pytest.mark.parametrize("name", ["nested", "nested-crlf", "interpreter.py"])
 def test_a_node_in_a_large_statement_is_placed_as_the_whole_module_places_it(
-        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        name: str, threshold: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from freezelint.analysis import positions
     from freezelint.analysis.walk import walk
 
-    monkeypatch.setattr(positions, "LARGE_STATEMENT", 0)  # every statement takes that way
+    if threshold == "every statement":
+        monkeypatch.setattr(positions, "LARGE_STATEMENT", 0)  # every statement takes that way
+        monkeypatch.setattr(positions, "ONE_OFF_STATEMENT", 0)
+    # else: a lint without a memo (the command line) takes that way from ONE_OFF_STATEMENT
+    # lines: the methods of interpreter.py's classes and its long functions
     text = {"nested": NESTED, "nested-crlf": NESTED.replace("\n", "\r\n"),
             "interpreter.py": (ROOT / "freezelint/analysis/interpreter.py").read_text()}[name]
     module = cst.parse_module(text)

@@ -146,3 +146,34 @@ def test_a_zoo_constructor_quoted_in_documentation_is_not_parsed() -> None:
     # a docstring and code on one line: the code is kept
     assert worth_linting('def f(): """doc"""; return AutoModel.from_pretrained("gpt2")\n',
                          explicit_model=False)
+
+
+# A skipped file is checked for syntax errors with Python's compiler when no tree is needed
+# (no site to count): what only the compiler refuses (`return` outside a function) is not a
+# syntax error for the parser, and an analysed file does not report it either.
+COMPILER_ONLY = [
+    "import json\nreturn json\n",
+    "nonlocal x\n",
+    "def f():\n    x = 1\n    def g():\n        global x\n        nonlocal x\n",
+    "await something()\n",
+]
+
+
+@pytest.mark.parametrize("text", COMPILER_ONLY)
+def test_a_skipped_file_reports_what_the_parser_refuses_not_the_compiler(text: str) -> None:
+    assert not worth_linting(text, explicit_model=False)
+    assert lint(text) == lint(text, LintConfig(prefilter=False)) == []
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("import json\n\ndef load(path:\n    return json.load(path)\n", 3, "'(' was never closed"),
+    ("x = 1\nif x\n    y = 2\n", 2, "expected ':'"),
+    ("import os\nprint('a' 'b' c)\n", 2, "invalid syntax"),
+])
+def test_a_skipped_file_with_a_syntax_error_reports_it_where_python_does(
+        text: str, line: int, message: str) -> None:
+    assert not worth_linting(text, explicit_model=False)
+    [diagnostic] = lint(text)
+    assert diagnostic.rule == "FZL000"
+    assert diagnostic.span.start.line == line
+    assert message in diagnostic.message

@@ -117,3 +117,14 @@ def test_discover_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     _write(tmp_path / "a" / "z.py", b"")
     monkeypatch.chdir(tmp_path)
     assert discover(["."]) == [Path("a/z.py"), Path("b.py")]
+
+
+def test_a_tree_asked_for_once_does_not_replace_the_kept_one() -> None:
+    from freezelint.inputs.source import has_python_tree, python_tree
+
+    linted, indexed = "import os\nx = 1\n", "y = 2\n"
+    tree = python_tree(linted)
+    assert tree is not None and has_python_tree(linted)
+    assert python_tree(indexed, keep=False) is not None
+    assert has_python_tree(linted) and not has_python_tree(indexed)
+    assert python_tree(linted) is tree  # the same tree, not parsed again

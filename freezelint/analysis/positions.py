@@ -12,7 +12,11 @@ MetadataWrapper's on every placed node, so a libcst change cannot go unnoticed.)
 A top-level statement of more than `LARGE_STATEMENT` lines (a library's 5,000-line class) is
 not rendered whole for one node: only the statements on the way down to the innermost one
 that holds the node, each with its other blocks reduced to `pass`, so the node keeps its
-indentation; that statement's line comes from Python's tree, found by the same path.
+indentation; that statement's line comes from Python's tree, found by the same path. A lint
+that keeps no positions between runs (the command line: a finding or two per file, and the
+first site not checked) takes that way from `ONE_OFF_STATEMENT` lines: a 100-line function was
+rendered whole to place one literal. An editor keeps each statement's positions between
+keystrokes (`memo`), so there a statement is rendered whole once.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from freezelint.inputs.source import python_tree
 
 Relative = tuple[int, int, int, int]  # start line (from the statement's first), column, end
 LARGE_STATEMENT = 300  # lines
+ONE_OFF_STATEMENT = 20  # lines, without a memo
 _PASS = cst.SimpleStatementLine([cst.Pass()])
 
 
@@ -120,7 +125,8 @@ class StatementPositions:
         if starts is None:
             return False
         end = starts[top + 1] if top + 1 < len(starts) else self.text.count("\n") + 1
-        return end - starts[top] > LARGE_STATEMENT
+        return end - starts[top] > (LARGE_STATEMENT if self.memo is not None
+                                    else ONE_OFF_STATEMENT)
 
     def _in_large_statement(self, top: int, node: cst.CSTNode) -> CodeRange | None:
         """`node`'s range, rendering only the way down to the innermost statement around it

@@ -200,14 +200,16 @@ def discover(paths: Iterable[str], errors: list[str] | None = None) -> list[Path
 LONE_CR = re.compile(r"\r(?!\n)")
 
 
-def python_tree(text: str) -> ast.Module | None:
+def python_tree(text: str, keep: bool = True) -> ast.Module | None:
     """Python's own tree of `text` (C, several times faster than libcst's), None when Python
     cannot parse it; deep nesting ends in an exception there, never a crash. Warnings the
     parser gives (an invalid escape) are the user's code's, not ours to print.
 
     One lint asks for the tree of the same text several times (the pre-filter, the syntax
     check of a skipped file, the positions of a large statement), so the last one is kept:
-    the same string object gets the same tree. Nobody changes a tree it is given."""
+    the same string object gets the same tree. Nobody changes a tree it is given. A tree
+    asked for once (a project module the analysis indexes: `keep` False) does not take the
+    place of the linted text's, which the positions of a finding may need after it."""
     global _LAST_TREE
     if _LAST_TREE is not None and _LAST_TREE[0] is text:
         return _LAST_TREE[1]
@@ -219,9 +221,15 @@ def python_tree(text: str) -> ast.Module | None:
             tree: ast.Module | None = ast.parse(text)
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
         tree = None
-    _LAST_TREE = (text, tree)
+    if keep:
+        _LAST_TREE = (text, tree)
     return tree
 
 
 _LAST_TREE: tuple[str, ast.Module | None] | None = None
+
+
+def has_python_tree(text: str) -> bool:
+    """Whether `python_tree(text)` is kept already (nothing to parse)."""
+    return _LAST_TREE is not None and _LAST_TREE[0] is text
 

@@ -119,7 +119,7 @@ class ModuleIndex:
         """The index of `text`, None when Python cannot parse it. (Python's parser refuses
         deep nesting with an exception; libcst's native one may crash, so each statement is
         measured before libcst sees it.)"""
-        tree = python_tree(text)
+        tree = python_tree(text, keep=False)
         return None if tree is None else cls(text, digest, tree)
 
     def names(self) -> list[str]:
