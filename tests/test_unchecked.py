@@ -256,3 +256,35 @@ def test_a_skipped_files_sites_are_all_counted(newline: str) -> None:
     assert coverage.sites == unanalysed_sites(ast.parse(text)).sites
     assert coverage.sites == {NAME_TEST: 1, FREEZE: 1, OPTIMIZER: 1, LOAD: 1}
     assert coverage.first_unchecked is not None and coverage.first_unchecked.start.line == 11
+
+
+ANALYSED_WITH_UNCHECKED = (
+    "import torchvision\n\n"
+    "model = torchvision.models.resnet18()\n"
+    "model.layer1.requires_grad_(False)\n\n\n"
+    "def freeze(m):\n"
+    "    for name, p in m.named_parameters():\n"
+    "        if name != 'fc.weight':\n"
+    "            p.requires_grad = False\n")
+
+
+def test_a_text_run_does_not_place_the_first_unchecked_site_and_json_still_does(
+        tmp_path: Path) -> None:
+    """The text reports count the sites not checked; placing the first one is left to the
+    formats that show it, and a cache filled by a text run does not hand them a result
+    without it."""
+    script = write(tmp_path / "train.py", ANALYSED_WITH_UNCHECKED)
+    cache = str(tmp_path / "cache")
+    text = invoke("check", "--cache-dir", cache, str(script))
+    assert text.exit_code == 0, text.output
+    assert text.stderr.strip().endswith(
+        f"1 name test, 1 freeze in 1 file were not checked: model unknown ({HINT}).")
+    line, column = position(ANALYSED_WITH_UNCHECKED, "name != 'fc.weight'")
+    for _ in range(2):  # cold for the JSON report, then warm from its own entry
+        records = json.loads(invoke("check", "--cache-dir", cache, str(script),
+                                    "--output-format", "json").stdout)
+        (record,) = records
+        assert record["kind"] == "not-checked"
+        assert record["range"]["start"] == {"line": line, "column": column}
+    analysis = lint_result(ANALYSED_WITH_UNCHECKED, LintConfig(locate_unchecked=False))
+    assert analysis.coverage.unchecked() and analysis.coverage.first_unchecked is None

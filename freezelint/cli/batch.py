@@ -304,7 +304,8 @@ def _config(target: str, settings: GroupConfig, problems: list[str] | None = Non
                       extend_select=settings.extend_select,
                       resolve_spec=_RESOLVER.for_file(target, problems),
                       checkpoint=settings.checkpoint,
-                      path=None if target == STDIN else Path(target))
+                      path=None if target == STDIN else Path(target),
+                      locate_unchecked=settings.locate_unchecked)
 
 
 _CACHES: dict[tuple[Path, int], ResultCache] = {}

@@ -47,6 +47,7 @@ class GroupConfig:
     mode: FixMode = FixMode()
     cache_dir: Path | None = None
     extend_select: frozenset[str] = frozenset()
+    locate_unchecked: bool = True  # the report shows where the first unchecked site is
 
     def fingerprint(self) -> str:
         """The cache key of the configuration: everything that changes a file's findings.
@@ -57,7 +58,7 @@ class GroupConfig:
         checkpoint = self.checkpoint.identity() if self.checkpoint else None
         select = None if self.select is None else sorted(self.select)
         return fingerprint(model, checkpoint, select, sorted(self.ignore),
-                           sorted(self.extend_select))
+                           sorted(self.extend_select), self.locate_unchecked)
 
 
 @dataclass

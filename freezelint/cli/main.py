@@ -28,7 +28,7 @@ import click
 from click.core import ParameterSource
 
 from freezelint import __version__
-from freezelint.cli.report import MACHINE_FORMATS, OUTPUT_FORMATS
+from freezelint.cli.report import MACHINE_FORMATS, OUTPUT_FORMATS, TEXT_FORMATS
 from freezelint.common.terminal import visible
 from freezelint.common.words import human, plural
 from freezelint.engine.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
@@ -246,6 +246,7 @@ def check(paths: tuple[str, ...], model_spec: str | None, model_args: tuple[str,
         else None,
         unsafe=unsafe_fixes,
         mode=FixMode(apply=fix, diff=diff, show=show_fixes, add_noqa=add_noqa),
+        locate_unchecked=output_format not in TEXT_FORMATS,
     )
     if not no_cache and cache_dir is None:
         cache_dir = (run_config.resolve_path(run_config.cache_dir)
@@ -345,6 +346,7 @@ class _Options:
     trust: bool | None  # --[no-]trust-local-models when given explicitly
     unsafe: bool | None
     mode: FixMode
+    locate_unchecked: bool = True  # the output format shows where (report.py _not_checked)
 
 
 def _plan(targets: list[str], finder: ConfigFinder, options: _Options, cache_dir: Path | None
@@ -405,7 +407,8 @@ def _plan(targets: list[str], finder: ConfigFinder, options: _Options, cache_dir
         mode = replace(options.mode, unsafe=unsafe)
         groups.append((GroupConfig(model=manifest, checkpoint=keys, select=select,
                                    extend_select=extend, ignore=ignore, mode=mode,
-                                   cache_dir=cache_dir), group))
+                                   cache_dir=cache_dir,
+                                   locate_unchecked=options.locate_unchecked), group))
     return groups
 
 

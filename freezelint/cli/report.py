@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 OUTPUT_FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github")
 # Formats read by programs: no summary line on stderr, no colour.
 MACHINE_FORMATS = frozenset({"json", "json-lines", "sarif"})
+# The formats that count the sites not checked without placing them (`_not_checked`).
+TEXT_FORMATS = frozenset({"full", "concise"})
 INFORMATION_URI = "https://github.com/freezelint/freezelint"
 
 

@@ -95,6 +95,10 @@ class LintConfig:
     # Skip files whose text cannot produce a finding (see prefilter.py). Such files are not
     # parsed, so a syntax error in them is not reported either.
     prefilter: bool = True
+    # Where the first site not checked is (Coverage.first_unchecked): for the reports that
+    # show it (JSON, SARIF, GitHub annotations, the editor's lens). The text reports only
+    # count, and placing one node in a large file is a walk of its top-level statement.
+    locate_unchecked: bool = True
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,8 @@ def _run(text: str, config: LintConfig, details: bool,
     coverage, first_unchecked = analysed_sites(
         module, facts, text, facts.owner, flow=context.data.get("checkpoint_flow"), ran=ran,
         memo=reused.sites if reused else None, spans=spans)
+    if not config.locate_unchecked and not details:
+        first_unchecked = None
     if not findings and not details and first_unchecked is None:
         return Analysis(_filter([], config, text), dependencies=facts.files_read,
                         coverage=coverage)
