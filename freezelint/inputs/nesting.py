@@ -34,19 +34,23 @@ MAX_DEPTH = 250
 # Levels one indented block adds (compound statement, its block, the statement line).
 _BLOCK_LEVELS = 3
 
+# One token per match, in the order they are most common: a name or an operator first (a
+# name followed by a quote is left to the string: `rb"..."`, `f'...'`), the whitespace before
+# a token taken with it (a position with nothing to match tried every alternative in turn).
 _SCAN = re.compile(
-    r"""(?P<string>(?P<prefix>[rRbBuUfF]{0,2})(?:'''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)
+    r"""[ \t\f]*+(?:(?P<word>[^\W\d]\w*+(?!['"]))
+      |(?P<operator>\*\*|//|<<|>>|->|:=|[-+*/%@&|^~<>=!.])
+      |(?P<newline>\r\n|\r|\n)
+      |(?P<open>[(\[{])
+      |(?P<close>[)\]}])
+      |(?P<separator>[,;])
+      |(?P<string>(?P<prefix>[rRbBuUfF]{0,2})(?:'''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)
                                      |\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|\Z)
                                      |'(?:[^'\\\r\n]|\\(?:\r\n|.))*(?:'|$)
                                      |"(?:[^"\\\r\n]|\\(?:\r\n|.))*(?:"|$)))
       |(?P<comment>\#[^\r\n]*)
       |(?P<continuation>\\(?:\r\n|\r|\n))
-      |(?P<newline>\r\n|\r|\n)
-      |(?P<open>[(\[{])
-      |(?P<close>[)\]}])
-      |(?P<separator>[,;])
-      |(?P<word>[^\W\d]\w*)
-      |(?P<operator>\*\*|//|<<|>>|->|:=|[-+*/%@&|^~<>=!.])
+      |(?P<name>[^\W\d]\w*))  # a name before a quote that starts no string (`x"..."`)
     """, re.VERBOSE | re.DOTALL | re.MULTILINE)
 # Words that add a level to an expression.
 _OPERATOR_WORDS = frozenset({"or", "and", "not", "if", "else", "lambda", "in", "is", "for",
@@ -87,28 +91,31 @@ def nesting_depth(text: str) -> tuple[int, int]:
         if kind == "continuation":
             line += 1
             continue
-        if kind == "comment":
+        if kind == "comment" or kind is None:
             continue
+        token = match.group(kind)  # (without the whitespace before it)
+        if kind == "name":
+            kind = "word"
         if at_line_start:
             at_line_start = False
-            width = len(text[line_start:match.start()].expandtabs(8))
+            width = len(text[line_start:match.end() - len(token)].expandtabs(8))
             while width < widths[-1] and len(widths) > 1:
                 widths.pop()
                 chains.pop()
             if width > widths[-1]:
                 widths.append(width)
                 chains.append(0)
-            word = match.group() if kind == "word" else ""
+            word = token if kind == "word" else ""
             if word == "elif":
                 chains[-1] += 1
             elif word != "else":
                 chains[-1] = 0
             statement_base = _BLOCK_LEVELS * len(widths) + sum(chains)
         if kind == "string":
-            line += _line_breaks(match.group())
+            line += _line_breaks(token)
             segments[-1] += 1
             if "f" in match.group("prefix").lower():  # expressions inside an f-string
-                segments[-1] += _fstring_levels(match.group())
+                segments[-1] += _fstring_levels(token)
         elif kind == "open":
             segments[-1] += 1
             outer += segments[-1] + 1
@@ -119,7 +126,7 @@ def nesting_depth(text: str) -> tuple[int, int]:
                 outer -= segments[-1] + 1
         elif kind == "separator":
             segments[-1] = 0
-        elif kind != "word" or match.group() in _OPERATOR_WORDS:
+        elif kind != "word" or token in _OPERATOR_WORDS:
             segments[-1] += 1
         depth = statement_base + outer + segments[-1]
         if depth > deepest:
