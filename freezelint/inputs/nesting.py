@@ -37,6 +37,10 @@ _BLOCK_LEVELS = 3
 # One token per match, in the order they are most common: a name or an operator first (a
 # name followed by a quote is left to the string: `rb"..."`, `f'...'`), the whitespace before
 # a token taken with it (a position with nothing to match tried every alternative in turn).
+# A string's characters are taken in runs, possessively: the regular-expression engine kept a
+# way back for each character it took one by one (a 500 KB docstring cost 90 MB of memory).
+# Only a string those runs cannot end (unterminated, with an escaped line break or a
+# backslash at the end) is matched the old way, which may end it earlier.
 _SCAN = re.compile(
     r"""[ \t\f]*+(?:(?P<word>[^\W\d]\w*+(?!['"]))
       |(?P<operator>\*\*|//|<<|>>|->|:=|[-+*/%@&|^~<>=!.])
@@ -44,7 +48,14 @@ _SCAN = re.compile(
       |(?P<open>[(\[{])
       |(?P<close>[)\]}])
       |(?P<separator>[,;])
-      |(?P<string>(?P<prefix>[rRbBuUfF]{0,2})(?:'''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)
+      |(?P<string>(?P<prefix>[rRbBuUfF]{0,2})(?:'''(?:[^'\\]++|\\.|'(?!''))*+(?:'''|\Z)
+                                     |\"\"\"(?:[^"\\]++|\\.|"(?!""))*+(?:\"\"\"|\Z)
+                                     |'(?:[^'\\\r\n]++|\\(?:\r\n|.))*+(?:'|$)
+                                     |"(?:[^"\\\r\n]++|\\(?:\r\n|.))*+(?:"|$)
+                                     # (a string the runs above cannot end: as Python's
+                                     # `re` ends it when it may step back, one character
+                                     # at a time)
+                                     |'''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)
                                      |\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|\Z)
                                      |'(?:[^'\\\r\n]|\\(?:\r\n|.))*(?:'|$)
                                      |"(?:[^"\\\r\n]|\\(?:\r\n|.))*(?:"|$)))
