@@ -148,3 +148,18 @@ async def test_requests_after_shutdown_are_answered_with_an_error(client: Langua
     client.exit(None)
     client._freezelint_shut_down = True  # type: ignore[attr-defined]
     await asyncio.wait_for(client._server.wait(), TIMEOUT)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("line", "column", "literal"), [
+    ("if n != 'fc.weight':", 12, "fc.weight"),
+    ("x = \"it's\" + 'a\"b'", 6, "it's"),
+    ("x = \"it's\" + 'a\"b'", 15, 'a"b'),
+    ("x = 'a\\'b'", 6, "a\\'b"),
+    ("x = 'abc\\'", 6, None),  # no string Python ends there
+    ("x = '" + "a" * 1_000_000 + "'", 500_000, "a" * 1_000_000),  # one long line
+])
+def test_hover_finds_the_literal_under_the_cursor(line: str, column: int,
+                                                  literal: str | None) -> None:
+    from freezelint.lsp.hover import _literal_at
+
+    assert _literal_at(line, column) == literal

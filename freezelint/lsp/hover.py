@@ -25,7 +25,10 @@ from freezelint.models.manifest import Manifest, TensorInfo
 from freezelint.models.suggest import suggestions
 
 SHOWN = 8  # names listed before "... and N more"
-_STRING = re.compile(r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
+# A quoted literal on one line. Its characters are taken in runs, possessively: with a way
+# back kept for each character, a 1 MB string on one line cost 160 MB to hover. (A string
+# whose last character is an escaped quote is no string Python ends there: not matched.)
+_STRING = re.compile(r"""(?P<q>['"])(?P<value>(?:[^\\'"]++|\\.|(?!(?P=q))['"])*+)(?P=q)""")
 
 
 def hover(result: LintResult, uri: str, position: types.Position) -> types.Hover | None:
