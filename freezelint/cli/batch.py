@@ -119,9 +119,11 @@ def resume_collection() -> None:
 def parse_outside_collection() -> None:
     """From now on, each file's tree is kept out of the collector's passes (see below): for a
     run that lints more than one file."""
+    from freezelint.analysis.classes import module_index
     from freezelint.engine import lint
 
     lint.parse_module = _parse_outside_collection
+    module_index.parse_chunk = _parse_unvalidated  # (the project's: a chunk per definition)
 
 
 def _parse_outside_collection(text: str) -> cst.Module:
@@ -139,13 +141,25 @@ def _parse_outside_collection(text: str) -> cst.Module:
     that a node built by hand can be rendered: a tenth of the parse). A tree the parser made
     from a text is valid by construction; libcst's own comment there says as much. Nodes a
     fix builds later are validated as always: this process is single-threaded."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        return _parse_unvalidated(text)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _parse_unvalidated(text: str) -> cst.Module:
+    """libcst's parse of `text` without its per-node validation (see above): for the
+    linted files and, in a run over many files, the chunks of the project's modules the
+    analysis reads (a fifth of their parse)."""
     import libcst
     from libcst._nodes.base import CSTNode  # (private: checked below, restored after)
 
     validate = CSTNode.__dict__.get("__post_init__")
-    enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
     if validate is not None:
         CSTNode.__post_init__ = _not_validated  # type: ignore[method-assign, assignment]
     try:
@@ -153,9 +167,6 @@ def _parse_outside_collection(text: str) -> cst.Module:
     finally:
         if validate is not None:
             CSTNode.__post_init__ = validate  # type: ignore[method-assign, assignment]
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _not_validated(node: object) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import cast, overload
 
 import libcst as cst
@@ -35,6 +35,10 @@ from freezelint.inputs.nesting import check_nesting
 from freezelint.inputs.source import SourceError, python_tree
 
 _MAX_CACHED_STATEMENTS = 4096
+# How a chunk of a project module is parsed: libcst's parser, which a run over many files
+# replaces with one that skips each node's validation (cli/batch.py: a tree the parser made
+# from a text is valid by construction).
+parse_chunk: Callable[[str], cst.Module] = cst.parse_module
 _STATEMENTS: dict[tuple[str, int], Sequence[cst.BaseStatement] | None] = {}
 
 
@@ -176,7 +180,7 @@ class ModuleIndex:
                 # an imported module is as untrusted as the linted file: never hand the
                 # native parser a text it could crash on (inputs/nesting.py raises TooDeep)
                 check_nesting(text)
-                found = cst.parse_module(text).body
+                found = parse_chunk(text).body
                 if deferred:
                     found = _with_deferred_bodies(found, deferred)
             except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError):
@@ -193,11 +197,11 @@ def _function_body(text: str) -> Sequence[cst.BaseStatement] | None:
     try:
         check_nesting(text)
         if text[:1] in (" ", "\t"):  # a method: parsed inside a class
-            inner = cst.parse_module("class _:\n" + text).body[0]
+            inner = parse_chunk("class _:\n" + text).body[0]
             function = inner.body.body[0] if isinstance(inner, cst.ClassDef) \
                 and isinstance(inner.body, cst.IndentedBlock) else None
         else:
-            function = cst.parse_module(text).body[0]
+            function = parse_chunk(text).body[0]
     except (cst.ParserSyntaxError, ValueError, RecursionError, SourceError, IndexError):
         return None
     if not isinstance(function, cst.FunctionDef) \
