@@ -58,6 +58,14 @@ def _syntax_triggers() -> tuple[TextTest, ...]:
     return _unique(test for rule in checks.REGISTRY.values() for test in rule.syntax)
 
 
+@cache
+def _syntax_only_triggers() -> tuple[TextTest, ...]:
+    """The syntax triggers that are no rule's trigger: once the rule triggers all failed,
+    only these can still find a syntactic pattern (most of them are the same tests)."""
+    rules = set(_rule_triggers())
+    return tuple(test for test in _syntax_triggers() if test not in rules)
+
+
 def _unique(tests: Iterable[TextTest]) -> tuple[TextTest, ...]:
     return tuple(dict.fromkeys(tests))
 
@@ -213,7 +221,9 @@ def _uses_project_module(text: str) -> bool:
 def worth_linting(text: str, *, explicit_model: bool) -> bool:
     if _model_free_finding_possible(text):
         return True
-    if (MODEL_FOOTHOLDS.search(text) is not None or has_syntactic_patterns(text)) and (
+    # (every rule trigger failed: of the syntax triggers, only the others can hold)
+    if (MODEL_FOOTHOLDS.search(text) is not None
+            or any(test(text) for test in _syntax_only_triggers())) and (
             explicit_model or (any(p.search(text) for p in _OWN_MODEL)
                                and _judged_on_own_model(text))
             or _calls_a_project_name(text) or _uses_project_module(text)):
