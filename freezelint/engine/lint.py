@@ -19,7 +19,7 @@ import libcst as cst
 
 from freezelint import checks
 from freezelint.analysis.detect import ModelRequest
-from freezelint.analysis.facts import MODEL_USES, OptimizerBuilt
+from freezelint.analysis.facts import OptimizerBuilt
 from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.peft_configs import entry_matches
 from freezelint.analysis.positions import StatementPositions
@@ -29,12 +29,12 @@ from freezelint.common.coverage import Coverage
 from freezelint.common.diagnostics import Diagnostic, Edit, Fix, Related, Safety, Severity, Span
 from freezelint.common.rule_docs import rule_doc
 from freezelint.engine.definition_texts import top_level_spans
-from freezelint.engine.model_free import model_free_definitions
+from freezelint.engine.model_free import model_free_definitions, uses_a_model
 from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import analysed_sites, may_have_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
-from freezelint.inputs.source import LONE_CR, has_python_tree, python_tree
+from freezelint.inputs.source import LONE_CR, compiles, has_python_tree, python_tree
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import has_syntactic_patterns, worth_linting
 
@@ -192,10 +192,12 @@ def _run(text: str, config: LintConfig, details: bool,
                               checkpoint=config.checkpoint, text=text)
     # The project's modules are read for a file that uses a model the way a rule judges,
     # and always for an editor (`details`: hover and completion on `model.` as it is typed).
-    interpreter.read_project = details or may_have_sites(text) \
-        or MODEL_USES.search(text) is not None
-    spans = top_level_spans(module, text) if not details else None
-    if interpreter.read_project and not details:  # (an editor reads it for every function)
+    interpreter.read_project = details or uses_a_model(text)
+    # The texts of the top-level definitions: which of them use no model, and which hold no
+    # site to count (a file that reads nothing holds none). An editor reads for every one.
+    spans = None
+    if interpreter.read_project and not details:
+        spans = top_level_spans(module, text)
         interpreter.model_free = model_free_definitions(text, spans)
     syntax = has_syntactic_patterns(text)
     if syntax and reused is not None:
@@ -364,7 +366,7 @@ def _python_syntax_error(text: str, tree_needed: bool = True
                          ) -> tuple[Diagnostic | None, ast.Module | None]:
     """Python's own parse: the syntax error, or else the tree (the unchecked sites of a
     skipped file are counted on it; None when not `tree_needed`)."""
-    if not tree_needed and not has_python_tree(text) and _compiles(text):
+    if not tree_needed and not has_python_tree(text) and compiles(text):
         return None, None
     tree = python_tree(text)  # (the pre-filter may have asked for it already)
     if tree is not None:
@@ -380,22 +382,6 @@ def _python_syntax_error(text: str, tree_needed: bool = True
     except (ValueError, OverflowError, RecursionError, MemoryError) as error:
         return _generic_error(str(error)), None
     return None, tree
-
-
-def _compiles(text: str) -> bool:
-    """Whether Python compiles `text` to bytecode: a syntax check a quarter cheaper than
-    building Python's tree as objects, for the many files a run skips. Compiling checks
-    more than parsing (`return` outside a function), so a text that does not compile is
-    parsed after all, and the parser's verdict is the one reported."""
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # (the user's invalid escapes are not ours)
-            compile(text, "<freezelint>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> Diagnostic:

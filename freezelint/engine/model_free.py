@@ -31,7 +31,9 @@ from freezelint.engine.sites import may_have_sites
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 
 
-def _uses_a_model(text: str) -> bool:
+def uses_a_model(text: str) -> bool:
+    """Whether `text` (a file's, or one definition's) holds a site word or a model use: only
+    then can what the project's modules define change a finding there."""
     return may_have_sites(text) or MODEL_USES.search(text) is not None
 
 
@@ -40,7 +42,7 @@ def _free(text: str, spans: list[DefinitionSpan], reading: set[str]) -> list[Def
     that read), nor any of `spans` that does, at any remove; `reading` gains the others."""
     free: dict[Definition, set[str]] = {}
     for definition, start, end in spans:
-        if _uses_a_model(text[start:end]):
+        if uses_a_model(text[start:end]):
             reading.add(definition.name.value)
         else:
             free[definition] = set(_IDENTIFIER.findall(text, start, end))
