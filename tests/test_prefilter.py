@@ -148,9 +148,10 @@ def test_a_zoo_constructor_quoted_in_documentation_is_not_parsed() -> None:
                          explicit_model=False)
 
 
-# A skipped file is checked for syntax errors with Python's compiler when no tree is needed
-# (no site to count): what only the compiler refuses (`return` outside a function) is not a
-# syntax error for the parser, and an analysed file does not report it either.
+# A skipped file is checked for syntax errors with Python's parser and symbol table pass when
+# no tree is needed (no site to count): what only they or the compiler refuse (`nonlocal` at
+# module level, `return` outside a function) is not a syntax error for the parser, and an
+# analysed file does not report it either.
 COMPILER_ONLY = [
     "import json\nreturn json\n",
     "nonlocal x\n",

@@ -34,7 +34,7 @@ from freezelint.engine.selection import is_selected, opt_in_rules
 from freezelint.engine.sites import analysed_sites, may_have_sites, unanalysed_sites
 from freezelint.engine.target import minimum_python
 from freezelint.inputs.nesting import check_nesting
-from freezelint.inputs.source import LONE_CR, compiles, has_python_tree, python_tree
+from freezelint.inputs.source import LONE_CR, has_python_tree, python_accepts, python_tree
 from freezelint.models.manifest import Manifest
 from freezelint.prefilter import has_syntactic_patterns, worth_linting
 
@@ -366,7 +366,7 @@ def _python_syntax_error(text: str, tree_needed: bool = True
                          ) -> tuple[Diagnostic | None, ast.Module | None]:
     """Python's own parse: the syntax error, or else the tree (the unchecked sites of a
     skipped file are counted on it; None when not `tree_needed`)."""
-    if not tree_needed and not has_python_tree(text) and compiles(text):
+    if not tree_needed and not has_python_tree(text) and python_accepts(text):
         return None, None
     tree = python_tree(text)  # (the pre-filter may have asked for it already)
     if tree is not None:
