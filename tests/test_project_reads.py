@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from freezelint.engine.lint import Analysis, LintConfig, lint_result
 
 MODELS = '''import torch.nn as nn
@@ -148,3 +150,42 @@ def test_init_builds_what_the_other_methods_use(tmp_path: Path) -> None:
                                "        self.net = Net()\n\n    def freeze(self):\n"
                                + _freeze_all_but_classifier("self.net", "        "))
     assert _did_you_mean_head(analysis)
+
+
+# A name the script imports from the project and calls is read only when it may be a class:
+# one bound by plain `def` statements alone is a function, known as such from Python's tree
+# of the module, without parsing or running it. Any other binding of the same name (a class
+# defined after it, an assignment, a decorator that may return anything) is read as before.
+FREEZE_HEAD = ("from .layers import Net\n\nmodel = Net()\n"
+               "for name, p in model.named_parameters():\n"
+               "    if not name.startswith('fc'):\n"
+               "        p.requires_grad = False\n")
+NET = ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+       "        self.body = nn.Linear(4, 8)\n        self.head = nn.Linear(8, 2)\n")
+
+
+@pytest.mark.parametrize("layers", [
+    "import torch.nn as nn\n\n\ndef Net():\n    return None\n\n\n" + NET,
+    "import torch.nn as nn\n\n\n" + NET + "\n\ndef make():\n    return Net\n\n\nNet2 = Net\n",
+    "import torch.nn as nn\n\n\ndef _net():\n    return None\n\n\nNet = _net\n\n\n" + NET,
+])
+def test_a_class_bound_beside_a_function_of_the_same_name_is_read(
+        tmp_path: Path, layers: str) -> None:
+    script = _project(tmp_path, FREEZE_HEAD)
+    (script.parent / "layers.py").write_text(layers)
+    analysis = lint_result(script.read_text(), LintConfig(path=script))
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message
+
+
+@pytest.mark.parametrize("layers", [
+    "def Net():\n    return None\n",
+    "import functools\n\n\n@functools.lru_cache\ndef Net():\n    return None\n",
+])
+def test_a_function_called_as_a_model_leaves_it_unknown(tmp_path: Path, layers: str) -> None:
+    script = _project(tmp_path, FREEZE_HEAD)
+    (script.parent / "layers.py").write_text(layers)
+    analysis = lint_result(script.read_text(), LintConfig(path=script))
+    assert analysis.diagnostics == []
+    assert analysis.coverage.sites and not analysis.coverage.checked
+    assert [p.name for p in analysis.dependencies] == ["layers.py"]

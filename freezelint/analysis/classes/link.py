@@ -227,17 +227,23 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         if not _reads_classes(it):
             return _not_read(args, kwargs)
+        from freezelint.analysis import library_calls
+
+        # only a class is read here: a function's statements need not even be parsed
+        # (`is_torch_available()` in every file of a large package)
+        if link.reader.is_function(module, name, link.reader.path):
+            return library_calls.call(it, qualified, args, kwargs, node)
         value = link.reader._project_name(module, name, link.reader.path)
         if isinstance(value, O.ClassValue):
             return construct(it, value, args, kwargs, node)
-        from freezelint.analysis import library_calls
-
         return library_calls.call(it, qualified, args, kwargs, node)
 
     return _Lazy(call, lambda: _imported_class(it, link, module, name))
 
 
 def _imported_class(it: Evaluator, link: _Link, module: str, name: str) -> O.ClassValue | None:
+    if link.reader.is_function(module, name, link.reader.path):
+        return None
     value = link.reader._project_name(module, name, link.reader.path)
     return value if isinstance(value, O.ClassValue) else None
 

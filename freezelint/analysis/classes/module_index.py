@@ -97,7 +97,16 @@ class ModuleIndex:
         # decorators, first line of the body, last line), None for one that is not; per
         # function chunk: the function's own
         self.deferred: dict[int, list[tuple[int, int, int] | None]] = {}
+        # names bound only by top-level `def` statements without decorators: their value is
+        # a function, never a class, (is_function)
+        defined: set[str] = set()
+        other: set[str] = set()
         for stmt in tree.body:
+            names = list(_bound(stmt))
+            if type(stmt) is ast.FunctionDef and not stmt.decorator_list:
+                defined.update(names)
+            else:
+                other.update(names)
             first = min([stmt.lineno, *(d.lineno for d in _decorators(stmt))])
             last = stmt.end_lineno or stmt.lineno
             if self.spans and first <= self.spans[-1][1]:  # `a = 1; b = 2`: one chunk
@@ -113,10 +122,17 @@ class ModuleIndex:
                 function = self._deferrable(stmt)
                 if function is not None and self.spans[-1][0] == first:
                     self.deferred[len(self.spans) - 1] = [function]
-            for name in _bound(stmt):
+            for name in names:
                 chunks = self.by_name.setdefault(name, [])
                 if not chunks or chunks[-1] != len(self.spans) - 1:
                     chunks.append(len(self.spans) - 1)
+        self._functions = frozenset(defined - other)
+
+    def is_function(self, name: str) -> bool:
+        """Whether `name` is bound by plain `def` statements only: it is a function (or, when
+        its statement cannot be parsed, unknown), so a caller that only asks whether it is a
+        class needs none of its statements parsed."""
+        return name in self._functions
 
     @classmethod
     def of(cls, text: str, digest: str) -> ModuleIndex | None:
