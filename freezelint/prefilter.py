@@ -18,11 +18,12 @@ import ast
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache, lru_cache
+from functools import cache
 
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
+from freezelint.analysis.model_text import occurrences, used_as_a_module
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
 from freezelint.common.words import starts_a_name
@@ -115,7 +116,7 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\
 def _calls_a_project_name(text: str) -> bool:
     """A name imported from a module that may be the project's, constructed or called into
     a variable (`model = GPT(config)`, `model = GPT.from_pretrained(...)`,
-    `model = build_model(cfg)`) that the file then uses as a module (`_used_as_a_module`)."""
+    `model = build_model(cfg)`) that the file then uses as a module (`used_as_a_module`)."""
     for match in _FROM_IMPORT.finditer(text):
         if not maybe_project(match.group(1)):
             continue
@@ -134,28 +135,12 @@ _CALLED = re.compile(r"(?:\.\w+)*\s*\(")  # `GPT(`, `GPT.from_pretrained(`
 _MEMBER = re.compile(r"\.")  # `models.` (of a project module)
 
 
-def _occurrences(name: str, text: str, then: str = "") -> Iterator[int]:
-    """Where `name` occurs as a whole name (not part of a longer one, nor an attribute);
-    with `then`, only where that text follows it (found with the name: a module's name
-    is everywhere, followed by a dot a few times)."""
-    found = name + then
-    start = text.find(found)
-    while start >= 0:
-        before = text[start - 1] if start else " "
-        end = start + len(name)
-        after = text[end] if end < len(text) else " "
-        if not (before.isalnum() or before in "_.") and (
-                then or not (after.isalnum() or after == "_")):
-            yield start
-        start = text.find(found, end)
-
-
 def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
                           then: str = "") -> bool:
     """Whether a line where `name` is followed by `follows` (which starts with `then`)
     assigns what it builds to a variable the file uses as a module, or uses it on the spot
     (`m = litgpt.GPT(config).requires_grad_(False)`)."""
-    for at in _occurrences(name, text, then):
+    for at in occurrences(name, text, then):
         if not follows.match(text, at + len(name)):
             continue
         start = text.rfind("\n", 0, at) + 1
@@ -164,7 +149,7 @@ def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
         assigned = _ASSIGNED.match(line)
         if assigned is None or assigned.end() > at - start:
             continue
-        if _MODULE_USE.search(line, at - start) or _used_as_a_module(assigned.group(1), text):
+        if _MODULE_USE.search(line, at - start) or used_as_a_module(assigned.group(1), text):
             return True
     return False
 
@@ -173,25 +158,6 @@ def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
 _ASSIGNED = re.compile(r"[ \t]*(?:[\w.]+\.)?(\w+)(?:[ \t]*:[^=\n]+)?[ \t]*=(?!=)")
 _MODULE_USE = re.compile(r"\.(?:(?:named_)?(?:parameters|modules|children|buffers)|state_dict"
                          r"|load_state_dict|requires_grad_)\s*\(")
-# After a variable: `.parameters()`, `.named_modules()`, `.state_dict()`, `.requires_grad_()`,
-# `.train()`, a layer of it replaced or sized (`.fc = nn.Linear(...)`, `.fc.in_features`), a
-# submodule frozen (`.encoder.requires_grad = ...`).
-_USED_AS_A_MODULE = re.compile(
-    r"(?:\.\w+|\[[^\]\n]*\])*\.(?:(?:named_)?(?:parameters|modules|children|buffers)"
-    r"|state_dict|load_state_dict|requires_grad_|train|eval|apply)\s*\("
-    r"|(?:\.\w+|\[[^\]\n]*\])+\s*=\s*(?:torch\.)?nn\."
-    r"|(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b")
-
-
-@lru_cache(maxsize=256)
-def _used_as_a_module(variable: str, text: str) -> bool:
-    """(Remembered: a file assigns many calls to the same few variables, and each was
-    looked for through the whole text again. A string's hash is computed once; the bound
-    keeps at most that many texts alive, in practice the last file's.)"""
-    return any(_USED_AS_A_MODULE.match(text, at + len(variable))
-               for at in _occurrences(variable, text))
-
-
 # A project module imported by name whose class or factory the file builds its model with
 # (`import models` ... `model = models.Net(...)`, `from pkg import models as m` ...
 # `model = getattr(m, "Net")()`).

@@ -42,7 +42,6 @@ from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import (
     MAX_CALL_DEPTH,
-    MAX_CALLS,
     MAX_ITERATIONS,
     BreakSignal,
     ContinueSignal,
@@ -173,7 +172,7 @@ class Interpreter(Evaluator):
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],
                       node: cst.CSTNode) -> Any:
         definition = fn.node
-        if self.depth >= MAX_CALL_DEPTH or self.calls >= MAX_CALLS \
+        if self.depth >= MAX_CALL_DEPTH or self.calls >= self.call_limit \
                 or definition in self.running:
             # a body not followed is one the analysis cannot see, as an unreadable one
             self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])

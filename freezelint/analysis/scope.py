@@ -10,6 +10,10 @@ MAX_CALL_DEPTH = 8
 # exponentially with depth (torch's meta_utils.py ran for minutes). Past the budget, calls are
 # unresolved, like calls into code the analysis cannot see.
 MAX_CALLS = 2000
+# Function bodies one call from the script into the project runs, at most (link.py): building
+# a model read from its class ran at most 127 in the real-code corpus (bench/), while a
+# package's data builders run thousands (transformers' conversion mappings, 1 s each).
+MAX_PROJECT_CALL_BODIES = 500
 MAX_ITERATIONS = 20_000
 
 

@@ -48,6 +48,22 @@ def set_grad(it: Evaluator, model: ModelState, names: Iterable[str], value: Any,
             None if old != value else old)
 
 
+def carry_model_state(values: Iterable[Any]) -> bool:
+    """Whether any of `values` holds what `escape` would make unknown: a model, its
+    parameters, a layer built from torch.nn, a PEFT config, the script's `self`."""
+    for value in values:
+        if isinstance(value, (list, tuple, set)):
+            if carry_model_state(value):
+                return True
+        elif isinstance(value, dict):
+            if carry_model_state(value.values()):
+                return True
+        elif isinstance(value, (ModuleObj, ParamObj, ParamIter, NewModule, PeftConfig,
+                                ClassSelf)):
+            return True
+    return False
+
+
 def escape(values: Iterable[Any]) -> None:
     """`values` go to code the analysis cannot follow, which may set requires_grad on
     whatever parameters they reach: those become unknown, so no rule reports on them."""

@@ -45,7 +45,7 @@ from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.interpreter import _dotted as _dotted
 from freezelint.analysis.nn_modules import NewModule
 from freezelint.analysis.python_builtins import BUILTINS, Builtin
-from freezelint.analysis.scope import MAX_CALLS, MISSING, Frame
+from freezelint.analysis.scope import MISSING, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     FunctionObj,
@@ -408,7 +408,7 @@ class InstantiatingReader(Interpreter):
     # -- classes ---------------------------------------------------------------------------
     def instantiate(self, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
                     node: cst.CSTNode) -> Any:
-        if self.calls >= MAX_CALLS:
+        if self.calls >= self.call_limit:
             # The lint's budget of function bodies is spent (scope.py): an object built now
             # would be unknown anyway, after reading its classes' attributes for nothing
             # (transformers' conversion_mapping.py builds 9,000 of them in one literal).

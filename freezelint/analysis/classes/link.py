@@ -9,6 +9,8 @@ change before it builds the model. `model.freeze_backbone()` runs the class's ow
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +22,10 @@ from freezelint.analysis.classes import objects as O
 from freezelint.analysis.classes.helpers import _ModuleRef
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.classes.reader import ClassReader, manifest_of
+from freezelint.analysis.model_text import used_as_a_module
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
-from freezelint.analysis.scope import MISSING, Frame
+from freezelint.analysis.scope import MAX_PROJECT_CALL_BODIES, MISSING, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
@@ -197,15 +200,59 @@ def _project_function(link: _Link, fn: FunctionObj, qualified: str) -> Builtin:
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         if not _reads_classes(it):
             return _not_read(args, kwargs)
+        return _run_function(it, link, fn, args, kwargs, node)
+
+    return Builtin(call)
+
+
+def _worth_running(it: Evaluator, args: list[Any], kwargs: dict[str, Any],
+                   node: cst.Call) -> bool:
+    """Whether a function imported by name from the project (`from utils import freeze`) is
+    run where the script calls it: when it is handed the model (or its parameters, a layer,
+    a PEFT config, the script's `self`: what it does to them is read), or when what it
+    returns is kept in a variable the file uses as a model (`model = build_model(cfg)` ...
+    `model.parameters()`). Anything else it may return is unknown either way, and a
+    package's own helpers are called everywhere (`is_torch_available()`)."""
+    if trainable.carry_model_state([*args, *kwargs.values()]):
+        return True
+    statement = getattr(it, "statement", None)
+    text = getattr(it, "text", None)
+    if not isinstance(statement, (cst.Assign, cst.AnnAssign)) or statement.value is not node \
+            or text is None:
+        return False
+    targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) \
+        else [statement.target]
+    return any(used_as_a_module(target.value, text) if isinstance(target, cst.Name)
+               else used_as_a_module(target.attr.value, text, attribute=True)
+               if isinstance(target, cst.Attribute) else False
+               for target in targets)
+
+
+def _run_function(it: Evaluator, link: _Link, fn: FunctionObj, args: list[Any],
+                  kwargs: dict[str, Any], node: cst.Call) -> Any:
+    """A call of a project function, however the script reached it (`models.build(cfg)`,
+    `from utils import freeze` ... `freeze(model)`), run by the class reader with what it
+    does to the script's values; a model it returns is the script's model, anything else is
+    unknown. It runs at most MAX_PROJECT_CALL_BODIES function bodies (scope.py)."""
+    with _one_call(link.reader):
         try:
             value = link.reader.call_function(fn, list(args), dict(kwargs), node)
         except RecursionError:
             return UNKNOWN
-        if isinstance(value, O.Built) and value.cls is not None:
-            return adopt(it, value.cls, value, node)
-        return UNKNOWN
+    if isinstance(value, O.Built) and value.cls is not None:
+        return adopt(it, value.cls, value, node)
+    return UNKNOWN
 
-    return Builtin(call)
+
+@contextmanager
+def _one_call(reader: ClassReader) -> Iterator[None]:
+    """The reader's budget for one call from the script into the project (scope.py)."""
+    saved = reader.call_limit
+    reader.call_limit = min(saved, reader.calls + MAX_PROJECT_CALL_BODIES)
+    try:
+        yield
+    finally:
+        reader.call_limit = saved
 
 
 def project_import(it: Evaluator, module: str, name: str) -> Any:
@@ -229,13 +276,16 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
             return _not_read(args, kwargs)
         from freezelint.analysis import library_calls
 
-        # only a class is read here: a function's statements need not even be parsed
-        # (`is_torch_available()` in every file of a large package)
-        if link.reader.is_function(module, name, link.reader.path):
+        worth = _worth_running(it, args, kwargs, node)
+        # a function not worth running need not even be parsed (module_index.is_function:
+        # `is_torch_available()` in every file of a large package)
+        if not worth and link.reader.is_function(module, name, link.reader.path):
             return library_calls.call(it, qualified, args, kwargs, node)
         value = link.reader._project_name(module, name, link.reader.path)
         if isinstance(value, O.ClassValue):
             return construct(it, value, args, kwargs, node)
+        if isinstance(value, FunctionObj) and worth:
+            return _run_function(it, link, value, args, kwargs, node)
         return library_calls.call(it, qualified, args, kwargs, node)
 
     return _Lazy(call, lambda: _imported_class(it, link, module, name))
@@ -267,10 +317,11 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
     if not _reads_classes(it):
         return _not_read(args, kwargs)
     link = _link(it)
-    try:
-        value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
-    except RecursionError:
-        return UNKNOWN
+    with _one_call(link.reader):
+        try:
+            value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
+        except RecursionError:
+            return UNKNOWN
     if isinstance(value, O.Namespace):
         return value
     if not isinstance(value, O.Built):

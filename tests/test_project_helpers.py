@@ -1,0 +1,113 @@
+"""Helpers and factories of the project's own modules, imported by name.
+
+`from utils import freeze` ... `freeze(model)` is followed like `utils.freeze(model)`: what the
+helper does to the model it is handed is read (issue 13, class 10: handing the model to an
+ordinary helper must not make every parameter unknown), and a factory whose result the file
+uses as a model (`model = build_model()` ... `model.named_parameters()`) gives the model it
+builds. A call into the project runs at most MAX_PROJECT_CALL_BODIES function bodies: past
+that, what it returns is unknown, never a model half read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from freezelint.analysis.scope import MAX_PROJECT_CALL_BODIES
+from freezelint.engine.lint import Analysis, LintConfig, lint_result
+
+MODELS = '''import torch.nn as nn
+
+
+class Net(nn.Module):
+    """A body of two layers and a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8))
+        self.head = nn.Linear(8, 2)
+
+
+class Options:
+    def __init__(self, index):
+        self.index = index
+
+
+def build_model():
+    return Net()
+
+
+def build_after(count):
+    options = [Options(i) for i in range(count)]
+    return Net()
+
+
+def freeze(model):
+    for p in model.parameters():
+        p.requires_grad = False
+
+
+def describe(model):
+    return str(model)
+'''
+
+RESNET = "import torch\nimport torchvision\n\nmodel = torchvision.models.resnet18()\n"
+OPTIMIZER = "opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)\n"
+FREEZE_BUT_FC = ("for name, p in model.named_parameters():\n"
+                 "    if not name.startswith('fc'):\n"
+                 "        p.requires_grad = False\n")
+
+
+def _lint(tmp_path: Path, script: str) -> Analysis:
+    (tmp_path / "models.py").write_text(MODELS)
+    path = tmp_path / "train.py"
+    path.write_text(script)
+    return lint_result(script, LintConfig(path=path))
+
+
+def _rules(analysis: Analysis) -> list[str]:
+    return [d.rule for d in analysis.diagnostics]
+
+
+@pytest.mark.parametrize("imported", [
+    "from models import freeze\n",
+    "from models import freeze as freeze_all\n",
+    "import models\n",
+])
+def test_a_helper_handed_the_model_is_followed(tmp_path: Path, imported: str) -> None:
+    call = {"from models import freeze\n": "freeze(model)\n",
+            "from models import freeze as freeze_all\n": "freeze_all(model)\n",
+            "import models\n": "models.freeze(model)\n"}[imported]
+    analysis = _lint(tmp_path, imported + RESNET + call + OPTIMIZER)
+    assert _rules(analysis) == ["FZL103"]  # every parameter frozen: the optimizer gets none
+    assert "all 62 parameters of `resnet18` are frozen" in analysis.diagnostics[0].message
+
+
+def test_a_helper_that_only_reads_the_model_leaves_it_trainable(tmp_path: Path) -> None:
+    analysis = _lint(tmp_path, "from models import describe\n" + RESNET
+                     + "print(describe(model))\n" + OPTIMIZER)
+    assert _rules(analysis) == []
+    assert analysis.coverage.checked == analysis.coverage.sites  # known, not escaped
+
+
+@pytest.mark.parametrize("imported, call", [
+    ("from models import build_model\n", "build_model()"),
+    ("import models\n", "models.build_model()"),
+])
+def test_a_factory_gives_the_model_it_builds(tmp_path: Path, imported: str, call: str) -> None:
+    analysis = _lint(tmp_path, f"{imported}\nmodel = {call}\n" + FREEZE_BUT_FC)
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message and "Net (models.py)" in finding.message
+
+
+@pytest.mark.parametrize("count, known", [
+    (MAX_PROJECT_CALL_BODIES // 2, True),
+    (MAX_PROJECT_CALL_BODIES + 10, False),
+])
+def test_one_call_into_the_project_is_bounded(tmp_path: Path, count: int, known: bool) -> None:
+    # each Options(i) runs a body: past the bound, Net() is not read and the model is unknown
+    analysis = _lint(tmp_path, f"from models import build_after\n\nmodel = build_after({count})\n"
+                     + FREEZE_BUT_FC)
+    assert ("FZL101" in _rules(analysis)) is known
+    assert bool(analysis.coverage.checked) is known
+    assert analysis.coverage.sites
