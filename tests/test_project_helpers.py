@@ -4,8 +4,9 @@
 helper does to the model it is handed is read (issue 13, class 10: handing the model to an
 ordinary helper must not make every parameter unknown), and a factory whose result the file
 uses as a model (`model = build_model()` ... `model.named_parameters()`) gives the model it
-builds. A call into the project runs at most MAX_PROJECT_CALL_BODIES function bodies: past
-that, what it returns is unknown, never a model half read."""
+builds. A call into the project runs at most MAX_PROJECT_CALL_DATA_BODIES bodies that build no
+module (a package's data builders run thousands): past that, what it returns is unknown, never
+a model half read; a model's own modules are read whatever their number."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from freezelint.analysis.scope import MAX_PROJECT_CALL_BODIES
+from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES
 from freezelint.engine.lint import Analysis, LintConfig, lint_result
 
 MODELS = '''import torch.nn as nn
@@ -37,9 +38,9 @@ def build_model():
     return Net()
 
 
-def build_after(count):
+def freeze_after(model, count):
     options = [Options(i) for i in range(count)]
-    return Net()
+    freeze(model)
 
 
 def freeze(model):
@@ -100,14 +101,32 @@ def test_a_factory_gives_the_model_it_builds(tmp_path: Path, imported: str, call
     assert "did you mean 'head" in finding.message and "Net (models.py)" in finding.message
 
 
-@pytest.mark.parametrize("count, known", [
-    (MAX_PROJECT_CALL_BODIES // 2, True),
-    (MAX_PROJECT_CALL_BODIES + 10, False),
+@pytest.mark.parametrize("count, followed", [
+    (MAX_PROJECT_CALL_DATA_BODIES // 2, True),
+    (MAX_PROJECT_CALL_DATA_BODIES + 10, False),
 ])
-def test_one_call_into_the_project_is_bounded(tmp_path: Path, count: int, known: bool) -> None:
-    # each Options(i) runs a body: past the bound, Net() is not read and the model is unknown
-    analysis = _lint(tmp_path, f"from models import build_after\n\nmodel = build_after({count})\n"
-                     + FREEZE_BUT_FC)
-    assert ("FZL101" in _rules(analysis)) is known
-    assert bool(analysis.coverage.checked) is known
-    assert analysis.coverage.sites
+def test_one_call_into_the_project_is_bounded(tmp_path: Path, count: int,
+                                              followed: bool) -> None:
+    # each Options(i) runs a plain body: past the bound, freeze(model) is not followed, and
+    # the model it was handed is unknown (not trainable, not frozen)
+    analysis = _lint(tmp_path, "from models import freeze_after\n" + RESNET
+                     + f"freeze_after(model, {count})\n" + OPTIMIZER)
+    assert (_rules(analysis) == ["FZL103"]) is followed
+    assert (analysis.coverage.checked == analysis.coverage.sites) is followed
+
+
+def test_a_model_of_many_modules_is_read_whatever_their_number(tmp_path: Path) -> None:
+    # 2 modules' __init__ per block: far more module bodies than the bound on plain ones
+    blocks = MAX_PROJECT_CALL_DATA_BODIES
+    (tmp_path / "deep.py").write_text(
+        "import torch.nn as nn\n\n\nclass Inner(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.proj = nn.Linear(2, 2)\n\n\n"
+        "class Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.inner = Inner()\n        self.out = nn.Linear(2, 2)\n\n\n"
+        "class Deep(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        f"        self.blocks = nn.ModuleList([Block() for _ in range({blocks})])\n"
+        "        self.head = nn.Linear(2, 2)\n")
+    analysis = _lint(tmp_path, "from deep import Deep\n\nmodel = Deep()\n" + FREEZE_BUT_FC)
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message
+    assert f"({4 * blocks + 2} parameters)" in finding.message  # every block read

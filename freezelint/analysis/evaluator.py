@@ -42,7 +42,7 @@ from freezelint.analysis.detect import (
 from freezelint.analysis.nn_modules import NewModule, is_instance
 from freezelint.analysis.plain_python import _GROWING, _grow, _plain_value, plain
 from freezelint.analysis.plain_python import body_of as body_of
-from freezelint.analysis.scope import MAX_CALLS, MAX_ITERATIONS, MISSING, Frame
+from freezelint.analysis.scope import MAX_ITERATIONS, MISSING, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
@@ -103,7 +103,6 @@ class Evaluator:
         self.seq = 0
         self.depth = 0
         self.calls = 0
-        self.call_limit = MAX_CALLS  # (lowered for one call into the project: link.py)
         self.running: set[cst.CSTNode] = set()  # definitions being executed (recursion)
         self.uncertain = 0
         self.scope = ""  # the function or `Class.method` being analysed ('' at top level)

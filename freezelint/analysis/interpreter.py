@@ -42,6 +42,7 @@ from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import (
     MAX_CALL_DEPTH,
+    MAX_CALLS,
     MAX_ITERATIONS,
     BreakSignal,
     ContinueSignal,
@@ -172,7 +173,7 @@ class Interpreter(Evaluator):
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],
                       node: cst.CSTNode) -> Any:
         definition = fn.node
-        if self.depth >= MAX_CALL_DEPTH or self.calls >= self.call_limit \
+        if self.depth >= MAX_CALL_DEPTH or self.calls >= MAX_CALLS \
                 or definition in self.running:
             # a body not followed is one the analysis cannot see, as an unreadable one
             self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])

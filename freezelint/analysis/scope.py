@@ -10,10 +10,12 @@ MAX_CALL_DEPTH = 8
 # exponentially with depth (torch's meta_utils.py ran for minutes). Past the budget, calls are
 # unresolved, like calls into code the analysis cannot see.
 MAX_CALLS = 2000
-# Function bodies one call from the script into the project runs, at most (link.py): building
-# a model read from its class ran at most 127 in the real-code corpus (bench/), while a
-# package's data builders run thousands (transformers' conversion mappings, 1 s each).
-MAX_PROJECT_CALL_BODIES = 500
+# Bodies that build no module (functions, methods of plain classes) one call from the script
+# into the project runs, at most (classes/link.py): reading a model runs its modules'
+# `__init__`s, with a few helpers and configs beside them, while a package's data builders
+# run thousands of plain bodies (transformers' conversion mappings: 2,000, a second each).
+# The largest call into the project in the real-code corpus (bench/) ran 159 bodies in all.
+MAX_PROJECT_CALL_DATA_BODIES = 200
 MAX_ITERATIONS = 20_000
 
 

@@ -45,7 +45,7 @@ from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.interpreter import _dotted as _dotted
 from freezelint.analysis.nn_modules import NewModule
 from freezelint.analysis.python_builtins import BUILTINS, Builtin
-from freezelint.analysis.scope import MISSING, Frame
+from freezelint.analysis.scope import MAX_CALLS, MISSING, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     FunctionObj,
@@ -77,6 +77,11 @@ class InstantiatingReader(Interpreter):
         self.functions: list[cst.FunctionDef | cst.Lambda] = []
         self.class_attrs: dict[cst.ClassDef, dict[str, Any]] = {}
         self.current_path: Path | None = path
+        # Bodies run that build no module (functions, methods of plain classes), and the
+        # bound one call from the script sets on them (link.py, scope.py)
+        self.data_bodies = 0
+        self.data_limit: float = float("inf")
+        self._module_body: cst.FunctionDef | None = None  # a module's method run_method runs
 
     # -- modules of the project ------------------------------------------------------------
     def load_file(self, path: Path) -> Frame | None:
@@ -271,6 +276,12 @@ class InstantiatingReader(Interpreter):
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],
                       node: cst.CSTNode) -> Any:
         fn, args, kwargs = _variadic(fn, args, kwargs)
+        if fn.node is not self._module_body:
+            self.data_bodies += 1
+            if self.data_bodies > self.data_limit:  # past the bound: code not followed
+                self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
+                return UNKNOWN
+        self._module_body = None
         home = self.homes.get(fn.node)
         self.functions.append(fn.node)
         try:
@@ -408,7 +419,7 @@ class InstantiatingReader(Interpreter):
     # -- classes ---------------------------------------------------------------------------
     def instantiate(self, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
                     node: cst.CSTNode) -> Any:
-        if self.calls >= self.call_limit:
+        if self.calls >= MAX_CALLS:
             # The lint's budget of function bodies is spent (scope.py): an object built now
             # would be unknown anyway, after reading its classes' attributes for nothing
             # (transformers' conversion_mapping.py builds 9,000 of them in one literal).
@@ -431,10 +442,12 @@ class InstantiatingReader(Interpreter):
         self.homes.setdefault(method, (klass.globals, self.current_path))
         self.methods.append((klass, instance))
         first = [] if instance is None else [instance]
+        self._module_body = method if klass.torch_base() is not None else None
         try:
             return self.call_function(FunctionObj(method, None, None), [*first, *args],
                                       kwargs, node)
         finally:
+            self._module_body = None
             self.methods.pop()
 
     def plain_instance(self, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],

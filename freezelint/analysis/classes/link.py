@@ -25,7 +25,7 @@ from freezelint.analysis.classes.reader import ClassReader, manifest_of
 from freezelint.analysis.model_text import used_as_a_module
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
-from freezelint.analysis.scope import MAX_PROJECT_CALL_BODIES, MISSING, Frame
+from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES, MISSING, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
@@ -233,7 +233,7 @@ def _run_function(it: Evaluator, link: _Link, fn: FunctionObj, args: list[Any],
     """A call of a project function, however the script reached it (`models.build(cfg)`,
     `from utils import freeze` ... `freeze(model)`), run by the class reader with what it
     does to the script's values; a model it returns is the script's model, anything else is
-    unknown. It runs at most MAX_PROJECT_CALL_BODIES function bodies (scope.py)."""
+    unknown. It is bounded as any call into the project (scope.py)."""
     with _one_call(link.reader):
         try:
             value = link.reader.call_function(fn, list(args), dict(kwargs), node)
@@ -246,13 +246,13 @@ def _run_function(it: Evaluator, link: _Link, fn: FunctionObj, args: list[Any],
 
 @contextmanager
 def _one_call(reader: ClassReader) -> Iterator[None]:
-    """The reader's budget for one call from the script into the project (scope.py)."""
-    saved = reader.call_limit
-    reader.call_limit = min(saved, reader.calls + MAX_PROJECT_CALL_BODIES)
+    """The reader's bound for one call from the script into the project (scope.py)."""
+    saved = reader.data_limit
+    reader.data_limit = min(saved, reader.data_bodies + MAX_PROJECT_CALL_DATA_BODIES)
     try:
         yield
     finally:
-        reader.call_limit = saved
+        reader.data_limit = saved
 
 
 def project_import(it: Evaluator, module: str, name: str) -> Any:
