@@ -19,6 +19,12 @@ MAX_PROJECT_CALL_DATA_BODIES = 200
 MAX_ITERATIONS = 20_000
 
 
+class BoundSpent(BaseException):
+    """One call into the project went past MAX_PROJECT_CALL_DATA_BODIES: it ends at once
+    (classes/link.py), however deep. Not an Exception: the handlers that take what Python
+    would raise on (`1 / 0`: unknown) and a bug in the analysis must let it through."""
+
+
 class ReturnSignal(Exception):
     """`return` inside a function the interpreter follows."""
 

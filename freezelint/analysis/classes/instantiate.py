@@ -45,7 +45,7 @@ from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.interpreter import _dotted as _dotted
 from freezelint.analysis.nn_modules import NewModule
 from freezelint.analysis.python_builtins import BUILTINS, Builtin
-from freezelint.analysis.scope import MAX_CALLS, MISSING, Frame
+from freezelint.analysis.scope import MAX_CALLS, MISSING, BoundSpent, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     FunctionObj,
@@ -278,9 +278,8 @@ class InstantiatingReader(Interpreter):
         fn, args, kwargs = _variadic(fn, args, kwargs)
         if fn.node is not self._module_body:
             self.data_bodies += 1
-            if self.data_bodies > self.data_limit:  # past the bound: code not followed
-                self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
-                return UNKNOWN
+            if self.data_bodies > self.data_limit:  # past the bound: the call ends (link.py)
+                raise BoundSpent
         self._module_body = None
         home = self.homes.get(fn.node)
         self.functions.append(fn.node)

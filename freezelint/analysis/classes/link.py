@@ -9,8 +9,7 @@ change before it builds the model. `model.freeze_backbone()` runs the class's ow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from freezelint.analysis.classes.reader import ClassReader, manifest_of
 from freezelint.analysis.model_text import used_as_a_module
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
-from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES, MISSING, Frame
+from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES, MISSING, BoundSpent, Frame
 from freezelint.analysis.values import (
     UNKNOWN,
     BoundMethod,
@@ -234,23 +233,26 @@ def _run_function(it: Evaluator, link: _Link, fn: FunctionObj, args: list[Any],
     `from utils import freeze` ... `freeze(model)`), run by the class reader with what it
     does to the script's values; a model it returns is the script's model, anything else is
     unknown. It is bounded as any call into the project (scope.py)."""
-    with _one_call(link.reader):
-        try:
-            value = link.reader.call_function(fn, list(args), dict(kwargs), node)
-        except RecursionError:
-            return UNKNOWN
+    value = _one_call(link.reader, lambda: link.reader.call_function(
+        fn, list(args), dict(kwargs), node), [*args, *kwargs.values()])
     if isinstance(value, O.Built) and value.cls is not None:
         return adopt(it, value.cls, value, node)
     return UNKNOWN
 
 
-@contextmanager
-def _one_call(reader: ClassReader) -> Iterator[None]:
-    """The reader's bound for one call from the script into the project (scope.py)."""
+def _one_call(reader: ClassReader, run: Callable[[], Any], handed: list[Any]) -> Any:
+    """`run()`, one call from the script into the project, within its bound (scope.py):
+    past it the call ends there, what it was handed may have been changed in any way, and
+    what it returns is unknown."""
     saved = reader.data_limit
     reader.data_limit = min(saved, reader.data_bodies + MAX_PROJECT_CALL_DATA_BODIES)
     try:
-        yield
+        return run()
+    except BoundSpent:
+        reader.unreadable(handed)
+        return UNKNOWN
+    except RecursionError:
+        return UNKNOWN
     finally:
         reader.data_limit = saved
 
@@ -317,11 +319,8 @@ def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[
     if not _reads_classes(it):
         return _not_read(args, kwargs)
     link = _link(it)
-    with _one_call(link.reader):
-        try:
-            value = link.reader.instantiate(klass, list(args), dict(kwargs), node)
-        except RecursionError:
-            return UNKNOWN
+    value = _one_call(link.reader, lambda: link.reader.instantiate(
+        klass, list(args), dict(kwargs), node), [*args, *kwargs.values()])
     if isinstance(value, O.Namespace):
         return value
     if not isinstance(value, O.Built):
