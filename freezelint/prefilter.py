@@ -149,7 +149,12 @@ def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
         assigned = _ASSIGNED.match(line)
         if assigned is None or assigned.end() > at - start:
             continue
-        if _MODULE_USE.search(line, at - start) or used_as_a_module(assigned.group(1), text):
+        variable = assigned.group(1)
+        if _MODULE_USE.search(line, at - start) or used_as_a_module(variable, text):
+            return True
+        # `self.model = GPT(config)` ... `self.model.train()`: the attribute is used
+        if line[assigned.start(1) - 1:assigned.start(1)] == "." \
+                and used_as_a_module(variable, text, attribute=True):
             return True
     return False
 

@@ -93,6 +93,12 @@ PROJECT_MODELS = [
     "from .factory import build_model\n\nmodel = build_model(cfg)\n"
     "for p in model.encoder.parameters():\n    p.requires_grad = False\n",
     "import nets\n\nself_model = getattr(nets, 'Net')()\nself_model.head.requires_grad = False\n",
+    # kept in an attribute that the file uses (a LightningModule's or a trainer's model)
+    "from .models import GPT\n\nclass Task:\n    def __init__(self):\n"
+    "        self.model = GPT(n_layer=2)\n\n    def freeze(self):\n"
+    "        for p in self.model.parameters():\n            p.requires_grad = False\n",
+    "import models\n\nclass Task:\n    def __init__(self):\n        self.net = models.Net()\n"
+    "        self.net.head.requires_grad_(False)\n",
 ]
 
 

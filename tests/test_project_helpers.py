@@ -101,6 +101,18 @@ def test_a_factory_gives_the_model_it_builds(tmp_path: Path, imported: str, call
     assert "did you mean 'head" in finding.message and "Net (models.py)" in finding.message
 
 
+def test_a_factory_kept_in_an_attribute_gives_the_model_it_builds(tmp_path: Path) -> None:
+    # a LightningModule's or a trainer's model, used in another method
+    analysis = _lint(tmp_path, "from models import build_model\n\n\nclass Task:\n"
+                     "    def __init__(self):\n        self.net = build_model()\n\n"
+                     "    def setup(self):\n"
+                     "        for name, p in self.net.named_parameters():\n"
+                     "            if not name.startswith('fc'):\n"
+                     "                p.requires_grad = False\n")
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message and "Net (models.py)" in finding.message
+
+
 @pytest.mark.parametrize("count, followed", [
     (MAX_PROJECT_CALL_DATA_BODIES // 2, True),
     (MAX_PROJECT_CALL_DATA_BODIES + 10, False),

@@ -222,7 +222,8 @@ def _worth_running(it: Evaluator, args: list[Any], kwargs: dict[str, Any],
     targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) \
         else [statement.target]
     return any(used_as_a_module(target.value, text) if isinstance(target, cst.Name)
-               else used_as_a_module(target.attr.value, text, attribute=True)
+               else used_as_a_module(target.attr.value, text)
+               or used_as_a_module(target.attr.value, text, attribute=True)
                if isinstance(target, cst.Attribute) else False
                for target in targets)
 
