@@ -120,12 +120,28 @@ def _calls_a_project_name(text: str) -> bool:
     for match in _FROM_IMPORT.finditer(text):
         if not maybe_project(match.group(1)):
             continue
+        if match.group(2).split("#")[0].strip() == "*":  # any name the file calls may be it
+            if _builds_any_used_module(text):
+                return True
+            continue
         for item in match.group(2).strip("()").split(","):
             words = item.split("#")[0].split()
             name = words[-1] if len(words) == 3 and words[1] == "as" else words[0] if words else ""
             if name.isidentifier() and _builds_a_used_module(name, _CALLED, text):
                 return True
     return False
+
+
+# `model = build_model(cfg)`: the name called first on the right of an assignment.
+_ASSIGNED_CALL = re.compile(r"^[ \t]*(?:[\w.]+\.)?\w+(?:[ \t]*:[^=\n]+)?[ \t]*=(?!=)[ \t]*"
+                            r"([^\W\d]\w*)(?:\.\w+)*\s*\(", re.MULTILINE)
+
+
+def _builds_any_used_module(text: str) -> bool:
+    """After `from models import *`: whether any name called into a variable (or on the
+    spot) builds what the file uses as a module, as `_builds_a_used_module` judges it."""
+    names = dict.fromkeys(match.group(1) for match in _ASSIGNED_CALL.finditer(text))
+    return any(_builds_a_used_module(name, _CALLED, text) for name in names)
 
 
 # Each search below finds a name with str.find and matches what follows it with a compiled

@@ -99,7 +99,11 @@ PROJECT_MODELS = [
     "        for p in self.model.parameters():\n            p.requires_grad = False\n",
     "import models\n\nclass Task:\n    def __init__(self):\n        self.net = models.Net()\n"
     "        self.net.head.requires_grad_(False)\n",
+    # every name of a project module, star-imported
+    "from .models import *\n\nmodel = build_model(cfg)\nmodel.train()\n",
 ]
+PROJECT_LOOKALIKES.append(
+    "from .constants import *\n\nsizes = compute_sizes(cfg)\nprint(sizes.parameters)\n")
 
 
 @pytest.mark.parametrize("text", PROJECT_LOOKALIKES)

@@ -373,9 +373,14 @@ class Interpreter(Evaluator):
                 state_dicts.delete(self, owner, self.single_index(target, frame), target)
 
     def exec_import_from(self, small: cst.ImportFrom, frame: Frame) -> None:
-        if isinstance(small.names, cst.ImportStar):
-            return
         base = "." * len(small.relative) + (_dotted(small.module) if small.module else "")
+        if isinstance(small.names, cst.ImportStar):
+            if self.project_imports and base and self.read_project and maybe_project(base):
+                from freezelint.analysis.classes import link  # a project module's names
+
+                for name, value in link.project_star_import(self, base):
+                    frame.bind(name, value)
+            return
         for alias in small.names:
             name = _dotted(alias.name)
             local = alias.asname.name if alias.asname is not None else alias.name

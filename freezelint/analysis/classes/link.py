@@ -294,6 +294,31 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
     return _Lazy(call, lambda: _imported_class(it, link, module, name))
 
 
+def project_star_import(it: Evaluator, module: str) -> list[tuple[str, Any]]:
+    """What `from models import *` binds when `models` is a project module: its public names
+    (those of `__all__` when it lists them as a literal; none when `__all__` is anything
+    else, which names are bound then is unknown), each read when first used, as
+    `from models import Net` does. Names the module itself imports are left out."""
+    if not maybe_project(module):
+        return []
+    link = _link(it)
+    path = link.project.module_file(module, link.reader.path)
+    index = link.project.index(path) if path is not None else None
+    if index is None:
+        return []
+    names = index.own_names()
+    if "__all__" in index.by_name:
+        listed = link.reader._project_name(module, "__all__", link.reader.path)
+        if not isinstance(listed, (list, tuple)) \
+                or not all(isinstance(name, str) for name in listed):
+            return []
+        names = [name for name in listed if name in names]
+    else:
+        names = [name for name in names if not name.startswith("_")]
+    found = [(name, project_import(it, module, name)) for name in names]
+    return [(name, value) for name, value in found if value is not MISSING]
+
+
 def _imported_class(it: Evaluator, link: _Link, module: str, name: str) -> O.ClassValue | None:
     if link.reader.is_function(module, name, link.reader.path):
         return None

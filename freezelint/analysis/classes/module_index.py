@@ -101,12 +101,15 @@ class ModuleIndex:
         # a function, never a class, (is_function)
         defined: set[str] = set()
         other: set[str] = set()
+        imported: set[str] = set()  # names bound by import statements
         for stmt in tree.body:
             names = list(_bound(stmt))
             if type(stmt) is ast.FunctionDef and not stmt.decorator_list:
                 defined.update(names)
             else:
                 other.update(names)
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                imported.update(names)
             first = min([stmt.lineno, *(d.lineno for d in _decorators(stmt))])
             last = stmt.end_lineno or stmt.lineno
             if self.spans and first <= self.spans[-1][1]:  # `a = 1; b = 2`: one chunk
@@ -127,12 +130,19 @@ class ModuleIndex:
                 if not chunks or chunks[-1] != len(self.spans) - 1:
                     chunks.append(len(self.spans) - 1)
         self._functions = frozenset(defined - other)
+        self._imported = frozenset(imported)
 
     def is_function(self, name: str) -> bool:
         """Whether `name` is bound by plain `def` statements only: it is a function (or, when
         its statement cannot be parsed, unknown), so a caller that only asks whether it is a
         class needs none of its statements parsed."""
         return name in self._functions
+
+    def own_names(self) -> list[str]:
+        """The names the module binds other than by importing them: what `from module
+        import *` brings that is the module's own (a name it imports, `torch`, `nn`, is the
+        script's own import's business)."""
+        return [name for name in self.by_name if name not in self._imported]
 
     @classmethod
     def of(cls, text: str, digest: str) -> ModuleIndex | None:
