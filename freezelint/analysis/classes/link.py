@@ -4,7 +4,11 @@
 the class is read statically (reader.py) and the script's model gets the real names, as a
 zoo constructor's would. `config = GPTConfig(n_layer=4)` gives a config object the script can
 change before it builds the model. `model.freeze_backbone()` runs the class's own method with
-`self` bound to the model, so what it freezes is analysed with the instance's names.
+`self` bound to the model, so what it freezes is analysed with the instance's names. A
+function of the project reached through its module (`utils.freeze(model)`) is run; one
+imported by name (`from utils import freeze`, `from utils import *`) when what it does can
+reach a site: it is handed the model, or what it returns is kept as one. Each call from the
+script into the project is bounded (scope.py).
 """
 
 from __future__ import annotations
