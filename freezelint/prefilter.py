@@ -23,7 +23,7 @@ from functools import cache
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
-from freezelint.analysis.model_text import occurrences, used_as_a_module
+from freezelint.analysis.model_text import occurrences, used_as_a_module, used_as_modules
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
 from freezelint.common.words import starts_a_name
@@ -132,16 +132,26 @@ def _calls_a_project_name(text: str) -> bool:
     return False
 
 
-# `model = build_model(cfg)`: the name called first on the right of an assignment.
-_ASSIGNED_CALL = re.compile(r"^[ \t]*(?:[\w.]+\.)?\w+(?:[ \t]*:[^=\n]+)?[ \t]*=(?!=)[ \t]*"
+# `model = build_model(cfg)`, `self.model = build_model(cfg)`: the variable (group 2; group 1
+# when it is an attribute) and the name called first on the right (group 3).
+_ASSIGNED_CALL = re.compile(r"^[ \t]*(?:[\w.]+(\.))?(\w+)(?:[ \t]*:[^=\n]+)?[ \t]*=(?!=)[ \t]*"
                             r"([^\W\d]\w*)(?:\.\w+)*\s*\(", re.MULTILINE)
 
 
 def _builds_any_used_module(text: str) -> bool:
-    """After `from models import *`: whether any name called into a variable (or on the
-    spot) builds what the file uses as a module, as `_builds_a_used_module` judges it."""
-    names = dict.fromkeys(match.group(1) for match in _ASSIGNED_CALL.finditer(text))
-    return any(_builds_a_used_module(name, _CALLED, text) for name in names)
+    """After `from models import *`: whether a name called first on the right of an
+    assignment builds what the file uses as a module (the variable or attribute it is kept
+    in, or on the spot). One pass over the text, whatever the number of names: the
+    variables used as modules are found once, not looked for one by one."""
+    used = used_as_modules(text)
+    for match in _ASSIGNED_CALL.finditer(text):
+        variable = match.group(2)
+        if variable in used.variables or (match.group(1) and variable in used.attributes):
+            return True
+        end = text.find("\n", match.start(3))
+        if _MODULE_USE.search(text, match.start(3), end if end >= 0 else len(text)):
+            return True
+    return False
 
 
 # Each search below finds a name with str.find and matches what follows it with a compiled

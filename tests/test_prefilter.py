@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,19 @@ def test_a_skipped_file_with_a_syntax_error_reports_it_where_python_does(
     assert diagnostic.rule == "FZL000"
     assert diagnostic.span.start.line == line
     assert message in diagnostic.message
+
+
+@pytest.mark.parametrize("tail", [
+    "x" + ".b" * 200_000 + ".parameters()\n",  # one chain of attributes
+    "self.b = Net()\nx" + ".b" * 200_000 + "\n",  # the same, on an attribute kept
+    "y = " + ".a[" * 100_000 + "\n",  # subscripts never closed
+])
+def test_a_hostile_chain_is_judged_without_a_hang(tail: str) -> None:
+    # each link was the start of a scan of the rest of the chain: quadratic, hours at the
+    # size bound; a child process so that a hang fails the test instead of the run
+    text = "from .models import *\nfrom .models import Net\nx = build()\n" + tail
+    code = ("import sys\nfrom freezelint.prefilter import worth_linting\n"
+            "print(worth_linting(sys.stdin.read(), explicit_model=False))\n")
+    done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() in {"True", "False"}

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 # After a variable: `.parameters()`, `.named_modules()`, `.state_dict()`, `.requires_grad_()`,
 # `.train()`, a layer of it replaced or sized (`.fc = nn.Linear(...)`, `.fc.in_features`), a
 # submodule frozen (`.encoder.requires_grad = ...`).
+# The chain between them is bounded (16 links, subscripts of 100 characters: real ones have a
+# few), so that trying it from every link of a hostile chain of a million stays linear.
+_LINKS = r"(?:\.\w+|\[[^\]\n]{0,100}\])"
 _USED_AS_A_MODULE = re.compile(
-    r"(?:\.\w+|\[[^\]\n]*\])*\.(?:(?:named_)?(?:parameters|modules|children|buffers)"
+    _LINKS + r"{0,16}\.(?:(?:named_)?(?:parameters|modules|children|buffers)"
     r"|state_dict|load_state_dict|requires_grad_|train|eval|apply)\s*\("
-    r"|(?:\.\w+|\[[^\]\n]*\])+\s*=\s*(?:torch\.)?nn\."
-    r"|(?:\.\w+|\[[^\]\n]*\])*\.(?:in_features|out_features|requires_grad)\b")
+    r"|" + _LINKS + r"{1,16}\s*=\s*(?:torch\.)?nn\."
+    r"|" + _LINKS + r"{0,16}\.(?:in_features|out_features|requires_grad)\b")
 
 
 def occurrences(name: str, text: str, then: str = "") -> Iterator[int]:
@@ -63,3 +67,23 @@ def _attribute_occurrences(name: str, text: str) -> Iterator[int]:
         if not (after.isalnum() or after == "_"):
             yield start
         start = text.find(found, end)
+
+
+@dataclass(frozen=True)
+class UsedAsModules:
+    variables: frozenset[str]  # `model` in `model.parameters()`
+    attributes: frozenset[str]  # `model` in `self.model.parameters()`
+
+
+# A name (not part of a longer one) followed by what uses it as a module.
+_USED_NAME = re.compile(r"(?<![\w.])([^\W\d]\w*)(?=" + _USED_AS_A_MODULE.pattern + ")")
+_USED_ATTRIBUTE = re.compile(r"\.([^\W\d]\w*)(?=" + _USED_AS_A_MODULE.pattern + ")")
+
+
+@lru_cache(maxsize=4)
+def used_as_modules(text: str) -> UsedAsModules:
+    """Every name `text` uses as a module, as `used_as_a_module` finds one, in one pass each
+    for variables and attributes: for a question about any name of the file (after a star
+    import), where asking name by name would scan the text once per name."""
+    return UsedAsModules(frozenset(_USED_NAME.findall(text)),
+                         frozenset(_USED_ATTRIBUTE.findall(text)))
