@@ -23,7 +23,7 @@ from functools import cache
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import MODEL_FOOTHOLDS
-from freezelint.analysis.model_text import occurrences, used_as_a_module, used_as_modules
+from freezelint.analysis.model_text import kept_as_a_module, occurrences, used_as_modules
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
 from freezelint.common.words import starts_a_name
@@ -116,7 +116,7 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\
 def _calls_a_project_name(text: str) -> bool:
     """A name imported from a module that may be the project's, constructed or called into
     a variable (`model = GPT(config)`, `model = GPT.from_pretrained(...)`,
-    `model = build_model(cfg)`) that the file then uses as a module (`used_as_a_module`)."""
+    `model = build_model(cfg)`) that the file then uses as a module (`kept_as_a_module`)."""
     for match in _FROM_IMPORT.finditer(text):
         if not maybe_project(match.group(1)):
             continue
@@ -175,12 +175,10 @@ def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
         assigned = _ASSIGNED.match(line)
         if assigned is None or assigned.end() > at - start:
             continue
-        variable = assigned.group(1)
-        if _MODULE_USE.search(line, at - start) or used_as_a_module(variable, text):
-            return True
-        # `self.model = GPT(config)` ... `self.model.train()`: the attribute is used
-        if line[assigned.start(1) - 1:assigned.start(1)] == "." \
-                and used_as_a_module(variable, text, attribute=True):
+        # (`self.model = GPT(config)`: the attribute is what the file uses)
+        attribute = line[assigned.start(1) - 1:assigned.start(1)] == "."
+        if _MODULE_USE.search(line, at - start) \
+                or kept_as_a_module(assigned.group(1), text, attribute):
             return True
     return False
 

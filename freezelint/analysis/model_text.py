@@ -57,6 +57,14 @@ def used_as_a_module(variable: str, text: str, attribute: bool = False) -> bool:
                for at in occurrences(variable, text))
 
 
+def kept_as_a_module(variable: str, text: str, attribute: bool) -> bool:
+    """Whether what is kept in `variable` (an attribute of that name when `attribute`:
+    `self.model = ...`) is used as a module: the variable itself, or, for an attribute, that
+    attribute of any object (`self.model.parameters()`) or a variable of its name."""
+    return used_as_a_module(variable, text) or (
+        attribute and used_as_a_module(variable, text, attribute=True))
+
+
 def _attribute_occurrences(name: str, text: str) -> Iterator[int]:
     """Where `.name` occurs as a whole attribute name (at the dot)."""
     found = "." + name

@@ -66,7 +66,9 @@ def carry_model_state(values: Iterable[Any]) -> bool:
 
 def escape(values: Iterable[Any]) -> None:
     """`values` go to code the analysis cannot follow, which may set requires_grad on
-    whatever parameters they reach: those become unknown, so no rule reports on them."""
+    whatever parameters they reach: those become unknown, so no rule reports on them.
+    (`carry_model_state` above asks whether any of them is there: a kind added here is
+    added there.)"""
     for value in values:
         if isinstance(value, (list, tuple, set)):
             escape(value)

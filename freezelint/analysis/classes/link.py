@@ -25,7 +25,7 @@ from freezelint.analysis.classes import objects as O
 from freezelint.analysis.classes.helpers import _ModuleRef
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.classes.reader import ClassReader, manifest_of
-from freezelint.analysis.model_text import used_as_a_module
+from freezelint.analysis.model_text import kept_as_a_module
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.analysis.python_builtins import Builtin
 from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES, MISSING, BoundSpent, Frame
@@ -225,9 +225,9 @@ def _worth_running(it: Evaluator, args: list[Any], kwargs: dict[str, Any],
         return False
     targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) \
         else [statement.target]
-    return any(used_as_a_module(target.value, text) if isinstance(target, cst.Name)
-               else used_as_a_module(target.attr.value, text)
-               or used_as_a_module(target.attr.value, text, attribute=True)
+    return any(kept_as_a_module(target.value, text, attribute=False)
+               if isinstance(target, cst.Name)
+               else kept_as_a_module(target.attr.value, text, attribute=True)
                if isinstance(target, cst.Attribute) else False
                for target in targets)
 
