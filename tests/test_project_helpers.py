@@ -5,8 +5,9 @@ helper does to the model it is handed is read (issue 13, class 10: handing the m
 ordinary helper must not make every parameter unknown), and a factory whose result the file
 uses as a model (`model = build_model()` ... `model.named_parameters()`) gives the model it
 builds. A call into the project runs at most MAX_PROJECT_CALL_DATA_BODIES bodies that build no
-module (a package's data builders run thousands): past that, what it returns is unknown, never
-a model half read; a model's own modules are read whatever their number."""
+module (a package's data builders run thousands), none longer than MAX_PROJECT_DATA_BODY_CHARS:
+past that, what it returns is unknown, never a model half read; a model's own modules are read
+whatever their number."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES
+from freezelint.analysis.scope import MAX_PROJECT_CALL_DATA_BODIES, MAX_PROJECT_DATA_BODY_CHARS
 from freezelint.engine.lint import Analysis, LintConfig, lint_result
 
 MODELS = '''import torch.nn as nn
@@ -125,6 +126,26 @@ def test_one_call_into_the_project_is_bounded(tmp_path: Path, count: int,
                      + f"freeze_after(model, {count})\n" + OPTIMIZER)
     assert (_rules(analysis) == ["FZL103"]) is followed
     assert (analysis.coverage.checked == analysis.coverage.sites) is followed
+
+
+@pytest.mark.parametrize("chars, read", [
+    (MAX_PROJECT_DATA_BODY_CHARS // 2, True),
+    (MAX_PROJECT_DATA_BODY_CHARS + 1000, False),
+])
+def test_a_table_of_data_past_the_bound_is_not_read(tmp_path: Path, chars: int,
+                                                     read: bool) -> None:
+    # a helper that freezes the model, then looks it up in a table (transformers'
+    # conversion mappings: one function of 135 KB): a table past the bound is not parsed, a
+    # function the analysis cannot see, and the model handed to it is unknown after it
+    rows = "".join(f"        'layer{i}': ('{i}', {i}),\n" for i in range(chars // 40))
+    rows += " " * (chars - len(rows)) + "\n"  # the table's text: `chars` long
+    (tmp_path / "tables.py").write_text(
+        "from models import freeze\n\n\ndef table(model):\n    return {\n" + rows
+        + "    }\n\n\ndef prepare(model):\n    freeze(model)\n    return table(model)\n")
+    analysis = _lint(tmp_path, "from tables import prepare\n" + RESNET + "prepare(model)\n"
+                     + OPTIMIZER)
+    assert (_rules(analysis) == ["FZL103"]) is read
+    assert (analysis.coverage.checked == analysis.coverage.sites) is read
 
 
 def test_a_model_of_many_modules_is_read_whatever_their_number(tmp_path: Path) -> None:

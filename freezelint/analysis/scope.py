@@ -16,6 +16,12 @@ MAX_CALLS = 2000
 # run thousands of plain bodies (transformers' conversion mappings: 2,000, a second each).
 # The largest call into the project in the real-code corpus (bench/) ran 159 bodies in all.
 MAX_PROJECT_CALL_DATA_BODIES = 200
+# The text of one such body, at most: a function longer than this is a table of data, not the
+# construction of a model, and is not parsed (read as a body libcst cannot parse: the call is
+# one into unseen code). transformers' checkpoint conversion table is one function of 135 KB
+# (0.2 s to parse, then it ran past the bound above); the largest function run in the
+# real-code corpus is 24 KB (open_clip's create_model, which builds the model).
+MAX_PROJECT_DATA_BODY_CHARS = 64_000
 MAX_ITERATIONS = 20_000
 
 

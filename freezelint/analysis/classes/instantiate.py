@@ -38,6 +38,7 @@ from freezelint.analysis.classes.helpers import (
     _variadic,
     from_new_module,
 )
+from freezelint.analysis.classes.module_index import DeferredBody
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.detect import ModelRequest, detect_constructor
 from freezelint.analysis.evaluator import body_of
@@ -45,7 +46,13 @@ from freezelint.analysis.interpreter import Interpreter
 from freezelint.analysis.interpreter import _dotted as _dotted
 from freezelint.analysis.nn_modules import NewModule
 from freezelint.analysis.python_builtins import BUILTINS, Builtin
-from freezelint.analysis.scope import MAX_CALLS, MISSING, BoundSpent, Frame
+from freezelint.analysis.scope import (
+    MAX_CALLS,
+    MAX_PROJECT_DATA_BODY_CHARS,
+    MISSING,
+    BoundSpent,
+    Frame,
+)
 from freezelint.analysis.values import (
     UNKNOWN,
     FunctionObj,
@@ -280,6 +287,11 @@ class InstantiatingReader(Interpreter):
             self.data_bodies += 1
             if self.data_bodies > self.data_limit:  # past the bound: the call ends (link.py)
                 raise BoundSpent
+            body = fn.node.body.body if isinstance(fn.node, cst.FunctionDef) else ()
+            if isinstance(body, DeferredBody) and body.size > MAX_PROJECT_DATA_BODY_CHARS:
+                self._module_body = None  # a table of data, left unparsed (scope.py)
+                self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
+                return UNKNOWN
         self._module_body = None
         home = self.homes.get(fn.node)
         self.functions.append(fn.node)

@@ -58,6 +58,11 @@ class DeferredBody(Sequence[cst.BaseStatement]):
         self._statements: Sequence[cst.BaseStatement] | None = None
         self._unreadable = False
 
+    @property
+    def size(self) -> int:
+        """The length of the function's text, known without parsing it."""
+        return len(self._text)
+
     def _parsed(self) -> Sequence[cst.BaseStatement]:
         statements = self._statements
         if statements is not None:
