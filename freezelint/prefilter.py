@@ -27,6 +27,7 @@ from freezelint.analysis.model_text import kept_as_a_module, occurrences, used_a
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
 from freezelint.common.words import starts_a_name
+from freezelint.inputs.bare_strings import bare_strings, without_bare_strings
 from freezelint.inputs.source import python_tree
 
 # Without an explicit model: a model the analysis can identify. Separate patterns, each
@@ -229,6 +230,16 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
     return _names_a_zoo_model(text) and _names_a_zoo_model(_without_docstrings(text))
 
 
+def _without_docstrings(text: str) -> str:
+    """`text` without its docstrings and other bare string statements (the rest of their
+    lines kept): found by a scan of its strings (inputs/bare_strings.py), or by Python's
+    parser when the scan cannot vouch for them."""
+    spans = bare_strings(text)
+    if spans is None:
+        return _without_docstrings_parsed(text)
+    return without_bare_strings(text, spans)
+
+
 def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
     """Every statement, in blocks at any depth; expressions are not entered (a bare string
     is a statement, and walking every expression node cost four times the parse)."""
@@ -244,9 +255,9 @@ def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
             stack.extend(case.body)
 
 
-def _without_docstrings(text: str) -> str:
+def _without_docstrings_parsed(text: str) -> str:
     """`text` without its docstrings and other bare string statements (the rest of their
-    lines kept); `text` itself when Python cannot parse it."""
+    lines kept), as Python's parser finds them; `text` itself when it cannot parse it."""
     tree = python_tree(text)
     if tree is None:
         return text
