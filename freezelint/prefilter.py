@@ -15,10 +15,11 @@ A test runs every rule example through `lint` and checks this never skips one wi
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
@@ -163,25 +164,84 @@ _MEMBER = re.compile(r"\.")  # `models.` (of a project module)
 
 
 def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
-                          then: str = "") -> bool:
+                          then: str = "", depth: int = 0) -> bool:
     """Whether a line where `name` is followed by `follows` (which starts with `then`)
     assigns what it builds to a variable the file uses as a module, or uses it on the spot
-    (`m = litgpt.GPT(config).requires_grad_(False)`)."""
+    (`m = litgpt.GPT(config).requires_grad_(False)`), or returns it from a function of the
+    file whose own call does (`def make(): return build_model()` ... `model = make()`)."""
     for at in occurrences(name, text, then):
         if not follows.match(text, at + len(name)):
             continue
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         line = text[start:end if end >= 0 else len(text)]
+        if _MODULE_USE.search(line, at - start):
+            return True
         assigned = _ASSIGNED.match(line)
-        if assigned is None or assigned.end() > at - start:
-            continue
-        # (`self.model = GPT(config)`: the attribute is what the file uses)
-        attribute = line[assigned.start(1) - 1:assigned.start(1)] == "."
-        if _MODULE_USE.search(line, at - start) \
-                or kept_as_a_module(assigned.group(1), text, attribute):
+        if assigned is not None and assigned.end() <= at - start:
+            # (`self.model = GPT(config)`: the attribute is what the file uses)
+            attribute = line[assigned.start(1) - 1:assigned.start(1)] == "."
+            if kept_as_a_module(assigned.group(1), text, attribute):
+                return True
+        elif _returned_by_a_used_builder(line, at - start, start, text, depth):
             return True
     return False
+
+
+_RETURNED = re.compile(r"[ \t]*return[ \t]+")
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+# Functions of the file that return what another builds, followed at most this far; and the
+# definitions looked through, from the nearest up, for the one a line belongs to (a
+# function's own nested ones: real code has a few; a hostile text is not scanned per line).
+_MAX_RETURN_DEPTH = 3
+_MAX_DEFINITIONS_UP = 100
+# Functions of one file followed so, at most: each costs a scan of the text for its calls.
+# Past this many, a file is parsed, as one that may build a model (real files return a
+# project's model from a few; a hostile one from thousands, each a scan).
+_MAX_FUNCTIONS_FOLLOWED = 64
+
+
+def _returned_by_a_used_builder(line: str, column: int, start: int, text: str,
+                                depth: int) -> bool:
+    """Whether `line` (at offset `start`) returns the value built at `column` from a
+    function of the file that builds a used module itself."""
+    returned = _RETURNED.match(line)
+    if returned is None or returned.end() != column or depth >= _MAX_RETURN_DEPTH:
+        return False
+    function = _enclosing_function(text, start, len(line) - len(line.lstrip(" \t")))
+    if function is None:
+        return False
+    followed = _functions_followed(text)
+    if function not in followed:
+        if len(followed) >= _MAX_FUNCTIONS_FOLLOWED:
+            return True
+        followed[function] = False  # (while it is followed: `f` returns `g()`, `g` `f()`)
+        followed[function] = _builds_a_used_module(function, _CALLED, text, depth=depth + 1)
+    return followed[function]
+
+
+@lru_cache(maxsize=4)
+def _functions_followed(text: str) -> dict[str, bool]:
+    """Per function of `text` followed above: whether its call builds a used module."""
+    return {}
+
+
+def _enclosing_function(text: str, start: int, indent: int) -> str | None:
+    """The name of the nearest `def` above offset `start` (a line's) indented less than
+    `indent`: the function that line belongs to."""
+    definitions = _definitions(text)
+    index = bisect.bisect_left(definitions, (start,))
+    for _, width, name in reversed(definitions[max(index - _MAX_DEFINITIONS_UP, 0):index]):
+        if width < indent:
+            return name
+    return None
+
+
+@lru_cache(maxsize=4)
+def _definitions(text: str) -> list[tuple[int, int, str]]:
+    """Each `def` line of `text`: its offset, the width of its indentation, its name."""
+    return [(match.start(), len(match.group(1)), match.group(2))
+            for match in _DEF.finditer(text)]
 
 
 # `model =`, `self.model: nn.Module =` at the start of a line: group 1 the last name.

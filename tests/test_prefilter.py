@@ -106,6 +106,18 @@ PROJECT_MODELS = [
 ]
 PROJECT_LOOKALIKES.append(
     "from .constants import *\n\nsizes = compute_sizes(cfg)\nprint(sizes.parameters)\n")
+# a factory returned by a function of the file whose result is no model the file uses
+PROJECT_LOOKALIKES.append(
+    "from models import build_model\n\n\ndef make():\n    return build_model()\n\n\n"
+    "print(make())\nx.train()\n")
+PROJECT_MODELS.extend([
+    # returned by a function of the file (at any nesting) whose call the file keeps as a model
+    "from models import build_model\n\n\ndef make():\n    return build_model()\n\n\n"
+    "model = make()\nmodel.train()\n",
+    "import models\n\n\nclass Task:\n    def setup(self):\n        def inner():\n"
+    "            return models.Net().cuda()\n        self.net = inner()\n\n"
+    "    def freeze(self):\n        self.net.requires_grad_(False)\n",
+])
 
 
 @pytest.mark.parametrize("text", PROJECT_LOOKALIKES)
@@ -206,3 +218,22 @@ def test_a_hostile_chain_is_judged_without_a_hang(tail: str) -> None:
     done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True,
                           text=True, timeout=120, check=True)
     assert done.stdout.strip() in {"True", "False"}
+
+
+@pytest.mark.parametrize("kept", ["model = f()\nmodel.train()\n", "x = g()\ny.train()\n"])
+def test_returns_of_a_project_call_are_followed_without_a_hang(kept: str) -> None:
+    # a hostile file: returns of a project call under 20,000 nested definitions, of one
+    # name, then of 20,000 names; each looks up a bounded number of definitions, and a
+    # bounded number of functions is followed (past it the file is parsed)
+    nested = "".join("    " * (depth % 50) + "def f():\n" + "    " * (depth % 50 + 1)
+                     + "return build_model()\n" for depth in range(20_000))
+    distinct = "".join(f"def f{index}():\n    return build_model()\n"
+                       for index in range(20_000))
+    for body in (nested, distinct):
+        text = "from models import build_model\n" + body + kept
+        code = ("import sys\nfrom freezelint.prefilter import worth_linting\n"
+                "print(worth_linting(sys.stdin.read(), explicit_model=False))\n")
+        done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True,
+                              text=True, timeout=60, check=True)
+        assert done.stdout.strip() == ("True" if "model" in kept or body is distinct
+                                       else "False")

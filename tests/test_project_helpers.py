@@ -194,3 +194,23 @@ def test_a_star_import_leaves_the_modules_own_imports_alone(tmp_path: Path) -> N
     analysis = _lint(tmp_path, "import torch.nn as nn\nfrom models import *\n\n"
                      "model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))\n" + FREEZE_BUT_FC)
     assert "FZL101" in _rules(analysis)
+
+
+@pytest.mark.parametrize("script", [
+    # a factory's model moved before it is kept: module methods return the module
+    "from models import build_model\n\nmodel = build_model().to('cpu').train()\n",
+    "import models\n\nmodel = models.build_model().cuda()\n",
+    # a factory's model returned by a function of the script, kept where it is called
+    "from models import build_model\n\n\ndef make():\n    return build_model()\n\n\n"
+    "model = make()\n",
+    "import models\n\n\ndef make(device):\n    return models.build_model().to(device)\n\n\n"
+    "model = make('cpu')\n",
+    "from models import build_model\n\n\ndef inner():\n    return build_model()\n\n\n"
+    "def outer():\n    return inner()\n\n\nmodel = outer()\n",
+])
+def test_a_factory_reached_through_the_script_gives_the_model_it_builds(
+        tmp_path: Path, script: str) -> None:
+    analysis = _lint(tmp_path, script + FREEZE_BUT_FC)
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message and "Net (models.py)" in finding.message
+

@@ -111,6 +111,9 @@ class Evaluator:
         self.optimizers: list[OptimizerObj] = []
         self.index_context: list[bool] = [False]
         self.statement: cst.CSTNode | None = None
+        # per function being run: the statement and the call that ran it (where a value it
+        # returns goes: classes/link.py asks whether it is kept as a model)
+        self.call_sites: list[tuple[cst.CSTNode | None, cst.CSTNode]] = []
         self.globals = Frame()
         self.top: int | None = None
         self.tops = {stmt: i for i, stmt in enumerate(module.body)}

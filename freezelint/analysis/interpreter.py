@@ -202,6 +202,7 @@ class Interpreter(Evaluator):
         self.depth += 1
         self.running.add(definition)
         saved_statement = self.statement
+        self.call_sites.append((saved_statement, node))
         saved_top = self.top
         saved_reading = self.read_project
         if fn.top is not None:
@@ -227,6 +228,7 @@ class Interpreter(Evaluator):
         finally:
             self.depth -= 1
             self.running.discard(definition)
+            self.call_sites.pop()
             self.statement = saved_statement
             self.top = saved_top
             self.read_project = saved_reading

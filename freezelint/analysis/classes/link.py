@@ -213,23 +213,55 @@ def _worth_running(it: Evaluator, args: list[Any], kwargs: dict[str, Any],
     """Whether a function imported by name from the project (`from utils import freeze`) is
     run where the script calls it: when it is handed the model (or its parameters, a layer,
     a PEFT config, the script's `self`: what it does to them is read), or when what it
-    returns is kept in a variable the file uses as a model (`model = build_model(cfg)` ...
-    `model.parameters()`). Anything else it may return is unknown either way, and a
-    package's own helpers are called everywhere (`is_torch_available()`)."""
-    if trainable.carry_model_state([*args, *kwargs.values()]):
-        return True
-    statement = getattr(it, "statement", None)
+    returns is kept as a model (`_kept_as_a_model`). Anything else it may return is unknown
+    either way, and a package's own helpers are called everywhere (`is_torch_available()`)."""
+    return trainable.carry_model_state([*args, *kwargs.values()]) or _kept_as_a_model(it, node)
+
+
+# Module methods that return the module itself: `build_model(cfg).to(device)` is the model.
+_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train",
+                           "eval", "requires_grad_", "to_empty", "xpu", "share_memory"})
+
+
+def _kept_as_a_model(it: Evaluator, node: cst.Call) -> bool:
+    """Whether the value of the call `node` ends in a variable or attribute the file uses as
+    a model: the statement assigns it (`model = build_model(cfg)`, through module methods
+    that return the module: `= build_model(cfg).to(device)`), or returns it from a function
+    of the script whose own call is, at any remove (`def make(): return build_model()` ...
+    `model = make()`)."""
     text = getattr(it, "text", None)
-    if not isinstance(statement, (cst.Assign, cst.AnnAssign)) or statement.value is not node \
-            or text is None:
-        return False
-    targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) \
-        else [statement.target]
-    return any(kept_as_a_module(target.value, text, attribute=False)
-               if isinstance(target, cst.Name)
-               else kept_as_a_module(target.attr.value, text, attribute=True)
-               if isinstance(target, cst.Attribute) else False
-               for target in targets)
+    statement = getattr(it, "statement", None)
+    sites = list(getattr(it, "call_sites", ()))
+    while text is not None:
+        if isinstance(statement, cst.Return):
+            if statement.value is None or not _is_the_value(statement.value, node) \
+                    or not sites:
+                return False
+            statement, node = sites.pop()  # where the function returning it was called
+            if not isinstance(node, cst.Call):
+                return False
+            continue
+        if not isinstance(statement, (cst.Assign, cst.AnnAssign)) or statement.value is None \
+                or not _is_the_value(statement.value, node):
+            return False
+        targets = [t.target for t in statement.targets] \
+            if isinstance(statement, cst.Assign) else [statement.target]
+        return any(kept_as_a_module(target.value, text, attribute=False)
+                   if isinstance(target, cst.Name)
+                   else kept_as_a_module(target.attr.value, text, attribute=True)
+                   if isinstance(target, cst.Attribute) else False
+                   for target in targets)
+    return False
+
+
+def _is_the_value(value: cst.BaseExpression, node: cst.Call) -> bool:
+    """Whether `value` is the call `node`, or module methods that return it called on it."""
+    while value is not node:
+        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in _RETURNS_SELF):
+            return False
+        value = value.func.value
+    return True
 
 
 def _run_function(it: Evaluator, link: _Link, fn: FunctionObj, args: list[Any],
