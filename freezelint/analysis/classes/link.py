@@ -197,12 +197,17 @@ class _ModuleDict(dict):  # type: ignore[type-arg]
 
 def _project_function(link: _Link, fn: FunctionObj, qualified: str) -> Builtin:
     """A function of a project module called from the script (`models_vit.vit_base(...)`,
-    a factory returning a model): run by the class reader; a model it returns is the
-    script's model, anything else is unknown."""
+    a factory returning a model): run by the class reader when it is worth it, as one
+    imported by name (`_worth_running`); a model it returns is the script's model, anything
+    else is unknown."""
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         if not _reads_classes(it):
             return _not_read(args, kwargs)
+        if not _worth_running(it, args, kwargs, node):
+            from freezelint.analysis import library_calls
+
+            return library_calls.call(it, qualified, args, kwargs, node)
         return _run_function(it, link, fn, args, kwargs, node)
 
     return Builtin(call)
