@@ -189,7 +189,8 @@ def _builds_a_used_module(name: str, follows: re.Pattern[str], text: str,
 
 
 _RETURNED = re.compile(r"[ \t]*return[ \t]+")
-_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+_DEF = re.compile(r"def[ \t]+(\w+)")  # (found by its literal; its line is checked after)
+_ASYNC = re.compile(r"async[ \t]+")
 # Functions of the file that return what another builds, followed at most this far; and the
 # definitions looked through, from the nearest up, for the one a line belongs to (a
 # function's own nested ones: real code has a few; a hostile text is not scanned per line).
@@ -240,8 +241,14 @@ def _enclosing_function(text: str, start: int, indent: int) -> str | None:
 @lru_cache(maxsize=4)
 def _definitions(text: str) -> list[tuple[int, int, str]]:
     """Each `def` line of `text`: its offset, the width of its indentation, its name."""
-    return [(match.start(), len(match.group(1)), match.group(2))
-            for match in _DEF.finditer(text)]
+    found = []
+    for match in _DEF.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        before = text[line_start:match.start()]
+        keyword = before.lstrip(" \t")
+        if not keyword or _ASYNC.fullmatch(keyword):
+            found.append((line_start, len(before) - len(keyword), match.group(1)))
+    return found
 
 
 # `model =`, `self.model: nn.Module =` at the start of a line: group 1 the last name.
