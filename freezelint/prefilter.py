@@ -90,8 +90,8 @@ def _model_free_finding_possible(text: str) -> bool:
 # A module built from torch.nn in the script (`model = nn.Sequential(...)`,
 # `torch.nn.Linear(20, 1)`) is a model of known names once the script uses it as one.
 # `nn.Parameter(...)` builds no module (a library's loading code wraps tensors in it).
-_OWN_MODEL = (re.compile(r"class \w+\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b"),
-              re.compile(r"nn\.(?!Parameter\()[A-Z]\w*\("))
+_OWN_CLASS = re.compile(r"class (\w+)\([^)]*(?:Module|Sequential|ModuleList|ModuleDict)\b")
+_OWN_MODEL = (_OWN_CLASS, re.compile(r"nn\.(?!Parameter\()[A-Z]\w*\("))
 # What a rule judges on a model the file defines or builds from torch.nn: a freeze, a name
 # test, an optimizer, a load or a state dict, train()/eval(). A file that only defines layers
 # (a library's modules: `self.fc = nn.Linear(...)`, `nn.Parameter(..., requires_grad=False)`)
@@ -197,9 +197,10 @@ _ASYNC = re.compile(r"async[ \t]+")
 _MAX_RETURN_DEPTH = 3
 _MAX_DEFINITIONS_UP = 100
 # Functions of one file followed so, at most: each costs a scan of the text for its calls.
-# Past this many, a file is parsed, as one that may build a model (real files return a
-# project's model from a few; a hostile one from thousands, each a scan).
-_MAX_FUNCTIONS_FOLLOWED = 64
+# Past this many, a file is parsed, as one that may build a model (a script returns its
+# model from a few; sympy's and torch's largest modules return their own objects from up to
+# 200; a hostile file from thousands, each a scan).
+_MAX_FUNCTIONS_FOLLOWED = 256
 
 
 def _returned_by_a_used_builder(line: str, column: int, start: int, text: str,
@@ -263,6 +264,35 @@ _MODULE_IMPORT = re.compile(r"^[ \t]*(?:import ([\w.]+)(?: as (\w+))?"
                             r"|from ([\w.]*) import (\w+)(?: as (\w+))?)", re.MULTILINE)
 
 
+# `nn.Linear(`, `torch.nn.Sequential(`: a module built from torch.nn (followed by its name).
+_NN_BUILT = re.compile(r"\.(?!Parameter\()[A-Z]\w*\s*\(")
+_TORCH_NN_BUILT = re.compile(r"\.nn\.(?!Parameter\()[A-Z]\w*\s*\(")
+# Classes of a file looked for by name, at most (a hostile file defines thousands): past
+# this many, the file is parsed.
+_MAX_OWN_CLASSES = 100
+
+
+def _judges_what_it_builds(text: str) -> bool:
+    """Whether what the file judges (`_judged_on_own_model`) can be a model it builds
+    itself: a class of its own is used as a module inside it (`self.fc = nn.Linear(...)`,
+    `self.parameters()`: its methods are analysed on the instance) or called anywhere
+    (`net = Net()`, `[Net()]`), or a module built from torch.nn is kept where the file uses
+    it as one (`model = nn.Sequential(...)` ... `model.parameters()`). A library's file that
+    defines a module and freezes or walks the modules of a model it is handed
+    (`model.named_modules()` of a parameter) has nothing of its own to judge them on."""
+    classes = set(_OWN_CLASS.findall(text))
+    if len(classes) > _MAX_OWN_CLASSES:
+        return True
+    if classes and "self" in used_as_modules(text).variables:
+        return True
+    for name in classes:
+        for at in occurrences(name, text):
+            if _CALLED.match(text, at + len(name)) and not text.endswith("class ", 0, at):
+                return True
+    return _builds_a_used_module("nn", _NN_BUILT, text, ".") \
+        or _builds_a_used_module("torch", _TORCH_NN_BUILT, text, ".")
+
+
 def _uses_project_module(text: str) -> bool:
     bound = set()
     for match in _MODULE_IMPORT.finditer(text):
@@ -288,7 +318,7 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
     if (MODEL_FOOTHOLDS.search(text) is not None
             or any(test(text) for test in _syntax_only_triggers())) and (
             explicit_model or (any(p.search(text) for p in _OWN_MODEL)
-                               and _judged_on_own_model(text))
+                               and _judged_on_own_model(text) and _judges_what_it_builds(text))
             or _calls_a_project_name(text) or _uses_project_module(text)):
         return True
     # A zoo constructor, in the code: a library's docstrings are full of examples

@@ -237,3 +237,36 @@ def test_returns_of_a_project_call_are_followed_without_a_hang(kept: str) -> Non
                               text=True, timeout=60, check=True)
         assert done.stdout.strip() == ("True" if "model" in kept or body is distinct
                                        else "False")
+
+
+# A library's module that defines layers and walks or freezes the modules of a model it is
+# handed: nothing of its own to judge (transformers' hub_kernels.py, continuous_api.py).
+OWN_LOOKALIKES = [
+    "import torch.nn as nn\n\n\nclass Proto(nn.Module):\n    def forward(self, x):\n"
+    "        return x\n\n\ndef prepare(model):\n    model.eval()\n"
+    "    for name, module in model.named_modules():\n        print(name)\n",
+    "from torch import nn\n\n\ndef swap(model, layer):\n    layer.proj = nn.Identity()\n"
+    "    for p in model.parameters():\n        p.requires_grad = False\n",
+]
+# What the file builds and judges: its class used as a module in its own methods, called
+# anywhere, or a torch.nn module kept where the file uses it as one.
+OWN_MODELS = [
+    "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+    "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n\n"
+    "def freeze(m):\n    for p in m.parameters():\n        p.requires_grad = False\n",
+    "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    pass\n\n\n"
+    "nets = [Net(), Net()]\nfor p in nets[0].parameters():\n    p.requires_grad = False\n",
+    "import torch\n\nmodel = torch.nn.Sequential(torch.nn.Linear(4, 2))\nmodel.eval()\n",
+    "from torch import nn\n\n\ndef build():\n    return nn.Linear(4, 2)\n\n\nhead = build()\n"
+    "head.requires_grad_(False)\n",
+]
+
+
+@pytest.mark.parametrize("text", OWN_LOOKALIKES)
+def test_a_module_walking_a_model_it_is_handed_is_not_parsed(text: str) -> None:
+    assert_lookalike_silent_and_skipped(text)
+
+
+@pytest.mark.parametrize("text", OWN_MODELS)
+def test_a_model_the_file_builds_and_judges_is_parsed(text: str) -> None:
+    assert worth_linting(text, explicit_model=False)
