@@ -27,13 +27,13 @@ evaluated) and the failure is counted in `Facts.internal_errors` and logged (log
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import libcst as cst
 
-from freezelint.analysis import class_self, lightning, modules, state_dicts, trainable
+from freezelint.analysis import branches, class_self, lightning, modules, state_dicts, trainable
 from freezelint.analysis import facts as F
 from freezelint.analysis.evaluator import Evaluator, ModelResolver, body_of
 from freezelint.analysis.nn_modules import NewModule
@@ -59,6 +59,7 @@ from freezelint.analysis.values import (
     Instance,
     ModuleObj,
     OptimizerObj,
+    ParamIter,
     PositionalList,
     Qualified,
     StateDict,
@@ -285,12 +286,22 @@ class Interpreter(Evaluator):
                                 frame)
             self.exec_block(body_of(stmt), frame)
         elif isinstance(stmt, cst.Try):
-            self.exec_block(body_of(stmt), frame)
-            with self.maybe():
-                for handler in stmt.handlers:
-                    self.exec_block(body_of(handler), frame)
-            if stmt.orelse is not None:
-                self.exec_block(body_of(stmt.orelse), frame)
+            orelse = stmt.orelse
+
+            def completed() -> None:
+                self.exec_block(body_of(stmt), frame)
+                if orelse is not None:
+                    self.exec_block(body_of(orelse), frame)
+
+            def handled(handler: cst.ExceptHandler) -> Callable[[], None]:
+                def run() -> None:
+                    with self.maybe():
+                        self.exec_block(body_of(handler), frame)
+                return run
+
+            # the body ran to its end, or a handler took over (from the state before it, one
+            # of the states it may start from): branches.py joins what each left
+            branches.run_both(frame, [completed, *(handled(h) for h in stmt.handlers)])
             if stmt.finalbody is not None:
                 self.exec_block(body_of(stmt.finalbody), frame)
         elif isinstance(stmt, cst.FunctionDef):
@@ -415,13 +426,19 @@ class Interpreter(Evaluator):
             self._exec_else(orelse, frame)
         else:
             jumped = False
-            with self.maybe():
-                for branch in (lambda: self.exec_block(body_of(stmt), frame),
-                               lambda: self._exec_else(orelse, frame)):
+
+            def side(run: Callable[[], None]) -> Callable[[], None]:
+                def guarded() -> None:
+                    nonlocal jumped
                     try:
-                        branch()
+                        run()
                     except (ContinueSignal, BreakSignal):
                         jumped = True
+                return guarded
+
+            with self.maybe():  # (branches.py: what the names hold after it)
+                branches.run_both(frame, [side(lambda: self.exec_block(body_of(stmt), frame)),
+                                          side(lambda: self._exec_else(orelse, frame))])
             if jumped:
                 self.uncertain += 1  # undone by the enclosing loop pass
 
@@ -435,8 +452,13 @@ class Interpreter(Evaluator):
         iterable = self.eval(stmt.iter, frame)
         elements = self.iterate(iterable, stmt.iter)
         if elements is None:
+            if isinstance(iterable, ParamIter):
+                # parameters the analysis cannot list (a model with holes): the body may set
+                # requires_grad on any of them, so none is known to train or not after it
+                trainable.escape([iterable])
             self.assign(stmt.target, UNKNOWN, frame)
-            self.run_iteration(stmt, frame)
+            # one pass stands for any number, none included (branches.py)
+            branches.run_both(frame, [lambda: self.run_iteration(stmt, frame), lambda: None])
             return
         by_index = isinstance(iterable, (Enumerated, PositionalList))
         self.index_context.append(by_index or self.index_context[-1])

@@ -108,10 +108,43 @@ def _any_all(which: Callable[[Iterable[object]], bool]) -> Builtin:
     return Builtin(run)
 
 
+# Builtins that are Python's plain types (`bool`, `tuple`...), by identity: isinstance() of a
+# plain value against them is decided as Python decides it. (The class reader registers its
+# own: classes/builtins.py.)
+PLAIN_TYPES: dict[int, type] = {}
+_PLAIN_VALUES = frozenset({bool, int, float, str, tuple, list, dict, set, type(None)})
+
+
+def plain_type(builtin: Any, kind: type) -> Any:
+    """`builtin`, registered as standing for the type `kind` in isinstance()."""
+    PLAIN_TYPES[id(builtin)] = kind
+    return builtin
+
+
+def _plain_types(classes: Any) -> tuple[type, ...] | None:
+    found = [PLAIN_TYPES.get(id(c)) for c in (classes if isinstance(classes, tuple)
+                                               else (classes,))]
+    return None if not found or None in found else tuple(t for t in found if t is not None)
+
+
+def _opaque_type(kind: type) -> Builtin:
+    """`bool`, `int`, `float`, `str`, `dict` for isinstance(); called, code the analysis does
+    not follow, as before they were known (what they are handed escapes)."""
+    def run(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
+        from freezelint.analysis import trainable
+
+        trainable.escape([*args, *kwargs.values()])
+        return UNKNOWN
+    return plain_type(Builtin(run), kind)
+
+
 def _isinstance(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
     if len(args) != 2:
         return UNKNOWN
     value = args[0]
+    kinds = _plain_types(args[1])
+    if kinds is not None and type(value) in _PLAIN_VALUES:  # (a plain value, not an unknown)
+        return isinstance(value, kinds)
     if isinstance(value, ModuleObj):
         type_name = value.type_name
     elif isinstance(value, NewModule):  # a layer the script built, not yet used as a model
@@ -185,9 +218,10 @@ def _getattr(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.C
 
 BUILTINS: dict[str, Any] = {
     "getattr": Builtin(_getattr),
-    "list": Builtin(_list),
-    "tuple": _collection(tuple),
-    "set": _collection(set),
+    "list": plain_type(Builtin(_list), list),
+    "tuple": plain_type(_collection(tuple), tuple),
+    "set": plain_type(_collection(set), set),
+    **{kind.__name__: _opaque_type(kind) for kind in (bool, int, float, str, dict)},
     "sorted": _collection(list),
     "filter": Builtin(_filter),
     "enumerate": Builtin(_enumerate),

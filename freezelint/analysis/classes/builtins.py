@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from freezelint.analysis.classes import objects as O
+from freezelint.analysis.python_builtins import plain_type
 from freezelint.analysis.values import UNKNOWN, BoundMethod, is_unknown
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def _numeric(kind: type) -> ReaderBuiltin:
             with suppress(Exception):
                 return kind(args[0])
         return UNKNOWN
-    return ReaderBuiltin(run)
+    return plain_type(ReaderBuiltin(run), kind)
 
 
 def _fold(fn: Any) -> ReaderBuiltin:
@@ -157,7 +158,7 @@ READER_BUILTINS: dict[str, Any] = {
                           else UNKNOWN),
     "zip": ReaderBuiltin(_zip), "reversed": ReaderBuiltin(_reversed),
     "getattr": ReaderBuiltin(_getattr), "setattr": ReaderBuiltin(_setattr),
-    "hasattr": ReaderBuiltin(_hasattr), "dict": ReaderBuiltin(_dict), "super": SUPER,
+    "hasattr": ReaderBuiltin(_hasattr), "dict": plain_type(ReaderBuiltin(_dict), dict), "super": SUPER,
 }
 
 

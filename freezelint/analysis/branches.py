@@ -1,0 +1,110 @@
+"""What the names hold after a branch the analysis could not decide.
+
+The interpreter runs both sides of an `if` whose test it cannot evaluate, one after the
+other, in the same scope. Without a join the last side to run won: `if arch == "resnet":
+model = resnet18() else: model = vit_b_16()` left `model` a ViT for the rest of the file,
+and a name test written for the ResNet was reported against the ViT's names; `if args is
+None: args = Defaults()` made the defaults certain, and a freeze under `if args.freeze:`
+ran as if it always did. After the branch, a name (or an attribute of the script's `self`)
+that the two sides left bound to different values holds an unknown value; one both sides
+left alone, or set to the same value, keeps it; one a side leaves unbound is the other
+side's (using it after that side would raise NameError: `if is_torch_available(): import
+torch`). Two models that cannot be told apart (the
+same constructor on both sides, `resnet18(weights=...)` or `resnet18()`, nothing done to
+either) are one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from freezelint.analysis.scope import MISSING, Frame
+from freezelint.analysis.values import UNKNOWN, Instance, ModuleObj
+from freezelint.models.manifest import Manifest
+
+_State = tuple[dict[str, Any], dict[int, tuple[Instance, dict[str, Any]]]]
+
+
+def run_both(frame: Frame, sides: list[Callable[[], object]]) -> None:
+    """Run each of `sides` from the state before the branch, then leave `frame` (and the
+    attributes of the instances its names hold) as the join of what each side left. A
+    project module's globals, read as they are used (classes/helpers.py LazyNames), are not
+    copied (that would read every name): there the sides run one after the other."""
+    if type(frame.names) is not dict:
+        for side in sides:
+            side()
+        return
+    before = _state(frame)
+    after: list[_State] = []
+    for index, side in enumerate(sides):
+        if index:
+            _restore(frame, before)
+        try:
+            side()
+        finally:
+            after.append(_state(frame))
+    _restore(frame, _join(before, after))
+
+
+def _state(frame: Frame) -> _State:
+    instances = {id(v): (v, dict(v.attrs)) for v in frame.names.values()
+                 if isinstance(v, Instance)}
+    return dict(frame.names), instances
+
+
+def _restore(frame: Frame, state: _State) -> None:
+    names, instances = state
+    frame.names.clear()
+    frame.names.update(names)
+    for instance, attrs in instances.values():
+        instance.attrs.clear()
+        instance.attrs.update(attrs)
+
+
+def _join(before: _State, after: list[_State]) -> _State:
+    names = _join_values([state[0] for state in after], before[0])
+    instances: dict[int, tuple[Instance, dict[str, Any]]] = {}
+    for key, (instance, attrs) in before[1].items():
+        sides = [state[1].get(key, (instance, attrs))[1] for state in after]
+        instances[key] = (instance, _join_values(sides, attrs))
+    return names, instances
+
+
+def _join_values(sides: list[dict[str, Any]], before: dict[str, Any]) -> dict[str, Any]:
+    joined: dict[str, Any] = {}
+    for name in {name for side in sides for name in side}:
+        values = [side.get(name, before.get(name, MISSING)) for side in sides]
+        joined[name] = _one(values)
+    return joined
+
+
+def _one(values: list[Any]) -> Any:
+    # A side that leaves the name unbound is one after which using it raises NameError: what
+    # the file does with it next runs after the sides that bind it (`if is_torch_available():
+    # import torch`), and those alone decide.
+    values = [value for value in values if value is not MISSING] or [MISSING]
+    first = values[0]
+    if all(value is first for value in values):
+        return first
+    if all(isinstance(value, ModuleObj) and _alike(first, value) for value in values):
+        return values[-1]
+    return UNKNOWN
+
+
+def _alike(a: ModuleObj, b: ModuleObj) -> bool:
+    """Two models no rule can tell apart: the same names and nothing done to either."""
+    x, y = a.model, b.model
+    return a.path == b.path and a.prefix == b.prefix and _same_names(x.manifest, y.manifest) \
+        and x.trainable == y.trainable and x.opaque == y.opaque \
+        and x.wrapped_by == y.wrapped_by and not x.bn_eval and not y.bn_eval \
+        and x.in_eval is None and y.in_eval is None \
+        and x.in_train is None and y.in_train is None
+
+
+def _same_names(x: Manifest, y: Manifest) -> bool:
+    """The same architecture: its name, tensors, modules and holes (the same constructor
+    with other weights builds an equal manifest, not the same object)."""
+    return x is y or (x.name == y.name and x.parameters == y.parameters
+                      and x.buffers == y.buffers and x.modules == y.modules
+                      and x.holes == y.holes and x.aliases == y.aliases and x.tied == y.tied)
