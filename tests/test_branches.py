@@ -120,3 +120,15 @@ def test_a_loop_over_parameters_it_cannot_list_leaves_them_unknown() -> None:
     assert _lint(script).diagnostics == []
     [trainable] = [t for t in analyze(script).trainable if "a.weight" in t]
     assert all(state is not True for state in trainable.values())
+
+
+def test_a_conditional_expression_keeps_a_model_both_sides_build() -> None:
+    analysis = _lint("import sys\n\nimport torchvision\n\n"
+                     "model = torchvision.models.resnet18(weights='DEFAULT') if sys.argv[1] "
+                     "else torchvision.models.resnet18()\n"
+                     "other = torchvision.models.resnet18() if sys.argv[1] "
+                     "else torchvision.models.vit_b_16()\n"
+                     + FREEZE_BUT_FC.replace("'fc'", "'fc_head'")
+                     + FREEZE_BUT_FC.replace("'fc'", "'fc_head'").replace("model.", "other."))
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "resnet18" in finding.message and finding.span.start.line == 8  # `model`'s only

@@ -75,11 +75,12 @@ def _join_values(sides: list[dict[str, Any]], before: dict[str, Any]) -> dict[st
     joined: dict[str, Any] = {}
     for name in {name for side in sides for name in side}:
         values = [side.get(name, before.get(name, MISSING)) for side in sides]
-        joined[name] = _one(values)
+        joined[name] = one_of(values)
     return joined
 
 
-def _one(values: list[Any]) -> Any:
+def one_of(values: list[Any]) -> Any:
+    """What a name holds when any of `values` may be its value."""
     # A side that leaves the name unbound is one after which using it raises NameError: what
     # the file does with it next runs after the sides that bind it (`if is_torch_available():
     # import torch`), and those alone decide.

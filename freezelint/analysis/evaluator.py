@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 
 from freezelint.analysis import (
+    branches,
     class_self,
     comprehensions,
     library_calls,
@@ -359,9 +360,8 @@ class Evaluator:
             return self.eval(node.body, frame)
         if test is False:
             return self.eval(node.orelse, frame)
-        self.eval(node.body, frame)
-        self.eval(node.orelse, frame)
-        return UNKNOWN
+        # either: the same value (or model) on both sides, else unknown (branches.py)
+        return branches.one_of([self.eval(node.body, frame), self.eval(node.orelse, frame)])
 
     def eval_NamedExpr(self, node: cst.NamedExpr, frame: Frame) -> Any:
         value = self.eval(node.value, frame)
