@@ -122,9 +122,14 @@ def plain_type(builtin: Any, kind: type) -> Any:
 
 
 def _plain_types(classes: Any) -> tuple[type, ...] | None:
-    found = [PLAIN_TYPES.get(id(c)) for c in (classes if isinstance(classes, tuple)
-                                               else (classes,))]
-    return None if not found or None in found else tuple(t for t in found if t is not None)
+    """The plain types `classes` (one, or a tuple) stands for; None when any is another."""
+    found: list[type] = []
+    for cls in classes if isinstance(classes, tuple) else (classes,):
+        kind = PLAIN_TYPES.get(id(cls))
+        if kind is None:
+            return None
+        found.append(kind)
+    return tuple(found) or None
 
 
 def _opaque_type(kind: type) -> Builtin:

@@ -283,16 +283,17 @@ class InstantiatingReader(Interpreter):
     def call_function(self, fn: FunctionObj, args: list[Any], kwargs: dict[str, Any],
                       node: cst.CSTNode) -> Any:
         fn, args, kwargs = _variadic(fn, args, kwargs)
-        if fn.node is not self._module_body:
+        builds_a_module = fn.node is self._module_body
+        self._module_body = None
+        if not builds_a_module:
             self.data_bodies += 1
             if self.data_bodies > self.data_limit:  # past the bound: the call ends (link.py)
                 raise BoundSpent
             body = fn.node.body.body if isinstance(fn.node, cst.FunctionDef) else ()
             if isinstance(body, DeferredBody) and body.size > MAX_PROJECT_DATA_BODY_CHARS:
-                self._module_body = None  # a table of data, left unparsed (scope.py)
+                # a table of data, left unparsed (scope.py)
                 self.unreadable([*args, *kwargs.values(), *(fn.closure or {}).values()])
                 return UNKNOWN
-        self._module_body = None
         home = self.homes.get(fn.node)
         self.functions.append(fn.node)
         try:
