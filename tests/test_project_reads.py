@@ -7,6 +7,7 @@ that trains the imported model reads the model's module, and of it only what it 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,67 @@ def test_a_function_called_as_a_model_leaves_it_unknown(tmp_path: Path, layers: 
     assert analysis.diagnostics == []
     assert analysis.coverage.sites and not analysis.coverage.checked
     assert [p.name for p in analysis.dependencies] == ["layers.py"]
+
+
+# `if settings is None: settings = Settings()`: after the if, `settings` is the new object or
+# the value it held, and the analysis cannot tell which, so it is unknown whatever Settings
+# builds; it is not built (a project read for nothing: transformers' Trainer spends a tenth of
+# a second on its TrainingArguments there). Where the value survives the join, or the
+# construction is handed the model, it is built as before.
+SETTINGS = "class Settings:\n    def __init__(self, *handed, debug=False):\n        self.debug = debug\n"
+FREEZE_ALL_BUT_CLASSIFIER = ("model = Net()\n"
+                             "for name, p in model.named_parameters():\n"
+                             "    if not name.startswith('classifier'):\n"
+                             "        p.requires_grad = False\n")
+
+
+def _built_with_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                         branch: str) -> list[str]:
+    """The project classes the lint of a script with `branch` builds."""
+    from freezelint.analysis.classes import link
+
+    built: list[str] = []
+    construct = link.construct
+
+    def spy(it: Any, klass: Any, *rest: Any) -> Any:
+        built.append(klass.name)
+        return construct(it, klass, *rest)
+
+    monkeypatch.setattr(link, "construct", spy)
+    script = _project(tmp_path, "import json\n\nfrom .models import Net\n"
+                                "from .settings import Settings\n\n" + branch
+                                + FREEZE_ALL_BUT_CLASSIFIER)
+    (script.parent / "settings.py").write_text(SETTINGS)
+    analysis = lint_result(script.read_text(), LintConfig(path=script))
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message
+    return built
+
+
+def test_a_default_built_in_a_branch_and_thrown_away_is_not_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = _built_with_settings(tmp_path, monkeypatch,
+                                 "settings = json.load(open('s.json'))\n"
+                                 "if settings is None:\n"
+                                 "    print('defaults')\n"
+                                 "    settings = Settings(debug=True)\n")
+    assert built == ["Net"]
+
+
+@pytest.mark.parametrize("branch", [
+    # the else side may leave the same kind of value: the join is not known beforehand
+    "if json.load(open('s.json')):\n    settings = Settings()\n"
+    "else:\n    settings = Settings(debug=True)\n",
+    # nothing held before: after the if, `settings` is what it built
+    "if json.load(open('s.json')):\n    settings = Settings()\n",
+    # used on its own side after it is built
+    "settings = None\nif json.load(open('s.json')):\n    settings = Settings()\n"
+    "    print(settings.debug)\n",
+    # handed the model: what it does to it counts, whatever becomes of its own value
+    "early = Net()\nsettings = None\nif json.load(open('s.json')):\n"
+    "    settings = Settings(early)\n",
+])
+def test_a_construction_whose_value_or_effect_survives_the_branch_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, branch: str) -> None:
+    built = _built_with_settings(tmp_path, monkeypatch, branch)
+    assert "Settings" in built

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import libcst as cst
+
 from freezelint.analysis.scope import MISSING, Frame
 from freezelint.analysis.values import UNKNOWN, Instance, ModuleObj
 from freezelint.models.manifest import Manifest
@@ -45,6 +47,37 @@ def run_both(frame: Frame, sides: list[Callable[[], object]]) -> None:
         finally:
             after.append(_state(frame))
     _restore(frame, _join(before, after))
+
+
+def discarded_call(stmt: cst.If, frame: Frame) -> cst.Call | None:
+    """The call whose value the join after `stmt` throws away, whatever it is, or None.
+
+    `if args is None: args = TrainingArguments(...)`, with no `else`, as the last statement
+    of its side, to a name the scope already holds: after the if, `args` is one of the
+    call's value and the value it held before. A class's construction is a new object, never
+    the one before, so the join makes the name unknown (`one_of`) whatever the class builds,
+    except a model like one held before (`_alike`): the name must not hold a model. Whether
+    the callee is such a class, and is handed nothing the construction could change, is
+    the caller's to decide (classes/link.py); building it costs a project read for nothing
+    (transformers' Trainer: a tenth of a second for its TrainingArguments)."""
+    if stmt.orelse is not None or type(frame.names) is not dict:
+        return None
+    body = stmt.body
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    last = body.body[-1]
+    if not isinstance(last, cst.SimpleStatementLine) or not last.body:
+        return None
+    assign = last.body[-1]
+    if not isinstance(assign, cst.Assign) or not isinstance(assign.value, cst.Call):
+        return None
+    for target in assign.targets:
+        name = target.target
+        if not isinstance(name, cst.Name) \
+                or frame.names.get(name.value, MISSING) is MISSING \
+                or isinstance(frame.names[name.value], ModuleObj):
+            return None
+    return assign.value
 
 
 def _state(frame: Frame) -> _State:

@@ -115,6 +115,9 @@ class Evaluator:
         # per function being run: the statement and the call that ran it (where a value it
         # returns goes: classes/link.py asks whether it is kept as a model)
         self.call_sites: list[tuple[cst.CSTNode | None, cst.CSTNode]] = []
+        # calls whose value the join after an undecided if throws away (branches.py
+        # `discarded_call`): a project class need not be built there (classes/link.py)
+        self.discarded: set[cst.CSTNode] = set()
         self.globals = Frame()
         self.top: int | None = None
         self.tops = {stmt: i for i, stmt in enumerate(module.body)}

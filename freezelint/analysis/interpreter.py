@@ -436,9 +436,17 @@ class Interpreter(Evaluator):
                         jumped = True
                 return guarded
 
-            with self.maybe():  # (branches.py: what the names hold after it)
-                branches.run_both(frame, [side(lambda: self.exec_block(body_of(stmt), frame)),
-                                          side(lambda: self._exec_else(orelse, frame))])
+            discarded = branches.discarded_call(stmt, frame)
+            if discarded is not None:
+                self.discarded.add(discarded)
+            try:
+                with self.maybe():  # (branches.py: what the names hold after it)
+                    branches.run_both(frame, [
+                        side(lambda: self.exec_block(body_of(stmt), frame)),
+                        side(lambda: self._exec_else(orelse, frame))])
+            finally:
+                if discarded is not None:
+                    self.discarded.discard(discarded)
             if jumped:
                 self.uncertain += 1  # undone by the enclosing loop pass
 

@@ -180,6 +180,13 @@ class InstantiatingReader(Interpreter):
         index = self.project.index(path) if path is not None else None
         return index is not None and index.is_function(name)
 
+    def is_class(self, module: str, name: str, importer: Path | None) -> bool:
+        """Whether name `name` of project module `module` is a class (module_index
+        `is_class`), found without parsing or defining anything."""
+        path = self.project.module_file(module, importer)
+        index = self.project.index(path) if path is not None else None
+        return index is not None and index.is_class(name)
+
     def module_ref(self, dotted: str, importer: Path | None = None) -> _ModuleRef | None:
         """Project module (or package) `dotted` as a value, None when it is not the
         project's (a library). Its file is read when first used."""

@@ -320,6 +320,11 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
             return _not_read(args, kwargs)
         from freezelint.analysis import library_calls
 
+        if node in it.discarded and not trainable.carry_model_state([*args, *kwargs.values()]) \
+                and link.reader.is_class(module, name, link.reader.path):
+            # its value is thrown away (branches.discarded_call), and what it is handed
+            # carries nothing it could change that a rule reads
+            return UNKNOWN
         worth = _worth_running(it, args, kwargs, node)
         # a function not worth running need not even be parsed (module_index.is_function:
         # `is_torch_available()` in every file of a large package)

@@ -105,12 +105,15 @@ class ModuleIndex:
         # names bound only by top-level `def` statements without decorators: their value is
         # a function, never a class, (is_function)
         defined: set[str] = set()
+        classes: set[str] = set()  # bound by class statements (is_class)
         other: set[str] = set()
         imported: set[str] = set()  # names bound by import statements
         for stmt in tree.body:
             names = list(_bound(stmt))
             if type(stmt) is ast.FunctionDef and not stmt.decorator_list:
                 defined.update(names)
+            elif type(stmt) is ast.ClassDef:
+                classes.update(names)
             else:
                 other.update(names)
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -134,7 +137,8 @@ class ModuleIndex:
                 chunks = self.by_name.setdefault(name, [])
                 if not chunks or chunks[-1] != len(self.spans) - 1:
                     chunks.append(len(self.spans) - 1)
-        self._functions = frozenset(defined - other)
+        self._functions = frozenset(defined - other - classes)
+        self._classes = frozenset(classes - other - defined)
         self._imported = frozenset(imported)
 
     def is_function(self, name: str) -> bool:
@@ -142,6 +146,12 @@ class ModuleIndex:
         its statement cannot be parsed, unknown), so a caller that only asks whether it is a
         class needs none of its statements parsed."""
         return name in self._functions
+
+    def is_class(self, name: str) -> bool:
+        """Whether `name` is bound by `class` statements only: calling it builds a new
+        object (or, when its statement cannot be parsed, an unknown one), never one that
+        exists already, which is all a caller asking this needs (branches.discarded_call)."""
+        return name in self._classes
 
     def own_names(self) -> list[str]:
         """The names the module binds other than by importing them: what `from module
