@@ -105,10 +105,23 @@ def _join(before: _State, after: list[_State]) -> _State:
 
 
 def _join_values(sides: list[dict[str, Any]], before: dict[str, Any]) -> dict[str, Any]:
+    first, *rest = sides
     joined: dict[str, Any] = {}
-    for name in {name for side in sides for name in side}:
-        values = [side.get(name, before.get(name, MISSING)) for side in sides]
-        joined[name] = one_of(values)
+    for name, value in first.items():
+        # most names hold the same object on every side (a method's locals, self's
+        # attributes): taken as they are, without the general join
+        for side in rest:
+            if side.get(name, MISSING) is not value:
+                joined[name] = one_of([side.get(name, before.get(name, MISSING))
+                                       for side in sides])
+                break
+        else:
+            joined[name] = value
+    for side in rest:
+        for name in side:
+            if name not in joined:
+                joined[name] = one_of([side.get(name, before.get(name, MISSING))
+                                       for side in sides])
     return joined
 
 

@@ -58,6 +58,9 @@ class Project:
     on_read: Callable[[Path], None] | None = field(default=None, repr=False)
     _roots: list[Path] | None = field(default=None, repr=False)
     _found: dict[tuple[str, Path | None], Path | None] = field(default_factory=dict, repr=False)
+    # each file's index, once per read: a lint asks for it at every name it looks up (a
+    # file read and hashed again each time was a tenth of transformers' Trainer's lint)
+    _indexes: dict[Path, ModuleIndex | None] = field(default_factory=dict, repr=False)
 
     def roots(self) -> list[Path]:
         if self._roots is not None:
@@ -148,6 +151,8 @@ class Project:
     def index(self, path: Path) -> ModuleIndex | None:
         """The module in `path` as top-level statements parsed when used (module_index.py),
         None when it cannot be read or parsed, or the read bound is spent."""
+        if path in self._indexes:
+            return self._indexes[path]
         read = self._read(path)
         if read is None:
             return None
@@ -163,6 +168,7 @@ class Project:
             while len(_INDEXED) >= _MAX_CACHED:
                 del _INDEXED[next(iter(_INDEXED))]  # the least recently used
         _INDEXED[digest] = index  # most recently used last
+        self._indexes[path] = index
         return index
 
     def _read(self, path: Path) -> tuple[bytes, str] | None:
