@@ -254,3 +254,36 @@ def test_a_construction_whose_value_or_effect_survives_the_branch_is_built(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, branch: str) -> None:
     built = _built_with_settings(tmp_path, monkeypatch, branch)
     assert "Settings" in built
+
+
+# A package's `__init__` that re-exports a helper (`from .helpers import is_ready`): a call
+# of it that the lint need not run is told a function from the modules' statements alone,
+# through the re-export, without defining it; one whose definition may be anything (a
+# decorator) is read, as before.
+@pytest.mark.parametrize(("helpers", "read"), [
+    ("def is_ready():\n    return True\n", False),
+    ("import functools\n\n\n@functools.cache\ndef is_ready():\n    return True\n", True),
+])
+def test_a_reexported_helper_is_told_a_function_without_reading_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helpers: str, read: bool) -> None:
+    from freezelint.analysis.classes.instantiate import InstantiatingReader
+
+    looked_up: list[str] = []
+    project_name = InstantiatingReader._project_name
+
+    def spy(self: Any, module: str, name: str, importer: Any) -> Any:
+        looked_up.append(name)
+        return project_name(self, module, name, importer)
+
+    monkeypatch.setattr(InstantiatingReader, "_project_name", spy)
+    script = _project(tmp_path, "from .models import Net\nfrom .tools import is_ready\n\n"
+                                "if is_ready():\n    print('ready')\n"
+                                + FREEZE_ALL_BUT_CLASSIFIER)
+    tools = script.parent / "tools"
+    tools.mkdir()
+    (tools / "__init__.py").write_text("from .helpers import is_ready\n")
+    (tools / "helpers.py").write_text(helpers)
+    analysis = lint_result(script.read_text(), LintConfig(path=script))
+    [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+    assert "did you mean 'head" in finding.message
+    assert ("is_ready" in looked_up) is read

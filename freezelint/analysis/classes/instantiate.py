@@ -11,7 +11,7 @@ and the expression rules are ClassReader's own (reader.py); each method is defin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -38,7 +38,7 @@ from freezelint.analysis.classes.helpers import (
     _variadic,
     from_new_module,
 )
-from freezelint.analysis.classes.module_index import DeferredBody
+from freezelint.analysis.classes.module_index import DeferredBody, ModuleIndex
 from freezelint.analysis.classes.project import Project
 from freezelint.analysis.detect import ModelRequest, detect_constructor
 from freezelint.analysis.evaluator import body_of
@@ -63,6 +63,9 @@ from freezelint.analysis.values import (
 from freezelint.models import nn_table
 
 _CONSTRUCTED = {"SimpleNamespace", "Namespace", "EasyDict", "edict", "AttrDict"}
+# Project modules a name is followed through when it is re-exported (`from .x import y` in a
+# package's `__init__`), at most: real packages re-export once or twice.
+_MAX_REEXPORTS = 8
 
 
 class InstantiatingReader(Interpreter):
@@ -176,16 +179,30 @@ class InstantiatingReader(Interpreter):
     def is_function(self, module: str, name: str, importer: Path | None) -> bool:
         """Whether name `name` of project module `module` is a plain function (module_index
         `is_function`), found without parsing or defining anything."""
-        path = self.project.module_file(module, importer)
-        index = self.project.index(path) if path is not None else None
-        return index is not None and index.is_function(name)
+        return self._told(module, name, importer, ModuleIndex.is_function)
 
     def is_class(self, module: str, name: str, importer: Path | None) -> bool:
         """Whether name `name` of project module `module` is a class (module_index
         `is_class`), found without parsing or defining anything."""
-        path = self.project.module_file(module, importer)
-        index = self.project.index(path) if path is not None else None
-        return index is not None and index.is_class(name)
+        return self._told(module, name, importer, ModuleIndex.is_class)
+
+    def _told(self, module: str, name: str, importer: Path | None,
+              test: Callable[[ModuleIndex, str], bool]) -> bool:
+        """`test` of the module that defines `name`, followed through the project modules
+        that re-export it (`from .import_utils import is_torch_available` in a package's
+        `__init__`), at most _MAX_REEXPORTS of them."""
+        for _ in range(_MAX_REEXPORTS):
+            path = self.project.module_file(module, importer)
+            index = self.project.index(path) if path is not None else None
+            if index is None:
+                return False
+            if test(index, name):
+                return True
+            found = index.reexported(name)
+            if found is None:  # (one from a library: no project file, False above)
+                return False
+            (module, name), importer = found, path
+        return False
 
     def module_ref(self, dotted: str, importer: Path | None = None) -> _ModuleRef | None:
         """Project module (or package) `dotted` as a value, None when it is not the

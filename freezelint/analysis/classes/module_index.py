@@ -108,8 +108,17 @@ class ModuleIndex:
         classes: set[str] = set()  # bound by class statements (is_class)
         other: set[str] = set()
         imported: set[str] = set()  # names bound by import statements
+        statements: dict[str, int] = {}  # per name, the statements that may bind it
+        from_import: dict[str, tuple[str, str]] = {}  # `from .x import y as z`: z -> (.x, y)
         for stmt in tree.body:
             names = list(_bound(stmt))
+            for name in set(names):
+                statements[name] = statements.get(name, 0) + 1
+            if isinstance(stmt, ast.ImportFrom):
+                source = "." * stmt.level + (stmt.module or "")
+                for alias in stmt.names:
+                    if alias.name != "*":
+                        from_import[alias.asname or alias.name] = (source, alias.name)
             if type(stmt) is ast.FunctionDef and not stmt.decorator_list:
                 defined.update(names)
             elif type(stmt) is ast.ClassDef:
@@ -140,12 +149,21 @@ class ModuleIndex:
         self._functions = frozenset(defined - other - classes)
         self._classes = frozenset(classes - other - defined)
         self._imported = frozenset(imported)
+        # names bound by one `from ... import` statement alone: whatever they are there
+        self._reexported = {name: found for name, found in from_import.items()
+                            if statements.get(name) == 1}
 
     def is_function(self, name: str) -> bool:
         """Whether `name` is bound by plain `def` statements only: it is a function (or, when
         its statement cannot be parsed, unknown), so a caller that only asks whether it is a
         class needs none of its statements parsed."""
         return name in self._functions
+
+    def reexported(self, name: str) -> tuple[str, str] | None:
+        """Where `name` comes from when the module binds it by one `from ... import`
+        statement alone (a package's `__init__` re-exporting its modules' names): the
+        module as written there (`.import_utils`) and the name in it."""
+        return self._reexported.get(name)
 
     def is_class(self, name: str) -> bool:
         """Whether `name` is bound by `class` statements only: calling it builds a new
