@@ -6,7 +6,7 @@ model. Every rule needs one of a few textual footholds, and none is written here
 - a rule's own triggers: the text that can make it report with no model known, which each
   rule declares with `@rule(..., triggers=...)` (checks/);
 - with an explicit model (or checkpoint): any use of a module, a parameter or a state dict
-  (MODEL_FOOTHOLDS, next to the facts in analysis/facts.py).
+  (MODEL_FOOTHOLDS, next to the facts in analysis/facts.py: `has_model_foothold`).
 Rules that read the one-pass syntax collection declare when it is worth running
 (`@rule(..., syntax=...)`, their triggers by default): `has_syntactic_patterns`.
 A test runs every rule example through `lint` and checks this never skips one with a finding.
@@ -24,7 +24,7 @@ from functools import cache, lru_cache
 
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
-from freezelint.analysis.facts import MODEL_FOOTHOLDS
+from freezelint.analysis.facts import has_model_foothold
 from freezelint.analysis.model_text import kept_as_a_module, occurrences, used_as_modules
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
@@ -449,7 +449,7 @@ def worth_linting(text: str, *, explicit_model: bool) -> bool:
     if _model_free_finding_possible(text):
         return True
     # (every rule trigger failed: of the syntax triggers, only the others can hold)
-    if (MODEL_FOOTHOLDS.search(text) is not None
+    if (has_model_foothold(text)
             or any(test(text) for test in _syntax_only_triggers())) and (
             explicit_model or (any(p.search(text) for p in _OWN_MODEL)
                                and _judged_on_own_model(text) and _judges_what_it_builds(text))

@@ -19,10 +19,15 @@ from freezelint.analysis.values import ModelState, OptimizerObj, StateDict
 
 # With a model known, the facts below come only from code that uses a module, a parameter or
 # a state dict: a file without one of these words yields none (the pre-filter skips it).
-MODEL_FOOTHOLDS = re.compile(
-    r"parameters|modules|children|buffers|requires_grad|state_dict|\.train\(|\.eval\("
-    r"|_features|_channels|torch\.load|strict"
-)
+# Plain words, each found with `in` (one alternation of them, tried at every character, was
+# four times slower over a package's files).
+MODEL_FOOTHOLDS = ("parameters", "modules", "children", "buffers", "requires_grad",
+                   "state_dict", ".train(", ".eval(", "_features", "_channels", "torch.load",
+                   "strict")
+
+
+def has_model_foothold(text: str) -> bool:
+    return any(word in text for word in MODEL_FOOTHOLDS)
 
 # Besides a site (engine/sites.py site_words), text that uses a model the way a rule
 # could judge it: a checkpoint, a layer replaced (`model.fc = nn.Linear(...)`, sized by
