@@ -480,8 +480,7 @@ class Evaluator:
             return callee.fn(self, args, kwargs, node)
         if isinstance(callee, Qualified):
             return library_calls.call(self, callee.name, args, kwargs, node)
-        trainable.escape([*args, *kwargs.values()])
-        return UNKNOWN
+        return trainable.unseen_call(args, kwargs)
 
     def call_method(self, method: BoundMethod, args: list[Any], kwargs: dict[str, Any],
                     node: cst.Call) -> Any:

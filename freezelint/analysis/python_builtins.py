@@ -138,8 +138,7 @@ def _opaque_type(kind: type) -> Builtin:
     def run(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         from freezelint.analysis import trainable
 
-        trainable.escape([*args, *kwargs.values()])
-        return UNKNOWN
+        return trainable.unseen_call(args, kwargs)
     return plain_type(Builtin(run), kind)
 
 
@@ -217,8 +216,7 @@ def _getattr(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.C
     if len(args) == 2 and isinstance(args[1], str) and isinstance(args[0], (Qualified,
                                                                           ArgNamespace)):
         return it.get_attr(args[0], str(args[1]), node)
-    trainable.escape([*args, *kwargs.values()])
-    return UNKNOWN
+    return trainable.unseen_call(args, kwargs)
 
 
 BUILTINS: dict[str, Any] = {

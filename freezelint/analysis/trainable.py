@@ -17,7 +17,14 @@ import libcst as cst
 from freezelint.analysis import facts as F
 from freezelint.analysis.nn_modules import BATCHNORM_TYPES, NewModule
 from freezelint.analysis.peft_configs import PeftConfig
-from freezelint.analysis.values import ClassSelf, ModelState, ModuleObj, ParamIter, ParamObj
+from freezelint.analysis.values import (
+    UNKNOWN,
+    ClassSelf,
+    ModelState,
+    ModuleObj,
+    ParamIter,
+    ParamObj,
+)
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
@@ -95,6 +102,14 @@ def escape(values: Iterable[Any]) -> None:
             escape([v for v in value.attrs.values() if isinstance(v, ModuleObj)])
             if value.module is not None:
                 escape([value.module])
+
+
+def unseen_call(args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """A call into code the analysis does not follow (a callee it cannot resolve, a class or
+    function of the project it does not read, a builtin it does not model): what it is
+    handed may come back changed in any way (`escape`), and what it returns is unknown."""
+    escape([*args, *kwargs.values()])
+    return UNKNOWN
 
 
 def set_mode(it: Evaluator, module: ModuleObj, training: bool, node: cst.CSTNode,

@@ -148,7 +148,7 @@ def class_attribute(it: Evaluator, klass: O.ClassValue, attr: str, node: cst.CST
 
         def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
             if not _reads_classes(it):
-                return _not_read(args, kwargs)
+                return trainable.unseen_call(args, kwargs)
             try:
                 value = link.reader.call_method(method, list(args), dict(kwargs), node)
             except RecursionError:
@@ -203,7 +203,7 @@ def _project_function(link: _Link, fn: FunctionObj, qualified: str) -> Builtin:
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         if not _reads_classes(it):
-            return _not_read(args, kwargs)
+            return trainable.unseen_call(args, kwargs)
         if not _worth_running(it, args, kwargs, node):
             from freezelint.analysis import library_calls
 
@@ -317,14 +317,14 @@ def project_import(it: Evaluator, module: str, name: str) -> Any:
 
     def call(it: Evaluator, args: list[Any], kwargs: dict[str, Any], node: cst.Call) -> Any:
         if not _reads_classes(it):
-            return _not_read(args, kwargs)
+            return trainable.unseen_call(args, kwargs)
         from freezelint.analysis import library_calls
 
         if node in it.discarded and not trainable.carry_model_state([*args, *kwargs.values()]) \
                 and link.reader.is_class(module, name, link.reader.path):
             # its value is thrown away (branches.discarded_call), and what it is handed
             # carries nothing it could change that a rule reads
-            return UNKNOWN
+            return trainable.unseen_call(args, kwargs)
         worth = _worth_running(it, args, kwargs, node)
         # a function not worth running need not even be parsed (module_index.is_function:
         # `is_torch_available()` in every file of a large package)
@@ -389,7 +389,7 @@ class _Lazy(Builtin):
 def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
               node: cst.CSTNode) -> Any:
     if not _reads_classes(it):
-        return _not_read(args, kwargs)
+        return trainable.unseen_call(args, kwargs)
     link = _link(it)
     value = _one_call(link.reader, lambda: link.reader.instantiate(
         klass, list(args), dict(kwargs), node), [*args, *kwargs.values()])
@@ -406,11 +406,6 @@ def _reads_classes(it: Evaluator) -> bool:
     and functions it would read there, the script's own included, could change no finding."""
     return getattr(it, "read_project", True) is not False
 
-
-def _not_read(args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """A call of a class or function not read: code the analysis does not see."""
-    trainable.escape([*args, *kwargs.values()])
-    return UNKNOWN
 
 
 def adopt(it: Evaluator, klass: O.ClassValue, value: O.Built, node: cst.CSTNode) -> Any:
