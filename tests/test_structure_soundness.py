@@ -117,3 +117,33 @@ def test_an_attribute_set_on_a_config_or_a_mock_is_not_a_module() -> None:
         model = torchvision.models.resnet18(weights=None)
         model.reset_parameters = Mock()
         """) == []
+
+
+NVFP4_LINEAR = """\
+    import torch
+    from torch import nn
+
+    def base_linear(scale):
+        w0 = torch.randn(32, 64)
+        base = nn.Linear(64, 32, bias=False)
+        base.weight = nn.Parameter(w0 * scale, requires_grad=False)
+        base.{attr} = {value}
+        return base
+    """
+
+
+def test_a_tensor_kept_as_an_attribute_is_not_a_module() -> None:
+    """axolotl's tests: `base._nvfp4_pts = pts.reshape(())` keeps a tensor on a Linear, a
+    plain attribute; a value the analysis does not know may be a tensor or a number, so
+    only a value known to be a module is a submodule added. (The pre-filter is off: the
+    file it comes from passes it for its other code.)"""
+    unfiltered = LintConfig(prefilter=False)
+    assert rules(NVFP4_LINEAR.format(attr="_nvfp4_pts", value="w0.abs().amax().reshape(())"),
+                 unfiltered) == []
+    assert rules(NVFP4_LINEAR.format(attr="_scale", value="torch.tensor(scale)"),
+                 unfiltered) == []
+    # a module it surely is: reported, built from the table or of unknown names
+    assert rules(NVFP4_LINEAR.format(attr="extra", value="nn.Linear(4, 4)"),
+                 unfiltered) == ["FZL109"]
+    assert rules(NVFP4_LINEAR.format(attr="extra", value="nn.DataParallel(make())"),
+                 unfiltered) == ["FZL109"]

@@ -118,6 +118,10 @@ class Evaluator:
         # calls whose value the join after an undecided if throws away (branches.py
         # `discarded_call`): a project class need not be built there (classes/link.py)
         self.discarded: set[cst.CSTNode] = set()
+        # calls of a torch.nn module class whose module has names the analysis does not
+        # know (`torch.nn.DataParallel(model.features)`): a module all the same
+        # (library_calls.call records them; modules.assign_attribute asks)
+        self.module_calls: set[cst.CSTNode] = set()
         self.globals = Frame()
         self.top: int | None = None
         self.tops = {stmt: i for i, stmt in enumerate(module.body)}

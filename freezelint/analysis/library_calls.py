@@ -27,6 +27,7 @@ from freezelint.analysis.detect import detect_constructor, library_value
 from freezelint.analysis.nn_modules import NewModule, build_nn_module
 from freezelint.analysis.values import UNKNOWN, ModuleObj, Qualified
 from freezelint.common import torch_api as api
+from freezelint.models import nn_table
 
 if TYPE_CHECKING:
     from freezelint.analysis.evaluator import Evaluator
@@ -84,4 +85,7 @@ def call(it: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any],
         return value
     if last not in api.READ_ONLY_CALLS and not name.startswith("logging."):
         trainable.escape([*args, *kwargs.values()])
+    if name in api.WRAPPER_CONSTRUCTORS or (
+            name.startswith("torch.nn.") and nn_table.known_class(last)):
+        it.module_calls.add(node)  # a module all the same, of unknown names
     return UNKNOWN

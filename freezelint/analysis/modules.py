@@ -258,13 +258,18 @@ def assign_attribute(it: Evaluator, owner: Any, target: cst.Attribute, value: An
         if isinstance(stmt, (cst.Assign, cst.AugAssign)):
             it.facts.module_grad_attrs.setdefault(
                 stmt, F.ModuleGradAttr(stmt, owner.model, owner.path, target, stmt.value))
-    elif (isinstance(owner, ModuleObj) and isinstance(value, (NewModule, ModuleObj))) \
-            or (isinstance(owner, ModuleObj) and is_unknown(value) and _is_call(stmt)):
+    elif isinstance(owner, ModuleObj) and (isinstance(value, (NewModule, ModuleObj))
+                                           or (is_unknown(value) and _is_call(stmt))):
         path = owner.child(attr)
-        # Not in a branch the analysis could not decide (`if arch.startswith('vgg'):
-        # model.features = ...` runs for other architectures), and not a module without
-        # parameters (`model.classifier = nn.Sequential()` as a no-op: nothing to train).
-        if not owner.model.manifest.has_module(path) and not owner.model.is_opaque(path) \
+        # Only a value known to be a module: a module object, or what a torch.nn class
+        # built of names the analysis does not know (`torch.nn.DataParallel(...)`); any
+        # other unknown value may be a tensor or a number, a plain attribute (`base.pts =
+        # pts.reshape(())`). Not in a branch the analysis could not decide (`if
+        # arch.startswith('vgg'): model.features = ...` runs for other architectures), and
+        # not a module without parameters (`model.classifier = nn.Sequential()` as a no-op:
+        # nothing to train).
+        if (isinstance(value, (NewModule, ModuleObj)) or _builds_a_module(it, stmt)) \
+                and not owner.model.manifest.has_module(path) and not owner.model.is_opaque(path) \
                 and owner.model.tensor(path) is None and not _is_buffer(owner.model, path) \
                 and owner.model.manifest.modules and not it.uncertain \
                 and not _approximate(owner.model) and not _monkeypatch(attr, stmt) \
@@ -453,6 +458,12 @@ def consume(it: Evaluator, value: Any, node: cst.CSTNode) -> None:
 # -- helpers ----------------------------------------------------------------------------------
 def _is_call(stmt: cst.CSTNode | None) -> bool:
     return isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call)
+
+
+def _builds_a_module(it: Evaluator, stmt: cst.CSTNode | None) -> bool:
+    """Whether `stmt` assigns what a torch.nn module class built (library_calls.call
+    records those calls when the module's names are unknown)."""
+    return isinstance(stmt, cst.Assign) and stmt.value in it.module_calls
 
 
 def _child_by_index(owner: ModuleObj, index: int) -> str | None:
