@@ -209,10 +209,12 @@ def _report_fix(node: cst.Call, statement: cst.CSTNode | None) -> tuple:  # type
 def state_dict_merge_mismatch(ctx: Context) -> Iterator[Finding]:
     for empty in ctx.facts.empty_filters.values():
         source = empty.source
+        if _keys_guessed(source):
+            continue
         yield Finding(empty.node, f"this filter keeps none of the {len(source)} keys of "
                                   f"`{source.label}`: nothing will be loaded")
     for merge in ctx.facts.merges.values():
-        if merge.overwritten or not merge.added:
+        if merge.overwritten or not merge.added or _keys_guessed(merge.source):
             continue
         source = merge.source
         node = source.node if isinstance(source.node, cst.DictComp) else merge.node
@@ -297,7 +299,7 @@ def _drop_fix(load: Load, keys: list[str]) -> tuple:  # type: ignore[type-arg]
 @rule("FZL307", reads=("key_lookups",), triggers=(CHECKPOINT_IO,))
 def key_not_found(ctx: Context) -> Iterator[Finding]:
     for lookup in ctx.facts.key_lookups.values():
-        if lookup.found:
+        if lookup.found or _keys_guessed(lookup.state_dict):
             continue
         state: StateDict = lookup.state_dict
         keys = list(state)
@@ -311,6 +313,15 @@ def key_not_found(ctx: Context) -> Iterator[Finding]:
                 fixes = (fix(f"Replace with '{options[0]}'", Safety.UNSAFE,
                              (node, f"{node.prefix}{node.quote}{options[0]}{node.quote}")),)
         yield Finding(lookup.node, message, fixes=fixes)
+
+
+def _keys_guessed(state: StateDict) -> bool:
+    """Whether the state dict's keys were inferred from one key the code names (a loaded
+    checkpoint taken for the model's whose names that key matches: state_dicts.infer), or
+    derived from such a one: that a key is not among them is no proof that the checkpoint
+    lacks it (diffusers' conversion scripts read the original checkpoint's keys, a few of
+    which a converted model shares)."""
+    return state.origin == "inferred" or state.root.origin == "inferred"
 
 
 def _describe(state: StateDict) -> str:
