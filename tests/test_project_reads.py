@@ -287,3 +287,20 @@ def test_a_reexported_helper_is_told_a_function_without_reading_it(
     [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
     assert "did you mean 'head" in finding.message
     assert ("is_ready" in looked_up) is read
+
+
+def test_a_script_named_from_its_own_folder_finds_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `freezelint check train.py` run inside scripts/ walks up to the project's root as
+    # `freezelint check scripts/train.py` does: the model is read either way
+    script = _project(tmp_path, "")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "train.py").write_text("from app.models import Net\n\n"
+                                      + FREEZE_ALL_BUT_CLASSIFIER)
+    assert script.parent.name == "app"
+    monkeypatch.chdir(scripts)
+    for named in (Path("train.py"), scripts / "train.py"):
+        analysis = lint_result(named.read_text(), LintConfig(path=named))
+        [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
+        assert "did you mean 'head" in finding.message

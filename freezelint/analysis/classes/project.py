@@ -67,7 +67,9 @@ class Project:
             return self._roots
         roots = list(self.source_roots)
         if self.file is not None:
-            folder = self.file.parent
+            # (absolute: `train.py` named from its own folder has no parents to walk up to
+            # the project's root, and its models were not found; `scripts/train.py` had)
+            folder = self.file.parent.absolute()
             roots.extend(configured_roots(folder))
             root = project_root(folder)
             roots.extend([root, root / "src", folder])
