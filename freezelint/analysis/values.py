@@ -261,8 +261,10 @@ class StateDict(dict):  # type: ignore[type-arg]
 
     `origin` says where the keys came from: "model" (`model.state_dict()`), "checkpoint"
     (read from the file's header), "inferred" (a loaded checkpoint whose keys the code itself
-    revealed, e.g. `sd.pop('module.mlp_head.1.weight')` on an AST model), or "derived" (a
-    comprehension or merge of known ones). `known` is False while the keys are a mystery:
+    revealed by a wrapper's prefix, e.g. `sd.pop('module.mlp_head.1.weight')` on an AST
+    model: a wrapper prefixes every key it saves), "one key" (likewise from a key without a
+    prefix, which another model's checkpoint may share: its other keys are a guess), or
+    "derived" (a comprehension or merge of known ones). `known` is False while the keys are a mystery:
     then nothing about them may be claimed."""
 
     def __init__(self, items: dict[str, TensorVal] | None = None, *, origin: str,

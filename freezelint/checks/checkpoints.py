@@ -316,12 +316,12 @@ def key_not_found(ctx: Context) -> Iterator[Finding]:
 
 
 def _keys_guessed(state: StateDict) -> bool:
-    """Whether the state dict's keys were inferred from one key the code names (a loaded
-    checkpoint taken for the model's whose names that key matches: state_dicts.infer), or
-    derived from such a one: that a key is not among them is no proof that the checkpoint
-    lacks it (diffusers' conversion scripts read the original checkpoint's keys, a few of
-    which a converted model shares)."""
-    return state.origin == "inferred" or state.root.origin == "inferred"
+    """Whether the state dict's keys were guessed from one plain key the code names (a
+    loaded checkpoint taken for the model's whose names that key matches, with no wrapper
+    prefix to say so: state_dicts.infer), or derived from such a one: that a key is not
+    among them is no proof that the checkpoint lacks it (diffusers' conversion scripts read
+    the original checkpoint's keys, a few of which a converted model shares)."""
+    return state.origin == "one key" or state.root.origin == "one key"
 
 
 def _describe(state: StateDict) -> str:
