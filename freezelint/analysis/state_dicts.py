@@ -25,7 +25,11 @@ from freezelint.analysis.values import (
     StateDict,
     TensorVal,
 )
-from freezelint.common.torch_api import CHECKPOINT_SUFFIXES, STACKED_PREFIXES
+from freezelint.common.torch_api import (
+    CHECKPOINT_SUFFIXES,
+    MEMORY_WRAPPER_PREFIXES,
+    STACKED_PREFIXES,
+)
 from freezelint.models.manifest import Manifest
 from freezelint.models.public_checkpoints import (
     PublicCheckpoint,
@@ -165,12 +169,20 @@ def infer(interp: Evaluator, state: StateDict, key: str) -> None:
             if key.startswith(prefix) and key[len(prefix):] in known:
                 state.update({prefix + n: TensorVal(None) for n in names})
                 state.known = True
-                # a wrapper's prefix is on every key it saved; a plain key may be shared by
-                # chance (checks/checkpoints.py judges no absence on those)
-                state.origin = "inferred" if prefix else "one key"
+                # a wrapper's prefix is on every key it saved; a plain key, or one under a
+                # holder's name (`encoder.`, `model.`: real module names too), may be shared
+                # by chance (checks/checkpoints.py judges no absence on those)
+                state.origin = "inferred" if _wrappers_only(prefix) else "one key"
                 state.model = model
                 state.label = f"checkpoint of {model.label}"
                 return
+
+
+def _wrappers_only(prefix: str) -> bool:
+    """Whether `prefix` is made of what wrappers add in memory alone (`module.`,
+    `_orig_mod.module.`), names no module of a model takes."""
+    parts = prefix.split(".")[:-1]
+    return bool(parts) and all(f"{part}." in MEMORY_WRAPPER_PREFIXES for part in parts)
 
 
 def _models(interp: Evaluator) -> list[ModelState]:
