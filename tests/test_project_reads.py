@@ -304,3 +304,28 @@ def test_a_script_named_from_its_own_folder_finds_the_project(
         analysis = lint_result(named.read_text(), LintConfig(path=named))
         [finding] = [d for d in analysis.diagnostics if d.rule == "FZL101"]
         assert "did you mean 'head" in finding.message
+
+
+# lit-llama: `with lora(r=8): model = LLaMA(config)`, where the project's context manager
+# swaps the attention class the model is built with, so its names gain `lora_` weights the
+# class read does not have. A model built under the project's own context manager is
+# unknown; under a library's (`torch.no_grad()`) it is read as before.
+LORA_FREEZE = ("import torch\n\nfrom .models import Net\nfrom .patches import lora\n\n"
+               "with {context}:\n    model = Net()\n"
+               "for name, p in model.named_parameters():\n"
+               "    if 'lora_' not in name:\n        p.requires_grad = False\n"
+               "optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)\n")
+
+
+@pytest.mark.parametrize(("context", "known"), [("lora(r=8)", False),
+                                                ("torch.no_grad()", True)])
+def test_a_model_built_under_the_projects_context_manager_is_unknown(
+        tmp_path: Path, context: str, known: bool) -> None:
+    script = _project(tmp_path, LORA_FREEZE.format(context=context))
+    (script.parent / "patches.py").write_text(
+        "from contextlib import contextmanager\n\nfrom . import models\n\n\n"
+        "@contextmanager\ndef lora(r):\n    original = models.Net\n"
+        "    models.Net = LoRANet\n    yield\n    models.Net = original\n")
+    analysis = lint_result(script.read_text(), LintConfig(path=script))
+    assert ("FZL103" in [d.rule for d in analysis.diagnostics]) is known
+    assert bool(analysis.coverage.checked) is known

@@ -122,6 +122,10 @@ class Evaluator:
         # know (`torch.nn.DataParallel(model.features)`): a module all the same
         # (library_calls.call records them; modules.assign_attribute asks)
         self.module_calls: set[cst.CSTNode] = set()
+        # inside `with` blocks of the project's own context managers (interpreter.py
+        # `_project_context`): they may change what a constructor builds, so no model
+        # built there is known (modules.construct, classes/link.py)
+        self.patched = 0
         self.globals = Frame()
         self.top: int | None = None
         self.tops = {stmt: i for i, stmt in enumerate(module.body)}

@@ -279,12 +279,17 @@ class Interpreter(Evaluator):
             self.eval(stmt.test, frame)
             self.run_iteration(stmt, frame)
         elif isinstance(stmt, cst.With):
+            patched = any(_project_context(item.item, frame) for item in stmt.items)
             for item in stmt.items:
                 value = self.eval(item.item, frame)
                 if item.asname is not None:
                     self.assign(item.asname.name, UNKNOWN if _is_ctx_unknown(value) else value,
                                 frame)
-            self.exec_block(body_of(stmt), frame)
+            self.patched += patched
+            try:
+                self.exec_block(body_of(stmt), frame)
+            finally:
+                self.patched -= patched
         elif isinstance(stmt, cst.Try):
             orelse = stmt.orelse
 
@@ -547,6 +552,22 @@ def _dotted(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Attribute):
         return f"{_dotted(node.value)}.{node.attr.value}"
     return ""
+
+
+def _project_context(item: cst.BaseExpression, frame: Frame) -> bool:
+    """Whether a `with` item calls the project's own code (`with lora(r=8): model =
+    LLaMA(config)`: lit-llama's context manager swaps the attention class the model is
+    built with). What is built under it is not what the classes read say (evaluator.py
+    `patched`). A library's context (`torch.no_grad()`, `fabric.init_module()`) is not."""
+    if not isinstance(item, cst.Call):
+        return False
+    func = item.func
+    while isinstance(func, cst.Attribute):
+        func = func.value
+    if not isinstance(func, cst.Name):
+        return False
+    callee = frame.lookup(func.value)
+    return isinstance(callee, FunctionObj) or getattr(callee, "project_code", False)
 
 
 def _is_ctx_unknown(value: Any) -> bool:

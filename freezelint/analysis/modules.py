@@ -50,6 +50,8 @@ def construct(it: Evaluator, request: ModelRequest, node: cst.CSTNode) -> Any:
     """A constructor the zoo recognises (`ASTModel(...)`, `resnet50()`): the model it builds,
     or the one named with --model, which always wins."""
     manifest = it.explicit
+    if manifest is None and it.patched:  # (a project context manager may change the build)
+        return UNKNOWN
     if manifest is None:
         manifest = it.resolve(request)
     if manifest is None:

@@ -102,6 +102,8 @@ class ProjectModule(Qualified):
     statically when first used (`models.Net(...)`, `getattr(models, "Net")`,
     `models.__dict__["Net"]`). A name it does not define stays a qualified name."""
 
+    project_code = True  # (interpreter._project_context)
+
     ref: Any = field(default=None, compare=False)  # the reader's _ModuleRef
 
 
@@ -377,6 +379,8 @@ class _Lazy(Builtin):
     (or calls what it names); its attributes (`Config.from_name`) are its class's, when it
     is a class."""
 
+    project_code = True  # (interpreter._project_context)
+
     def __init__(self, fn: Any, find: Any) -> None:
         super().__init__(fn)
         object.__setattr__(self, "_find", find)
@@ -388,7 +392,7 @@ class _Lazy(Builtin):
 
 def construct(it: Evaluator, klass: O.ClassValue, args: list[Any], kwargs: dict[str, Any],
               node: cst.CSTNode) -> Any:
-    if not _reads_classes(it):
+    if not _reads_classes(it) or it.patched:
         return trainable.unseen_call(args, kwargs)
     link = _link(it)
     value = _one_call(link.reader, lambda: link.reader.instantiate(
