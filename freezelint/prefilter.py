@@ -25,7 +25,13 @@ from functools import cache, lru_cache
 from freezelint import checks
 from freezelint.analysis.detect import names_a_zoo_model
 from freezelint.analysis.facts import has_model_foothold
-from freezelint.analysis.model_text import kept_as_a_module, occurrences, used_as_modules
+from freezelint.analysis.model_text import (
+    LineBounds,
+    kept_as_a_module,
+    line_end,
+    occurrences,
+    used_as_modules,
+)
 from freezelint.analysis.project_modules import maybe_project
 from freezelint.common.torch_api import OPTIMIZER_NAMES
 from freezelint.common.words import starts_a_name
@@ -247,13 +253,13 @@ class _BuildSites:
         self.names: dict[str, list[tuple[int, int]]] = {}  # name -> (offset, its line's)
         building = self._building()
         for start in sorted(building):
-            for match in _NAME.finditer(text, start, _line_end(text, start)):
+            for match in _NAME.finditer(text, start, line_end(text, start)):
                 self.names.setdefault(match.group(), []).append((match.start(), start))
-        lines = _LineStarts(text)
+        lines = LineBounds(text)
         for match in _RETURN.finditer(text):
-            start = lines.start(match.start())
+            start = lines.of(match.start())[0]
             if start not in building and _starts_its_line(text, match.start()):
-                value = _NAME.match(text, match.end(), _line_end(text, start))
+                value = _NAME.match(text, match.end(), line_end(text, start))
                 if value is not None:
                     self.names.setdefault(value.group(), []).append((value.start(), start))
         for found in self.names.values():
@@ -262,8 +268,8 @@ class _BuildSites:
     def _building(self) -> set[int]:
         """The lines that use a module, or assign to a name the file uses as one."""
         text = self.text
-        lines = _LineStarts(text)
-        building = {lines.start(use.start()) for use in _MODULE_USE.finditer(text)}
+        lines = LineBounds(text)
+        building = {lines.of(use.start())[0] for use in _MODULE_USE.finditer(text)}
         used = used_as_modules(text)
         kept = used.variables | used.attributes
         if len(kept) > _MAX_KEPT_NAMES:
@@ -271,24 +277,24 @@ class _BuildSites:
                             if match.group(1) in kept)
             return building
         for name in kept:  # (each line holding it read once: then on to the next line)
-            lines = _LineStarts(text)
+            lines = LineBounds(text)
             at = text.find(name)
             while at >= 0:
                 if not _MAY_ASSIGN.match(text, at + len(name)):
                     at = text.find(name, at + len(name))
                     continue
-                start = lines.start(at)
+                start = lines.of(at)[0]
                 assigned = self.line(start).assigned
                 if assigned is not None and assigned.group(1) in kept:
                     building.add(start)
-                at = text.find(name, _line_end(text, start))
+                at = text.find(name, line_end(text, start))
         return building
 
     def line(self, start: int) -> _Line:
         """The line starting at offset `start`, read once."""
         if start not in self._lines:
             text = self.text
-            end = _line_end(text, start)
+            end = line_end(text, start)
             words = text[start:end]
             uses = [use.start() for use in _MODULE_USE.finditer(text, start, end)]
             returned = _RETURNED.match(text, start, end)
@@ -301,28 +307,6 @@ class _BuildSites:
 @lru_cache(maxsize=4)
 def _build_sites(text: str) -> _BuildSites:
     return _BuildSites(text)
-
-
-class _LineStarts:
-    """The start of the line a position of `text` is on, for positions asked in increasing
-    order: each line's bounds are looked for once (a hostile line of megabytes holds many
-    names)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._start, self._end = 0, -1
-
-    def start(self, at: int) -> int:
-        if not self._start <= at <= self._end:
-            self._start = self.text.rfind("\n", 0, at) + 1
-            self._end = _line_end(self.text, self._start)
-        return self._start
-
-
-def _line_end(text: str, start: int) -> int:
-    """The offset of the line break ending the line at `start` (the text's end if none)."""
-    end = text.find("\n", start)
-    return end if end >= 0 else len(text)
 
 
 _RETURNED = re.compile(r"[ \t]*return[ \t]+")

@@ -85,18 +85,38 @@ def used_as_modules(text: str) -> UsedAsModules:
     variables: set[str] = set()
     attributes: set[str] = set()
     segments: dict[int, int] = {}  # per line where a use ends: where it starts and stops
-    line, line_end = 0, -1  # the line of the last end (a hostile line holds thousands)
+    lines = LineBounds(text)  # (a hostile line holds thousands of ends)
     ends = sorted((end.start(), end.end()) for pattern in _USE_ENDS
                   for end in pattern.finditer(text))
     for start, stop in ends:
         while start and text[start - 1].isspace():  # (`model.fc \n = nn.Linear(...)`)
             start -= 1
-        if not line <= start <= line_end:
-            line = text.rfind("\n", 0, start) + 1
-            line_end = text.find("\n", line)
-            line_end = line_end if line_end >= 0 else len(text)
+        line, line_end = lines.of(start)
         segments[line] = max(segments.get(line, line_end), stop)
     for line, last in segments.items():
         variables.update(_USED_NAME.findall(text, line, last))
         attributes.update(_USED_ATTRIBUTE.findall(text, line, last))
     return UsedAsModules(frozenset(variables), frozenset(attributes))
+
+
+class LineBounds:
+    """The bounds of the line a position of `text` is on, for positions asked mostly in
+    increasing order: each line's bounds are looked for once (a hostile line of megabytes
+    holds many of the positions asked)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._start, self._end = 0, -1
+
+    def of(self, at: int) -> tuple[int, int]:
+        """The offset where the line of `at` starts and that of the break ending it."""
+        if not self._start <= at <= self._end:
+            self._start = self.text.rfind("\n", 0, at) + 1
+            self._end = line_end(self.text, self._start)
+        return self._start, self._end
+
+
+def line_end(text: str, start: int) -> int:
+    """The offset of the line break ending the line at `start` (the text's end if none)."""
+    end = text.find("\n", start)
+    return end if end >= 0 else len(text)
